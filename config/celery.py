@@ -1,0 +1,44 @@
+"""The Celery app and the one beat schedule.
+
+Every scheduled entry is a sweep over the database: a message lost in Redis is
+re-created by the next sweep, so the broker never holds the only copy of any work.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("kundpuls")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+# Read from the environment, not settings: the schedule is built before Django is set up.
+SWEEP_SECONDS = float(os.environ.get("SURVEY_SWEEP_SECONDS", "30"))
+
+app.conf.beat_schedule = {
+    # Send every survey email whose send_after has passed; rescue stuck sends.
+    "invitations-sweep": {
+        "task": "surveys.tasks.invitations_sweep",
+        "schedule": SWEEP_SECONDS,
+    },
+    # Process answers whose follow-up flagging or metric refresh has not run yet
+    # (the broker was down, or a worker died mid-task).
+    "responses-sweep": {
+        "task": "metrics.tasks.responses_sweep",
+        "schedule": SWEEP_SECONDS,
+    },
+    # Expire invitations nobody answered within the answer window.
+    "invitations-expire": {
+        "task": "surveys.tasks.invitations_expire",
+        "schedule": 3600.0,
+    },
+    # Rebuild every metric rollup from the raw rows, nightly at 02:30 UTC.
+    "rollups-rebuild": {
+        "task": "metrics.tasks.rollups_rebuild",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -1,0 +1,37 @@
+"""Celery tasks for metrics and follow-ups: thin wrappers over metrics.services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+
+# Work younger than this is probably still in the broker; the sweep leaves it be.
+SWEEP_GRACE = timedelta(seconds=20)
+
+
+@shared_task
+def response_process(response_id: int) -> None:
+    """Flag a low score and refresh the metrics one answer touches; safe to repeat."""
+    services.response_process(response_id=response_id)
+
+
+@shared_task
+def responses_sweep() -> int:
+    """Process answers whose task was lost, and notify owners not yet emailed."""
+    now = timezone.now()
+    pending = services.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
+    for response_id in pending:
+        services.response_process(response_id=response_id, now=now)
+    for followup_id in services.followups_unnotified(older_than=SWEEP_GRACE, now=now):
+        services.followup_notify(followup_id=followup_id, now=now)
+    return len(pending)
+
+
+@shared_task
+def rollups_rebuild() -> tuple[int, int]:
+    """Rebuild every rollup from the raw rows (nightly)."""
+    return services.rollups_rebuild()

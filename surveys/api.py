@@ -1,0 +1,114 @@
+"""The ticket ingestion API and the responses list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+
+from . import services
+from .models import Response, Ticket
+
+
+class PersonSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RequesterSerializer(PersonSerializer):
+    locale = serializers.CharField(max_length=35, required=False, allow_blank=True, default="")
+
+
+class TicketEventSerializer(serializers.Serializer):
+    source = serializers.SlugField(max_length=50)
+    external_id = serializers.CharField(max_length=100)
+    subject = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    channel = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list, max_length=100
+    )
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    requester = RequesterSerializer()
+    assignee = PersonSerializer(required=False, allow_null=True, default=None)
+    team = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    created_at = serializers.DateTimeField()
+    first_response_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    solved_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    agent_replies = serializers.IntegerField(
+        min_value=0, max_value=100000, required=False, default=0
+    )
+    reopens = serializers.IntegerField(min_value=0, max_value=100000, required=False, default=0)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        solved = attrs["status"] in (Ticket.Status.SOLVED, Ticket.Status.CLOSED)
+        if solved and attrs["solved_at"] is None:
+            raise serializers.ValidationError({"solved_at": ["Required when status is solved."]})
+        for name in ("first_response_at", "solved_at"):
+            if attrs[name] is not None and attrs[name] < attrs["created_at"]:
+                raise serializers.ValidationError({name: ["Must not be before created_at."]})
+        attrs["channel"] = attrs["channel"].lower()
+        return attrs
+
+
+@api_view(["POST"])
+def tickets(request: Request) -> ApiResponse:
+    """Create or update a ticket: 201 when created, 200 when it existed."""
+    serializer = TicketEventSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    result = services.ticket_ingest(event=serializer.validated_data)
+    ticket = result.ticket
+    body = {
+        "id": ticket.pk,
+        "source": ticket.source,
+        "external_id": ticket.external_id,
+        "status": ticket.status,
+        "changed": result.changed,
+        "invitations": [
+            {"kind": i.kind, "state": i.state, "send_after": i.send_after, "reason": i.reason}
+            for i in ticket.invitations.order_by("kind")
+        ],
+    }
+    return ApiResponse(
+        body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+    )
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    ticket = serializers.CharField(source="invitation.ticket.external_id")
+    source = serializers.CharField(source="invitation.ticket.source")
+    kind = serializers.CharField(source="invitation.kind")
+    scale_points = serializers.IntegerField(source="invitation.scale_points")
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "ticket",
+            "source",
+            "kind",
+            "raw_score",
+            "score",
+            "scale_points",
+            "comment",
+            "answered_at",
+            "updated_at",
+        ]
+
+
+@api_view(["GET"])
+def responses(request: Request) -> ApiResponse:
+    external_id = request.query_params.get("ticket", "")
+    if not external_id:
+        return ApiResponse(
+            {"ticket": ["Give the ticket's external id, e.g. ?ticket=48213."]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    rows = services.responses_for_ticket(
+        external_id=external_id, source=request.query_params.get("source")
+    )
+    return ApiResponse({"results": ResponseSerializer(rows, many=True).data})

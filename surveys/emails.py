@@ -1,0 +1,100 @@
+"""One small function per email. Each renders subject, text and HTML templates in
+the recipient's language and returns the message, ready to send."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+if TYPE_CHECKING:
+    from metrics.models import FollowUp
+
+    from .models import Customer, Invitation, SurveyPolicy
+
+UNSUBSCRIBE_SALT = "kundpuls.unsubscribe"
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def unsubscribe_token(customer: Customer) -> str:
+    return signing.dumps(customer.pk, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_url(customer: Customer) -> str:
+    return absolute(reverse("surveys:unsubscribe", args=[unsubscribe_token(customer)]))
+
+
+def _render(name: str, context: dict[str, Any], to: str, language: str) -> EmailMultiAlternatives:
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+        text = render_to_string(f"emails/{name}-body.txt", context)
+        html = render_to_string(f"emails/{name}-body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def survey_email(
+    *, invitations: list[Invitation], token: str, policy: SurveyPolicy
+) -> EmailMultiAlternatives:
+    """The survey for one ticket; its first question answers with one click."""
+    first = invitations[0]
+    ticket, customer = first.ticket, first.customer
+    survey_url = absolute(reverse("surveys:survey", args=[token]))
+    csat = next((i for i in invitations if i.kind == "csat"), None)
+    scale = list(range(1, csat.scale_points + 1)) if csat else []
+    context = {
+        "company": policy.company_name,
+        "customer_name": customer.name,
+        "agent_name": first.agent.get_full_name() if first.agent else "",
+        "subject": ticket.subject,
+        "survey_url": survey_url,
+        "ratings": [(n, f"{survey_url}?csat={n}") for n in scale],
+        "unsubscribe_url": unsubscribe_url(customer),
+    }
+    message = _render("survey", context, customer.email, first.locale)
+    message.extra_headers = {
+        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+        "X-Kundpuls-Ticket": str(ticket),
+    }
+    return message
+
+
+def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
+    """Tell the agent a customer gave a low score and should be called back."""
+    invitation = followup.invitation
+    response = invitation.response
+    context = {
+        "followup": followup,
+        "ticket": invitation.ticket,
+        "kind": invitation.get_kind_display(),
+        "score": response.raw_score,
+        "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
+        "comment": _survey_comment(invitation),
+        "customer": invitation.customer,
+        "url": absolute(followup.get_absolute_url()),
+    }
+    return _render("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
+
+
+def _survey_comment(invitation: Invitation) -> str:
+    """The comment left on the same survey page (it is kept on the first answer)."""
+    from .models import Response
+
+    return (
+        Response.objects.filter(invitation__token_hash=invitation.token_hash)
+        .exclude(comment="")
+        .values_list("comment", flat=True)
+        .first()
+        or ""
+    )

@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand, CommandParser
+
+from surveys.api_auth import api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create an API key for the ticket API; prints the key as the last line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="Who or what uses the key, e.g. 'zendesk'.")
+
+    def handle(self, *args: object, **options: str) -> None:
+        api_key, key = api_key_create(name=options["name"])
+        self.stderr.write(f"Created API key {api_key} (shown once; store it now):")
+        self.stdout.write(key)
