@@ -111,6 +111,12 @@ class SurveyKind(models.TextChoices):
     NPS = "nps", _("Recommendation (NPS)")
 
 
+def by_question_order(invitations: list[Invitation]) -> list[Invitation]:
+    """CSAT first, then CES, then NPS: the order the survey asks them in."""
+    order = list(SurveyKind.values)
+    return sorted(invitations, key=lambda inv: order.index(inv.kind))
+
+
 class Invitation(models.Model):
     """One survey question asked about one ticket.
 

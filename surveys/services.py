@@ -27,6 +27,7 @@ from .models import (
     SurveyPolicy,
     Team,
     Ticket,
+    by_question_order,
 )
 from .tokens import token_new
 
@@ -282,10 +283,10 @@ def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[In
     ).update(state=State.SENDING, claimed_at=now, token_hash=hashed)
     if not claimed:
         return []
-    invitations = list(
-        Invitation.objects.filter(token_hash=hashed, state=State.SENDING)
-        .select_related("ticket", "customer", "agent")
-        .order_by("kind")
+    invitations = by_question_order(
+        Invitation.objects.filter(token_hash=hashed, state=State.SENDING).select_related(
+            "ticket", "customer", "agent"
+        )
     )
     invitations = _drop_blocked(invitations, now)
     if not invitations:
@@ -387,11 +388,10 @@ def invitations_for_token(token: str) -> list[Invitation]:
 
     if not token or len(token) > 100:
         return []
-    return list(
+    return by_question_order(
         Invitation.objects.filter(token_hash=token_hash(token))
         .exclude(state__in=[State.SCHEDULED, State.SENDING, State.CANCELLED, State.SUPPRESSED])
         .select_related("ticket", "customer", "agent", "response")
-        .order_by("kind")
     )
 
 

@@ -1,0 +1,75 @@
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from surveys import services
+from surveys.api import TicketEventSerializer
+from surveys.api_auth import api_key_create
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def ticket_event(**overrides: Any) -> dict[str, Any]:
+    """A solved-ticket event as a helpdesk posts it."""
+    event = {
+        "source": "zendesk",
+        "external_id": "48213",
+        "subject": "Refund not received",
+        "status": "solved",
+        "channel": "email",
+        "category": "returns",
+        "tags": ["vip"],
+        "requester": {"email": "anna@example.se", "name": "Anna Berg", "locale": "sv"},
+        "assignee": {"email": "lars@support.example", "name": "Lars Holm"},
+        "team": "Billing",
+        "created_at": "2026-11-20T08:14:00Z",
+        "first_response_at": "2026-11-20T09:02:00Z",
+        "solved_at": "2026-11-21T10:30:00Z",
+        "agent_replies": 2,
+        "reopens": 0,
+    }
+    event.update(overrides)
+    return event
+
+
+@pytest.fixture
+def api() -> APIClient:
+    _key, plain = api_key_create(name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    settings.LANGUAGE_CODE = "en"
+
+
+def survey_token(message: Any) -> str:
+    """The survey link token in a survey email."""
+    match = re.search(r"/s/([A-Za-z0-9_-]+)/", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+@pytest.fixture
+def sent_survey(mailoutbox: list, time_machine: Any) -> Any:
+    """Ingest a solved ticket and send its survey; returns (ticket, token)."""
+
+    def make(**overrides: Any) -> tuple[Any, str]:
+        time_machine.move_to(NOW, tick=False)
+        result = services.ticket_ingest(event=_validated(ticket_event(**overrides)), now=NOW)
+        services.survey_email_send(ticket_id=result.ticket.pk, now=NOW + timedelta(hours=2))
+        time_machine.move_to(NOW + timedelta(hours=3), tick=False)
+        return result.ticket, survey_token(mailoutbox[-1])
+
+    return make
+
+
+def _validated(event: dict[str, Any]) -> dict[str, Any]:
+    serializer = TicketEventSerializer(data=event)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,135 @@
+from datetime import timedelta
+
+import pytest
+
+from metrics import services as metrics_services
+from metrics import tasks as metrics_tasks
+from metrics.models import FollowUp
+from surveys import services
+from surveys.models import Invitation, Response
+from tests.conftest import NOW
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def answer(sent_survey):
+    def make(scores, comment="", **overrides):
+        ticket, _token = sent_survey(**overrides)
+        invitations = list(ticket.invitations.all())
+        return services.response_record(
+            invitations=invitations, answers=scores, comment=comment, now=NOW + timedelta(hours=3)
+        )
+
+    return make
+
+
+def test_low_csat_opens_one_case_for_the_agent(answer, mailoutbox):
+    [response] = answer({"csat": 2}, comment="Nobody called back")
+
+    metrics_tasks.response_process(response.pk)
+    metrics_tasks.response_process(response.pk)
+
+    followup = FollowUp.objects.get()
+    assert followup.owner.email == "lars@support.example"
+    assert followup.reason == "Satisfaction (CSAT) 2"
+    agent_mails = [m for m in mailoutbox if m.to == ["lars@support.example"]]
+    assert len(agent_mails) == 1
+    assert f"http://testserver/followups/{followup.pk}/" in agent_mails[0].body
+
+
+def test_good_scores_open_no_case(answer):
+    responses = answer({"csat": 4, "ces": 5, "nps": 7})
+
+    for response in responses:
+        metrics_tasks.response_process(response.pk)
+
+    assert FollowUp.objects.count() == 0
+
+
+@pytest.mark.parametrize(("kind", "score"), [("ces", 3), ("nps", 6)])
+def test_low_ces_or_nps_opens_case(answer, kind, score):
+    responses = answer({"csat": 5, kind: score})
+
+    for response in responses:
+        metrics_tasks.response_process(response.pk)
+
+    assert list(FollowUp.objects.values_list("invitation__kind", flat=True)) == [kind]
+
+
+def test_case_goes_to_team_lead_when_agent_left(answer):
+    [response] = answer({"csat": 1})
+    lead = UserFactory(email="lead@support.example")
+    invitation = response.invitation
+    invitation.team.lead = lead
+    invitation.team.save()
+    invitation.agent.is_active = False
+    invitation.agent.save()
+
+    metrics_tasks.response_process(response.pk)
+
+    assert FollowUp.objects.get().owner == lead
+
+
+def test_sweep_processes_answers_whose_task_was_lost(answer, time_machine, mailoutbox):
+    answer({"csat": 1})
+    time_machine.move_to(NOW + timedelta(hours=4), tick=False)
+
+    assert metrics_tasks.responses_sweep() == 1
+    assert metrics_tasks.responses_sweep() == 0
+
+    assert FollowUp.objects.count() == 1
+    assert Response.objects.get().processed_at is not None
+    assert sum(m.to == ["lars@support.example"] for m in mailoutbox) == 1
+
+
+def test_followups_api_lists_open_cases(answer, api):
+    [response] = answer({"csat": 1})
+    metrics_tasks.response_process(response.pk)
+
+    listing = api.get("/api/v1/followups?status=open").json()["results"]
+
+    assert [(f["ticket"], f["score"], f["owner"], f["status"]) for f in listing] == [
+        ("48213", 1, "lars@support.example", "new")
+    ]
+
+
+def test_followups_api_rejects_unknown_status(api):
+    response = api.get("/api/v1/followups?status=bogus")
+
+    assert response.status_code == 400
+    assert "Choose one of" in response.json()["status"][0]
+
+
+def test_followup_page_for_owner_other_agent_and_anonymous(answer, client):
+    [response] = answer({"csat": 1}, comment="Still waiting")
+    metrics_tasks.response_process(response.pk)
+    followup = FollowUp.objects.get()
+    url = f"/followups/{followup.pk}/"
+
+    assert client.get(url).status_code == 302
+    client.force_login(UserFactory(email="other@support.example"))
+    assert client.get(url).status_code == 404
+    client.force_login(followup.owner)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"Still waiting" in page.content
+
+
+def test_owner_marks_case_contacted(answer, client):
+    [response] = answer({"csat": 1})
+    metrics_tasks.response_process(response.pk)
+    followup = FollowUp.objects.get()
+    client.force_login(followup.owner)
+
+    client.post(f"/followups/{followup.pk}/", {"status": "contacted"})
+
+    assert FollowUp.objects.get().status == "contacted"
+    assert metrics_services.followups_open(status="open").count() == 1
+
+
+def test_invitation_state_answered_after_response(answer):
+    answer({"csat": 4})
+
+    assert Invitation.objects.get(kind="csat").state == "answered"

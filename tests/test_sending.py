@@ -1,0 +1,184 @@
+import smtplib
+from datetime import timedelta
+
+import pytest
+from django.core.mail.backends.locmem import EmailBackend
+
+from surveys import services, tasks
+from surveys.models import Invitation
+from tests.conftest import NOW, survey_token
+
+pytestmark = pytest.mark.django_db
+
+LATER = NOW + timedelta(hours=2)
+
+
+@pytest.fixture
+def solved(time_machine):
+    from tests.conftest import _validated, ticket_event
+
+    time_machine.move_to(NOW, tick=False)
+
+    def make(**overrides):
+        event = _validated(ticket_event(**overrides))
+        return services.ticket_ingest(event=event, now=NOW).ticket
+
+    return make
+
+
+def test_survey_email_goes_to_requester_with_one_click_links(solved, mailoutbox):
+    ticket = solved(requester={"email": "anna@example.se", "name": "Anna Berg", "locale": "en"})
+
+    sent = services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    assert len(sent) == 3
+    [message] = mailoutbox
+    assert message.to == ["anna@example.se"]
+    assert "Refund not received" in message.subject
+    token = survey_token(message)
+    for score in range(1, 6):
+        assert f"/s/{token}/?csat={score}" in message.body
+        assert f"/s/{token}/?csat={score}" in message.alternatives[0].content
+    assert message.alternatives[0].mimetype == "text/html"
+
+
+def test_survey_email_has_one_click_unsubscribe_headers(solved, mailoutbox):
+    ticket = solved()
+
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    headers = mailoutbox[0].extra_headers
+    assert headers["List-Unsubscribe"].startswith("<http://testserver/u/")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_survey_email_marks_invitations_sent_with_expiry(solved):
+    ticket = solved()
+
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    states = set(Invitation.objects.values_list("state", "sent_at", "expires_at"))
+    assert states == {("sent", LATER, LATER + timedelta(days=30))}
+
+
+def test_survey_email_send_twice_sends_once(solved, mailoutbox):
+    ticket = solved()
+
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    again = services.survey_email_send(ticket_id=ticket.pk, now=LATER + timedelta(minutes=1))
+
+    assert again == []
+    assert len(mailoutbox) == 1
+
+
+def test_survey_email_not_sent_before_send_after(solved, mailoutbox, settings):
+    settings.SURVEY_SEND_DELAY = 3600
+    ticket = solved(solved_at=NOW.isoformat())
+
+    sent = services.survey_email_send(ticket_id=ticket.pk, now=NOW + timedelta(minutes=59))
+
+    assert sent == []
+    assert mailoutbox == []
+
+
+def test_second_ticket_within_seven_days_is_throttled(solved, mailoutbox):
+    services.survey_email_send(ticket_id=solved().pk, now=LATER)
+    second = solved(external_id="48214")
+
+    services.survey_email_send(ticket_id=second.pk, now=LATER + timedelta(days=1))
+
+    assert len(mailoutbox) == 1
+    reasons = set(second.invitations.values_list("state", "reason"))
+    assert reasons == {("suppressed", "customer had a survey email in the last 7 days")}
+
+
+def test_customer_opted_out_after_scheduling_gets_nothing(solved, mailoutbox):
+    ticket = solved()
+    services.customer_opt_out(customer=ticket.requester)
+
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    assert mailoutbox == []
+    assert set(ticket.invitations.values_list("state", flat=True)) == {"suppressed"}
+
+
+class TemporaryFailure(EmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPResponseException(451, b"try again later")
+
+
+class PermanentFailure(EmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({"anna@example.se": (550, b"no such user")})
+
+
+def test_temporary_smtp_error_retries_with_backoff(solved, settings):
+    settings.EMAIL_BACKEND = "tests.test_sending.TemporaryFailure"
+    ticket = solved()
+
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    invitation = ticket.invitations.get(kind="csat")
+    assert (invitation.state, invitation.attempts) == ("scheduled", 1)
+    assert invitation.send_after == LATER + timedelta(minutes=1)
+
+
+def test_permanent_smtp_error_marks_failed(solved, settings):
+    settings.EMAIL_BACKEND = "tests.test_sending.PermanentFailure"
+    ticket = solved()
+
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    invitation = ticket.invitations.get(kind="csat")
+    assert invitation.state == "failed"
+    assert "no such user" in invitation.reason
+
+
+def test_temporary_errors_give_up_after_five_tries(solved, settings):
+    settings.EMAIL_BACKEND = "tests.test_sending.TemporaryFailure"
+    ticket = solved()
+    when = LATER
+    for _ in range(5):
+        services.survey_email_send(ticket_id=ticket.pk, now=when)
+        when += timedelta(days=1)
+
+    invitation = ticket.invitations.get(kind="csat")
+    assert (invitation.state, invitation.attempts) == ("failed", 5)
+
+
+def test_sweep_rescues_send_stuck_by_dead_worker(solved, mailoutbox, time_machine):
+    ticket = solved()
+    ticket.invitations.update(state="sending", claimed_at=NOW)
+    time_machine.move_to(NOW + timedelta(minutes=16), tick=False)
+
+    tasks.invitations_sweep()
+
+    assert len(mailoutbox) == 1
+    assert set(ticket.invitations.values_list("state", flat=True)) == {"sent"}
+
+
+def test_sweep_sends_due_and_leaves_the_rest(solved, mailoutbox, time_machine, settings):
+    settings.SURVEY_SEND_DELAY = 3600
+    due = solved(solved_at=NOW.isoformat())
+    later = solved(
+        external_id="48214",
+        requester={"email": "bo@example.se"},
+        solved_at=(NOW + timedelta(hours=2)).isoformat(),
+    )
+    time_machine.move_to(NOW + timedelta(hours=1, seconds=1), tick=False)
+
+    assert tasks.invitations_sweep() == 1
+    assert tasks.invitations_sweep() == 0
+
+    assert [m.to for m in mailoutbox] == [["anna@example.se"]]
+    assert set(later.invitations.values_list("state", flat=True)) == {"scheduled"}
+    assert set(due.invitations.values_list("state", flat=True)) == {"sent"}
+
+
+def test_invitations_expire_after_thirty_days(solved):
+    ticket = solved()
+    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    expired = services.invitations_expire(now=LATER + timedelta(days=30, seconds=1))
+
+    assert expired == 3
