@@ -61,7 +61,7 @@ def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
         invitation=invitation,
         defaults={
             "owner": _owner_for(invitation),
-            "reason": f"{invitation.get_kind_display()} {response.raw_score}",
+            "reason": f"{invitation.kind.upper()} {response.raw_score}",
             "created_at": now,
             "updated_at": now,
         },

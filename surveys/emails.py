@@ -74,10 +74,12 @@ def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
     """Tell the agent a customer gave a low score and should be called back."""
     invitation = followup.invitation
     response = invitation.response
+    with translation.override(settings.LANGUAGE_CODE):
+        kind = str(invitation.get_kind_display())
     context = {
         "followup": followup,
         "ticket": invitation.ticket,
-        "kind": invitation.get_kind_display(),
+        "kind": kind,
         "score": response.raw_score,
         "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
         "comment": _survey_comment(invitation),

@@ -22,7 +22,7 @@ def ticket_event(**overrides: Any) -> dict[str, Any]:
         "channel": "email",
         "category": "returns",
         "tags": ["vip"],
-        "requester": {"email": "anna@example.se", "name": "Anna Berg", "locale": "sv"},
+        "requester": {"email": "anna@example.se", "name": "Anna Berg", "locale": "en"},
         "assignee": {"email": "lars@support.example", "name": "Lars Holm"},
         "team": "Billing",
         "created_at": "2026-11-20T08:14:00Z",

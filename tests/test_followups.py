@@ -33,7 +33,7 @@ def test_low_csat_opens_one_case_for_the_agent(answer, mailoutbox):
 
     followup = FollowUp.objects.get()
     assert followup.owner.email == "lars@support.example"
-    assert followup.reason == "Satisfaction (CSAT) 2"
+    assert followup.reason == "CSAT 2"
     agent_mails = [m for m in mailoutbox if m.to == ["lars@support.example"]]
     assert len(agent_mails) == 1
     assert f"http://testserver/followups/{followup.pk}/" in agent_mails[0].body
