@@ -53,7 +53,8 @@ def survey_email(
     scale = list(range(1, csat.scale_points + 1)) if csat else []
     context = {
         "company": policy.company_name,
-        "customer_name": customer.name,
+        # Nordic emails greet by first name: "Hej Anna," not "Hej Anna Berg,".
+        "customer_name": customer.name.split(" ")[0] if customer.name else "",
         "agent_name": first.agent.get_full_name() if first.agent else "",
         "subject": ticket.subject,
         "survey_url": survey_url,

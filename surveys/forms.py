@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from .models import Invitation
@@ -72,7 +73,10 @@ class SurveyForm(forms.Form):
                     "Please keep your comment under %(max)s characters; it has %(length)s. "
                     "Your text is still in the box."
                 ),
-                params={"max": f"{COMMENT_MAX_CHARS:,}", "length": f"{len(comment):,}"},
+                params={
+                    "max": number_format(COMMENT_MAX_CHARS, force_grouping=True),
+                    "length": number_format(len(comment), force_grouping=True),
+                },
             )
         return comment
 

@@ -38,8 +38,11 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the survey with the clicked score chosen and records nothing (mail
     scanners open every link); only the customer's POST stores an answer."""
     invitations = _invitations_or_404(token)
-    translation.activate(invitations[0].locale)
-    request.LANGUAGE_CODE = invitations[0].locale
+    with translation.override(invitations[0].locale):
+        return _survey(request, token, invitations)
+
+
+def _survey(request: HttpRequest, token: str, invitations: list) -> HttpResponse:
     now = timezone.now()
     context = {"invitations": invitations, "company": SurveyPolicy.load().company_name}
     if services.survey_is_expired(invitations, now):
@@ -77,13 +80,13 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     invitations = _invitations_or_404(token)
-    translation.activate(invitations[0].locale)
     context = {
         "invitations": invitations,
         "company": SurveyPolicy.load().company_name,
         "token": token,
     }
-    return _public(render(request, "surveys/thanks.html", context))
+    with translation.override(invitations[0].locale):
+        return _public(render(request, "surveys/thanks.html", context))
 
 
 def _customer_for(token: str) -> Customer:
@@ -101,7 +104,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation (scanners follow links); POST unsubscribes and
     answers 200 without a redirect, as one-click unsubscribe requires."""
     customer = _customer_for(token)
-    translation.activate(customer.locale)
+    with translation.override(customer.locale):
+        return _unsubscribe(request, token, customer)
+
+
+def _unsubscribe(request: HttpRequest, token: str, customer: Customer) -> HttpResponse:
     context = {"token": token, "company": SurveyPolicy.load().company_name}
     if request.method == "POST":
         if request.POST.get("action") == "resubscribe":
