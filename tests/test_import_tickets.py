@@ -35,7 +35,11 @@ def test_import_csv_maps_flat_columns(tmp_path):
     call_command("import_tickets", str(path))
 
     ticket = Ticket.objects.get()
-    assert (ticket.source, ticket.requester.locale, ticket.tags) == ("freshdesk", "da", ["no-survey", "vip"])
+    assert (ticket.source, ticket.requester.locale, ticket.tags) == (
+        "freshdesk",
+        "da",
+        ["no-survey", "vip"],
+    )
     assert Invitation.objects.get().state == "suppressed"
 
 

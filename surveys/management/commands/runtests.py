@@ -1,0 +1,60 @@
+"""`manage.py runtests [pytest args]`: the whole test suite, with the settings and
+database pytest would use (config.settings_test; DATABASE_URL picks the database)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+NO_TESTS_COLLECTED = 5
+
+
+def database_description() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return "sqlite (a file: var/test.sqlite3)"
+    vendor = "postgres" if "postgresql" in db["ENGINE"] else db["ENGINE"].rsplit(".", 1)[-1]
+    where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 'default port'}"
+    return f"{vendor} (test_{db['NAME']} on {where}, made and dropped by the run)"
+
+
+class Command(BaseCommand):
+    help = "Run the whole test suite with pytest; every argument is passed on to pytest."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="Passed to pytest.")
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        # Pass every argument to pytest, also options such as -x or -k that argparse
+        # would otherwise reject: a leading "--" makes them all positional.
+        args = argv[2:]
+        if args[:1] != ["--"]:
+            args = ["--", *args]
+        super().run_from_argv([*argv[:2], *args])
+
+    def handle(self, *args: Any, pytest_args: list[str], **options: Any) -> None:
+        if pytest_args[:1] == ["--"]:
+            pytest_args = pytest_args[1:]
+        root = Path(settings.BASE_DIR)
+        (root / "var").mkdir(exist_ok=True)  # the SQLite test database lives there
+        env = os.environ.copy()
+        # manage.py sets config.settings; pytest must read config.settings_test from
+        # pyproject.toml, and the environment variable would win over it.
+        if env.get("DJANGO_SETTINGS_MODULE") == "config.settings":
+            del env["DJANGO_SETTINGS_MODULE"]
+        self.stdout.write(f"Database: {database_description()}")
+        self.stdout.flush()
+        code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=root, env=env)
+        if code == NO_TESTS_COLLECTED:
+            self.stderr.write(
+                "pytest collected no tests (exit code 5): check the arguments, or the "
+                "tests/ directory and python_files in pyproject.toml. Counted as a failure."
+            )
+        sys.exit(code)
