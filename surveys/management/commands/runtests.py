@@ -19,7 +19,7 @@ NO_TESTS_COLLECTED = 5
 def database_description() -> str:
     db = settings.DATABASES["default"]
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        return "sqlite (a file: var/test.sqlite3)"
+        return "sqlite (a file under var/, made and removed by the run)"
     vendor = "postgres" if "postgresql" in db["ENGINE"] else db["ENGINE"].rsplit(".", 1)[-1]
     where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 'default port'}"
     return f"{vendor} (test_{db['NAME']} on {where}, made and dropped by the run)"
