@@ -31,6 +31,11 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.responses_sweep",
         "schedule": SWEEP_SECONDS,
     },
+    # Send the one reminder of survey emails unanswered for SurveyPolicy.reminder_days.
+    "reminders-sweep": {
+        "task": "surveys.tasks.reminders_sweep",
+        "schedule": 900.0,
+    },
     # Expire invitations nobody answered within the answer window.
     "invitations-expire": {
         "task": "surveys.tasks.invitations_expire",

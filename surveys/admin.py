@@ -1,17 +1,37 @@
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from . import services
 from .models import (
     Agent,
     ApiKey,
     Customer,
     Invitation,
+    LinkClick,
     OutboxMessage,
+    QuestionText,
     Response,
     ResponseRevision,
     SurveyPolicy,
     Team,
     Ticket,
 )
+
+# Logos are kept in the database and shown in every email: small and plain images.
+LOGO_MAX_BYTES = 200 * 1024
+LOGO_TYPES = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
 
 
 @admin.register(Team)
@@ -59,13 +79,130 @@ class TicketAdmin(admin.ModelAdmin):
     inlines = [InvitationInline]
 
 
+class ClicksFilter(admin.SimpleListFilter):
+    title = "link clicks"
+    parameter_name = "clicks"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("person", "Clicked by a person"),
+            ("bot", "Filtered as bot"),
+            ("none", "No click"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "person":
+            return queryset.filter(first_clicked_at__isnull=False)
+        if self.value() == "bot":
+            return queryset.filter(bot_suspect_at__isnull=False)
+        if self.value() == "none":
+            return queryset.filter(first_clicked_at__isnull=True, bot_suspect_at__isnull=True)
+        return queryset
+
+
+class LinkClickInline(admin.TabularInline):
+    model = LinkClick
+    fields = ["at", "method", "link", "score", "automated_reason", "agent_key"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+def _email_clicks(automated: bool | None = None) -> Coalesce:
+    """Fetches of the links of an invitation's email (kept on its first invitation)."""
+    clicks = LinkClick.objects.filter(invitation__token_hash=OuterRef("token_hash"))
+    if automated is not None:
+        clicks = (
+            clicks.exclude(automated_reason="") if automated else clicks.filter(automated_reason="")
+        )
+    counted = clicks.order_by().values("invitation__token_hash").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
+
+
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["ticket", "kind", "state", "reason", "send_after", "sent_at", "attempts"]
-    list_filter = ["state", "kind", "locale", "channel"]
+    list_display = [
+        "ticket",
+        "kind",
+        "state",
+        "reason",
+        "sent_at",
+        "reminded_at",
+        "first_clicked_at",
+        "bot_suspect",
+        "clicks",
+        "clicks_filtered",
+    ]
+    list_filter = [
+        "state",
+        ClicksFilter,
+        ("bot_suspect_at", admin.EmptyFieldListFilter),
+        ("reminded_at", admin.EmptyFieldListFilter),
+        "kind",
+        "locale",
+        "channel",
+    ]
+    show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["ticket__external_id", "customer__email"]
     raw_id_fields = ["ticket", "customer", "agent"]
-    exclude = ["token_hash"]
+    exclude = ["token_hash", "reminder_token_hash"]
+    readonly_fields = [
+        "reminded_at",
+        "first_clicked_at",
+        "bot_suspect_at",
+        "bot_suspect_reason",
+    ]
+    inlines = [LinkClickInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                email_clicks=_email_clicks(),
+                email_clicks_filtered=_email_clicks(automated=True),
+            )
+        )
+
+    @admin.display(boolean=True, description="bot suspect", ordering="bot_suspect_at")
+    def bot_suspect(self, obj: Invitation) -> bool:
+        return obj.bot_suspect_at is not None
+
+    @admin.display(description="link clicks", ordering="email_clicks")
+    def clicks(self, obj: Invitation) -> int:
+        return obj.email_clicks
+
+    @admin.display(description="filtered as bot", ordering="email_clicks_filtered")
+    def clicks_filtered(self, obj: Invitation) -> int:
+        return obj.email_clicks_filtered
+
+
+class AutomatedFilter(admin.SimpleListFilter):
+    title = "filtered as bot"
+    parameter_name = "automated"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.exclude(automated_reason="")
+        if self.value() == "no":
+            return queryset.filter(automated_reason="")
+        return queryset
+
+
+@admin.register(LinkClick)
+class LinkClickAdmin(admin.ModelAdmin):
+    list_display = ["at", "invitation", "method", "link", "score", "automated_reason"]
+    list_filter = [AutomatedFilter, "link", "method", "at"]
+    show_facets = admin.ShowFacets.ALWAYS
+    raw_id_fields = ["invitation"]
+    readonly_fields = ["invitation", "at", "method", "link", "score", "agent_key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 class RevisionInline(admin.TabularInline):
@@ -77,17 +214,153 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
-    list_display = ["invitation", "raw_score", "score", "answered_at", "processed_at"]
-    list_filter = ["invitation__kind", "answered_at"]
+    list_display = [
+        "invitation",
+        "raw_score",
+        "score",
+        "answered_at",
+        "held",
+        "held_reason",
+        "processed_at",
+    ]
+    list_filter = ["held", "invitation__kind", "answered_at"]
+    show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["invitation__ticket__external_id", "comment"]
     raw_id_fields = ["invitation"]
+    readonly_fields = ["held", "held_reason", "released_at"]
     inlines = [RevisionInline]
+    actions = ["approve", "discard"]
+
+    @admin.action(description="Approve the selected held answers (count them)")
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        released = services.responses_release(
+            response_ids=list(queryset.filter(held=True).values_list("pk", flat=True))
+        )
+        self.message_user(request, f"{released} held answers approved: they count now.")
+
+    @admin.action(description="Discard the selected held answers (reopen their survey)")
+    def discard(self, request: HttpRequest, queryset: QuerySet) -> None:
+        deleted = services.responses_discard(
+            response_ids=list(queryset.filter(held=True).values_list("pk", flat=True))
+        )
+        level = messages.SUCCESS if deleted else messages.WARNING
+        self.message_user(request, f"{deleted} held answers discarded.", level)
+
+
+def _https_urls(field: Any, **kwargs: Any) -> Any:
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class SurveyPolicyForm(forms.ModelForm):
+    logo_upload = forms.FileField(
+        required=False,
+        label="Logo",
+        help_text="PNG, JPEG or GIF up to 200 KB, about 160 by 40 px; shown in emails and "
+        "survey pages, served by Kundpuls itself.",
+    )
+    logo_remove = forms.BooleanField(required=False, label="Remove the logo")
+
+    class Meta:
+        model = SurveyPolicy
+        fields = "__all__"  # noqa: DJ007 -- the policy is one row of settings, all editable
+        widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+        formfield_callback = _https_urls
+
+    def clean_logo_upload(self) -> Any:
+        upload = self.cleaned_data.get("logo_upload")
+        if not upload:
+            return None
+        if upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError("The logo must be at most 200 KB.")
+        data = upload.read()
+        content_type = next((t for magic, t in LOGO_TYPES.items() if data.startswith(magic)), "")
+        if not content_type:
+            raise forms.ValidationError("The logo must be a PNG, JPEG or GIF image.")
+        return data, content_type
+
+    def save(self, commit: bool = True) -> SurveyPolicy:
+        policy = super().save(commit=False)
+        if self.cleaned_data.get("logo_remove"):
+            policy.logo, policy.logo_type = b"", ""
+        elif self.cleaned_data.get("logo_upload"):
+            policy.logo, policy.logo_type = self.cleaned_data["logo_upload"]
+        if commit:
+            policy.save()
+        return policy
 
 
 @admin.register(SurveyPolicy)
 class SurveyPolicyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
+    form = SurveyPolicyForm
+    readonly_fields = ["logo_preview"]
+    fieldsets = [
+        (
+            "Your company",
+            {
+                "fields": [
+                    "company_name",
+                    "website_url",
+                    "brand_color",
+                    "logo_preview",
+                    "logo_upload",
+                    "logo_remove",
+                ]
+            },
+        ),
+        (
+            "Questions",
+            {
+                "fields": [
+                    "csat_scale",
+                    "csat_style",
+                    "ces_enabled",
+                    "ces_scale",
+                    "ces_inverted",
+                    "nps_enabled",
+                    "nps_interval_days",
+                ]
+            },
+        ),
+        (
+            "Sending",
+            {
+                "fields": [
+                    "throttle_days",
+                    "reminder_days",
+                    "answer_days",
+                    "edit_days",
+                    "excluded_tags",
+                    "internal_domains",
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return not SurveyPolicy.objects.exists()
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="Current logo")
+    def logo_preview(self, obj: SurveyPolicy) -> str:
+        from .emails import brand_context
+
+        url = brand_context(obj)["logo_url"]
+        if not url:
+            return "(none: the company name is shown instead)"
+        return format_html('<img src="{}" alt="" style="max-height:48px">', url)
+
+
+@admin.register(QuestionText)
+class QuestionTextAdmin(admin.ModelAdmin):
+    list_display = ["kind", "language", "text"]
+    list_filter = ["kind", "language"]
+    search_fields = ["text"]
 
 
 @admin.register(ApiKey)

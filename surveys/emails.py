@@ -46,22 +46,59 @@ def survey_email(
     *, invitations: list[Invitation], token: str, policy: SurveyPolicy
 ) -> EmailMultiAlternatives:
     """The survey for one ticket; its first question answers with one click."""
+    return _survey_message("survey", invitations=invitations, token=token, policy=policy)
+
+
+def survey_reminder_email(
+    *, invitations: list[Invitation], token: str, policy: SurveyPolicy
+) -> EmailMultiAlternatives:
+    """The one reminder of an unanswered survey, with a link token of its own."""
+    return _survey_message("reminder", invitations=invitations, token=token, policy=policy)
+
+
+def brand_context(policy: SurveyPolicy) -> dict[str, Any]:
+    """The company's name, colour, logo and site, for emails and pages."""
+    logo_url = (
+        absolute(reverse("surveys:logo", args=[policy.logo_hash])) if policy.logo_hash else ""
+    )
+    return {
+        "company": policy.company_name,
+        "brand_color": policy.brand_color,
+        "logo_url": logo_url,
+        "website_url": policy.website_url,
+    }
+
+
+def _survey_message(
+    name: str, *, invitations: list[Invitation], token: str, policy: SurveyPolicy
+) -> EmailMultiAlternatives:
+    from .forms import question_text, scale_labels, scale_points
+
     first = invitations[0]
     ticket, customer = first.ticket, first.customer
     survey_url = absolute(reverse("surveys:survey", args=[token]))
     csat = next((i for i in invitations if i.kind == "csat"), None)
-    scale = list(range(1, csat.scale_points + 1)) if csat else []
-    context = {
-        "company": policy.company_name,
+    context: dict[str, Any] = {
+        **brand_context(policy),
         # Nordic emails greet by first name: "Hej Anna," not "Hej Anna Berg,".
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
         "agent_name": first.agent.get_full_name() if first.agent else "",
         "subject": ticket.subject,
         "survey_url": survey_url,
-        "ratings": [(n, f"{survey_url}?csat={n}") for n in scale],
+        # Invisible to people: only a machine fetches it (see rules.clicks_automated).
+        "honeypot_url": absolute(reverse("surveys:honeypot", args=[token])),
+        "style": policy.csat_style,
         "unsubscribe_url": unsubscribe_url(customer),
     }
-    message = _render("survey", context, customer.email, first.locale)
+    with translation.override(first.locale):
+        if csat is not None:
+            context["question"] = question_text(csat, policy.company_name)
+            context["ends"] = scale_labels(csat)
+            context["ratings"] = [
+                (point, f"{survey_url}?csat={point.value}")
+                for point in scale_points(csat, policy.csat_style)
+            ]
+    message = _render(name, context, customer.email, first.locale)
     message.extra_headers = {
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -1,18 +1,64 @@
-"""The survey form: the questions of one email, built from its invitations."""
+"""The survey form: the questions of one email, built from its invitations; and how
+the scales, prompts and form tokens read, for the page and the email alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.core import signing
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from .models import Invitation
+from metrics import formulas
+
+from .models import Invitation, QuestionText, SurveyPolicy
 from .services import COMMENT_MAX_CHARS
+
+PAGE_SIGNING_SALT = "kundpuls.survey-form"
+
+# The word for each point of a satisfaction scale, by its number of points.
+_SATISFACTION_WORDS = {
+    3: (_("Dissatisfied"), pgettext_lazy("satisfaction", "Neutral"), _("Satisfied")),
+    5: (
+        _("Very dissatisfied"),
+        _("Dissatisfied"),
+        pgettext_lazy("satisfaction", "Neutral"),
+        _("Satisfied"),
+        _("Very satisfied"),
+    ),
+    7: (
+        _("Very dissatisfied"),
+        _("Dissatisfied"),
+        _("Somewhat dissatisfied"),
+        pgettext_lazy("satisfaction", "Neutral"),
+        _("Somewhat satisfied"),
+        _("Satisfied"),
+        _("Very satisfied"),
+    ),
+}
+# Faces from Unicode 6.0, which every mail client and phone draws.
+_FACES = {
+    3: ("😞", "😐", "😊"),
+    5: ("😠", "😞", "😐", "😊", "😃"),
+    7: ("😡", "😠", "😞", "😐", "😌", "😊", "😃"),
+}
+STAR = "★"
 
 
 def question_text(invitation: Invitation, company: str) -> str:
+    """The question in the active language: the admin's wording if there is one."""
+    own = (
+        QuestionText.objects.filter(kind=invitation.kind, language=translation.get_language())
+        .values_list("text", flat=True)
+        .first()
+    )
+    if own:
+        return own.replace("{company}", company)
     if invitation.kind == "csat":
         return str(_("How satisfied were you with the support you received?"))
     if invitation.kind == "ces":
@@ -36,6 +82,79 @@ def scale_labels(invitation: Invitation) -> tuple[str, str]:
     return str(_("Not at all likely")), str(_("Extremely likely"))
 
 
+@dataclass(frozen=True)
+class Point:
+    """One point of a scale as it is shown: its number, a star or face (decoration:
+    the number is always shown too), and the words a screen reader adds."""
+
+    value: int
+    glyph: str
+    words: str
+
+
+def scale_points(invitation: Invitation, style: str = "numbers") -> list[Point]:
+    low, high = formulas.score_range(kind=invitation.kind, scale_points=invitation.scale_points)
+    ends = scale_labels(invitation)
+    words = _SATISFACTION_WORDS.get(invitation.scale_points) if invitation.kind == "csat" else None
+    points = []
+    for value in range(low, high + 1):
+        if words:
+            word = str(words[value - 1])
+        else:
+            word = ends[0] if value == low else ends[1] if value == high else ""
+        glyph = ""
+        if invitation.kind == "csat" and style == SurveyPolicy.CsatStyle.STARS:
+            glyph = STAR
+        elif invitation.kind == "csat" and style == SurveyPolicy.CsatStyle.FACES:
+            glyph = _FACES[invitation.scale_points][value - 1]
+        points.append(Point(value=value, glyph=glyph, words=word))
+    return points
+
+
+def comment_prompts() -> dict[str, str]:
+    """The comment box's question before a score is chosen, after a low or middling
+    one, and after a good one."""
+    return {
+        "none": str(_("Anything you would like to add?")),
+        "low": str(_("What could we have done better?")),
+        "high": str(_("What did you like most?")),
+    }
+
+
+def comment_prompt(invitation: Invitation | None, score: int | None) -> str:
+    prompts = comment_prompts()
+    if invitation is None or score is None:
+        return prompts["none"]
+    positive = formulas.is_positive(
+        kind=invitation.kind,
+        score=formulas.normalise(
+            kind=invitation.kind,
+            raw=score,
+            scale_points=invitation.scale_points,
+            inverted=invitation.inverted,
+        ),
+        scale_points=invitation.scale_points,
+    )
+    return prompts["high" if positive else "low"]
+
+
+def form_token_new(*, survey_key: str, now: datetime) -> str:
+    """A signed token for one survey page: which survey, and when it was served."""
+    return signing.dumps({"k": survey_key, "t": now.timestamp()}, salt=PAGE_SIGNING_SALT)
+
+
+def form_token_age(token: str, *, survey_key: str, now: datetime) -> float | None:
+    """Seconds since the page with this token was served; None when the token is
+    missing, forged or from another survey."""
+    try:
+        payload = signing.loads(token, salt=PAGE_SIGNING_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(payload, dict) or payload.get("k") != survey_key:
+        return None
+    return now.timestamp() - float(payload.get("t", 0))
+
+
 class SurveyForm(forms.Form):
     comment = forms.CharField(
         label=_("Anything you would like to add?"),
@@ -43,13 +162,19 @@ class SurveyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args: Any, invitations: list[Invitation], company: str, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        invitations: list[Invitation],
+        company: str,
+        style: str = "numbers",
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.invitations = invitations
         for inv in invitations:
-            low = 0 if inv.kind == "nps" else 1
-            high = 10 if inv.kind == "nps" else inv.scale_points
-            self.fields[inv.kind] = forms.TypedChoiceField(
+            low, high = formulas.score_range(kind=inv.kind, scale_points=inv.scale_points)
+            field = forms.TypedChoiceField(
                 label=question_text(inv, company),
                 choices=[(n, str(n)) for n in range(low, high + 1)],
                 coerce=int,
@@ -62,7 +187,16 @@ class SurveyForm(forms.Form):
                     % {"low": low, "high": high},
                 },
             )
-            self.fields[inv.kind].scale_labels = scale_labels(inv)
+            field.scale_labels = scale_labels(inv)
+            field.style = style if inv.kind == "csat" else "numbers"
+            # The first question's points carry the comment box's question to ask
+            # after each of them (survey.js shows it).
+            first = inv is invitations[0]
+            field.options = [
+                (point, comment_prompt(inv, point.value) if first else "")
+                for point in scale_points(inv, style)
+            ]
+            self.fields[inv.kind] = field
         self.order_fields([inv.kind for inv in invitations] + ["comment"])
 
     def clean_comment(self) -> str:
@@ -82,3 +216,12 @@ class SurveyForm(forms.Form):
 
     def answers(self) -> dict[str, int | None]:
         return {inv.kind: self.cleaned_data.get(inv.kind) for inv in self.invitations}
+
+    def first_score(self) -> int | None:
+        """The score chosen for the first question, as shown (for the comment prompt)."""
+        name = self.invitations[0].kind
+        value = self[name].value()
+        try:
+            return int(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -160,6 +165,16 @@ class Invitation(models.Model):
     bounced_at = models.DateTimeField(null=True, blank=True)
     # SHA-256 of the link token; shared by the invitations sent in one email.
     token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # The reminder email carries a link token of its own (only the hash is kept).
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Link fetches (see LinkClick). "Clicked" = first_clicked_at set: the first fetch of
+    # one of the email's links that did not look automated. "Filtered as bot" =
+    # bot_suspect_at set: a scanner fetched the email's links (its answers still count:
+    # an answer is judged on its own, see Response.held).
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    bot_suspect_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    bot_suspect_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -179,9 +194,60 @@ class Invitation(models.Model):
     def is_delivered(self) -> bool:
         return self.sent_at is not None and self.bounced_at is None
 
+    @property
+    def is_bot_suspect(self) -> bool:
+        return self.bot_suspect_at is not None
+
+
+class LinkClick(models.Model):
+    """One fetch of a link in a survey email, by a person or a mail scanner.
+
+    Kept against the email's first invitation. Nothing that identifies the person
+    is stored: no IP address, and the user agent only as a short keyed hash, so
+    fetches by the same client can be told apart from others.
+    """
+
+    class Link(models.TextChoices):
+        RATING = "rating", _("Rating link")
+        SURVEY = "survey", _("Survey link")
+        HONEYPOT = "honeypot", _("Hidden link")
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="clicks")
+    link = models.CharField(max_length=10, choices=Link.choices)
+    score = models.SmallIntegerField(null=True, blank=True)
+    method = models.CharField(max_length=8)
+    agent_key = models.CharField(max_length=16, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    # Why this fetch looks automated ("" when it looks like a person), re-judged as
+    # later fetches of the same email come in.
+    automated_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["invitation", "at"])]
+
+    def __str__(self) -> str:
+        score = f" {self.score}" if self.score is not None else ""
+        return f"{self.method} {self.link}{score} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_automated(self) -> bool:
+        return bool(self.automated_reason)
+
+
+class ResponseQuerySet(models.QuerySet):
+    def counted(self) -> ResponseQuerySet:
+        """The answers metrics and follow-ups use: not held for review."""
+        return self.filter(held=False)
+
 
 class Response(models.Model):
-    """The current answer to an invitation; earlier versions are ResponseRevisions."""
+    """The current answer to an invitation; earlier versions are ResponseRevisions.
+
+    An answer that looks automated (sent too soon after the page was served, or
+    without the page's form token) is held: kept, but left out of metrics and
+    follow-ups until an admin approves it.
+    """
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
     # As the customer answered it, on the scale they were shown.
@@ -193,6 +259,12 @@ class Response(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     # Set when the follow-up flagging and metric refresh have run for this version.
     processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    held = models.BooleanField(default=False, db_index=True)
+    held_reason = models.CharField(max_length=200, blank=True)
+    # When an admin approved a held answer.
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ResponseQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.invitation.kind} {self.raw_score} on {self.invitation.ticket}"
@@ -213,12 +285,67 @@ class ResponseRevision(models.Model):
         return f"{self.raw_score} at {self.submitted_at:%Y-%m-%d %H:%M}"
 
 
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2.1 contrast ratio of two #rrggbb colours, 1 to 21."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# Buttons are white text on the brand colour and links brand text on white: WCAG AA.
+MIN_CONTRAST = 4.5
+
+
+def validate_brand_color(value: str) -> None:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value or ""):
+        raise ValidationError(_("Enter a colour as # and six hex digits, e.g. #1f5fbf."))
+    ratio = contrast_ratio(value, "#ffffff")
+    if ratio < MIN_CONTRAST:
+        raise ValidationError(
+            _(
+                "This colour is too light to carry white text (contrast %(ratio)s:1, at least "
+                "4.5:1 is needed to be readable). Choose a darker shade."
+            ),
+            params={"ratio": number_format(ratio, decimal_pos=1)},
+        )
+
+
 class SurveyPolicy(models.Model):
     """Who is surveyed when: one row, editable in the admin."""
 
+    class CsatStyle(models.TextChoices):
+        NUMBERS = "numbers", _("Numbers")
+        STARS = "stars", _("Stars")
+        FACES = "faces", _("Faces")
+
     company_name = models.CharField(max_length=100, default="Kundpuls Demo")
+    website_url = models.URLField(
+        blank=True, help_text=_("The thank-you page links here, e.g. https://www.example.com/.")
+    )
+    brand_color = models.CharField(
+        max_length=7,
+        default="#1f5fbf",
+        validators=[validate_brand_color],
+        help_text=_("Buttons and links in emails and survey pages, e.g. #1f5fbf."),
+    )
+    # The logo is kept in the database and served by Kundpuls itself at an absolute
+    # URL, so every web process has it and survey pages load nothing from other hosts.
+    logo = models.BinaryField(blank=True, default=b"", editable=False)
+    logo_type = models.CharField(max_length=30, blank=True, editable=False)
+    logo_hash = models.CharField(max_length=16, blank=True, editable=False)
     csat_scale = models.PositiveSmallIntegerField(
         default=5, choices=[(3, "1-3"), (5, "1-5"), (7, "1-7")]
+    )
+    csat_style = models.CharField(
+        max_length=10,
+        choices=CsatStyle.choices,
+        default=CsatStyle.NUMBERS,
+        help_text=_("How the satisfaction scale looks; every point also shows its number."),
     )
     ces_scale = models.PositiveSmallIntegerField(default=7, choices=[(5, "1-5"), (7, "1-7")])
     ces_enabled = models.BooleanField(default=True)
@@ -239,6 +366,13 @@ class SurveyPolicy(models.Model):
     edit_days = models.PositiveIntegerField(
         default=7, help_text=_("A customer may change an answer for this many days.")
     )
+    reminder_days = models.PositiveIntegerField(
+        default=3,
+        help_text=_(
+            "Send one reminder this many days after an unanswered survey (0: no reminder). "
+            "It must come before the throttle days have passed."
+        ),
+    )
     excluded_tags = models.JSONField(
         default=list,
         blank=True,
@@ -257,12 +391,53 @@ class SurveyPolicy(models.Model):
     def __str__(self) -> str:
         return "Survey policy"
 
+    def save(self, *args, **kwargs) -> None:
+        self.logo_hash = (
+            hashlib.sha256(bytes(self.logo or b"")).hexdigest()[:16] if self.logo else ""
+        )
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.reminder_days and self.throttle_days and self.reminder_days >= self.throttle_days:
+            raise ValidationError(
+                {
+                    "reminder_days": _(
+                        "A reminder must come before the throttle days (%(days)s) have passed."
+                    )
+                    % {"days": self.throttle_days}
+                }
+            )
+
     @classmethod
     def load(cls) -> SurveyPolicy:
         policy, _created = cls.objects.get_or_create(
             pk=1, defaults={"excluded_tags": ["no-survey"]}
         )
         return policy
+
+
+class QuestionText(models.Model):
+    """An admin's own wording of a question in one language, instead of the default."""
+
+    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    text = models.CharField(
+        max_length=300,
+        help_text=_(
+            "{company} is replaced by the company name. For an inverted CES question, "
+            "word it so that a low answer is good."
+        ),
+    )
+
+    class Meta:
+        ordering = ["kind", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "language"], name="question_text_unique")
+        ]
+        verbose_name = _("question text")
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.language}): {self.text}"
 
 
 class ApiKey(models.Model):

@@ -91,3 +91,117 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 MAX_SEND_ATTEMPTS = 5
+
+
+# --- Reminders -----------------------------------------------------------------------
+
+
+def reminder_block_reason(
+    *,
+    reminder_days: int,
+    throttle_days: int,
+    sent_at: datetime,
+    expires_at: datetime | None,
+    already_reminded: bool,
+    answered: bool,
+    ticket_reopened: bool,
+    opted_out: bool,
+    other_email_since: bool,
+    now: datetime,
+) -> str:
+    """Why the one reminder of a survey email must not go out now ("" when it may).
+
+    It goes `reminder_days` after the email, once, to a customer who has not
+    answered, whose ticket stayed solved and who has had no other survey email
+    since; and never later than the throttle allows a next survey email, so the
+    reminder and a new survey never crowd each other.
+    """
+    age = now - sent_at
+    if not reminder_days:
+        return "reminders are off"
+    if already_reminded:
+        return "already reminded"
+    if answered:
+        return "answered"
+    if opted_out:
+        return "customer opted out"
+    if ticket_reopened:
+        return "ticket reopened"
+    if age < timedelta(days=reminder_days):
+        return "not due yet"
+    if expires_at is not None and now >= expires_at:
+        return "survey expired"
+    if throttle_days and age >= timedelta(days=throttle_days):
+        return f"past the {throttle_days}-day throttle"
+    if other_email_since:
+        return "customer had another survey email since"
+    return ""
+
+
+# --- Telling people from mail scanners -------------------------------------------------
+
+# Links fetched this soon after the email left, or this close to a fetch of another
+# of its links, were fetched by a machine: a person reads before clicking, and
+# clicks one link.
+SEND_GRACE = timedelta(seconds=10)
+BURST = timedelta(seconds=10)
+# A survey answer sent sooner than this after its page was served was not typed by
+# a person.
+MIN_ANSWER_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Click:
+    at: datetime
+    link: str  # "rating:4", "survey" or "honeypot"
+    method: str = "GET"
+
+
+def clicks_automated(
+    clicks: list[Click], *, send_times: Iterable[datetime], rating_links: int
+) -> list[str]:
+    """For each fetch of one email's links, why it looks automated ("" if it does not).
+
+    A fetch is automated when it is of the hidden link, a HEAD request, within
+    SEND_GRACE of the email leaving, within BURST of a fetch of a different link,
+    or the first fetch of a rating link once every rating link was fetched.
+    """
+    sends = [s for s in send_times if s is not None]
+    every_rating = (
+        rating_links > 0
+        and len({c.link for c in clicks if c.link.startswith("rating:")}) >= rating_links
+    )
+    seen: set[str] = set()
+    reasons = []
+    for click in clicks:
+        first_fetch = click.link not in seen
+        seen.add(click.link)
+        reasons.append(_click_reason(click, clicks, sends, every_rating and first_fetch))
+    return reasons
+
+
+def _click_reason(
+    click: Click, clicks: list[Click], sends: list[datetime], every_rating: bool
+) -> str:
+    if click.link == "honeypot":
+        return "hidden link fetched"
+    if click.method.upper() == "HEAD":
+        return "HEAD request"
+    for sent in sends:
+        if timedelta(0) <= click.at - sent < SEND_GRACE:
+            return "fetched within seconds of sending"
+    if any(o.link != click.link and abs(o.at - click.at) <= BURST for o in clicks):
+        return "several links fetched within seconds"
+    if every_rating and click.link.startswith("rating:"):
+        return "every rating link fetched"
+    return ""
+
+
+def answer_hold_reason(*, page_age_seconds: float | None, min_seconds: float) -> str:
+    """Why an answer is held for review ("" when it counts): it came without the
+    page's form token, or sooner after the page was served than a person answers."""
+    if page_age_seconds is None:
+        return "sent without the survey page's form token"
+    if page_age_seconds < min_seconds:
+        return f"sent {max(page_age_seconds, 0):.1f} s after the page was served"
+    return ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from .models import (
     Agent,
     Customer,
     Invitation,
+    LinkClick,
     Response,
     ResponseRevision,
     SurveyPolicy,
@@ -388,8 +391,9 @@ def invitations_for_token(token: str) -> list[Invitation]:
 
     if not token or len(token) > 100:
         return []
+    hashed = token_hash(token)
     return by_question_order(
-        Invitation.objects.filter(token_hash=token_hash(token))
+        Invitation.objects.filter(Q(token_hash=hashed) | Q(reminder_token_hash=hashed))
         .exclude(state__in=[State.SCHEDULED, State.SENDING, State.CANCELLED, State.SUPPRESSED])
         .select_related("ticket", "customer", "agent", "response")
     )
@@ -420,10 +424,17 @@ def response_record(
     answers: dict[str, int | None],
     comment: str = "",
     now: datetime | None = None,
+    held_reason: str = "",
+    language: str = "",
 ) -> list[Response]:
     """Store the customer's answers (a change within the edit window replaces the
-    previous answer and keeps it as history). Raises SurveyClosed when too late."""
+    previous answer and keeps it as history). Raises SurveyClosed when too late.
+
+    With a held_reason the answers are kept but held for review: no follow-up, no
+    metrics, until an admin approves them (responses_release). A language the
+    customer chose on the page is kept for the survey's later pages."""
     now = now or timezone.now()
+    held = bool(held_reason)
     if survey_is_expired(invitations, now) or survey_edit_closed(invitations, now):
         raise SurveyClosed
     comment = comment.strip()[:COMMENT_MAX_CHARS]
@@ -440,6 +451,13 @@ def response_record(
             score = formulas.normalise(
                 kind=inv.kind, raw=raw, scale_points=inv.scale_points, inverted=inv.inverted
             )
+            review = {
+                "held": held,
+                "held_reason": held_reason[:200],
+                "released_at": None,
+                # A held answer is not processed until it is released.
+                "processed_at": now if held else None,
+            }
             response, _created = Response.objects.update_or_create(
                 invitation=inv,
                 defaults={
@@ -447,7 +465,7 @@ def response_record(
                     "score": score,
                     "comment": text,
                     "updated_at": now,
-                    "processed_at": None,
+                    **review,
                 },
                 create_defaults={
                     "raw_score": raw,
@@ -455,6 +473,7 @@ def response_record(
                     "comment": text,
                     "answered_at": now,
                     "updated_at": now,
+                    **review,
                 },
             )
             ResponseRevision.objects.create(
@@ -462,11 +481,222 @@ def response_record(
             )
             Invitation.objects.filter(pk=inv.pk).update(state=State.ANSWERED)
             saved.append(response)
-        from metrics.tasks import response_process
-
-        for response in saved:
-            enqueue(response_process, response.pk)
+        if language in rules.SUPPORTED_LANGUAGES and invitations:
+            Invitation.objects.filter(token_hash=invitations[0].token_hash).exclude(
+                locale=language
+            ).update(locale=language)
+        _responses_process(saved)
     return saved
+
+
+def _responses_process(responses: list[Response]) -> None:
+    """Queue follow-up flagging and the metric refresh for counted answers; a held
+    answer only has its buckets refreshed (it may replace a counted one)."""
+    from metrics.services import rollups_refresh
+    from metrics.tasks import response_process
+
+    for response in responses:
+        if response.held:
+            invitation = response.invitation
+            transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))
+        else:
+            enqueue(response_process, response.pk)
+
+
+def responses_release(*, response_ids: list[int], now: datetime | None = None) -> int:
+    """Count held answers an admin approved: they get follow-ups and enter the
+    metrics like any other. Safe to repeat. Returns how many were released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        released = list(Response.objects.select_for_update().filter(pk__in=response_ids, held=True))
+        Response.objects.filter(pk__in=[r.pk for r in released]).update(
+            held=False, released_at=now, processed_at=None, updated_at=now
+        )
+        for response in released:
+            response.held = False
+        _responses_process(released)
+    return len(released)
+
+
+def responses_discard(*, response_ids: list[int], now: datetime | None = None) -> int:
+    """Delete held answers an admin judged automated; their survey opens again.
+    Returns how many were deleted."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        held = Response.objects.filter(pk__in=response_ids, held=True)
+        invitations = list(Invitation.objects.filter(response__in=held))
+        deleted = held.count()
+        held.delete()
+        reopened = Invitation.objects.filter(pk__in=[i.pk for i in invitations])
+        reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
+        reopened.exclude(expires_at__lt=now).update(state=State.SENT)
+        from metrics.services import rollups_refresh
+
+        for invitation in invitations:
+            transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))
+    return deleted
+
+
+# --- Link fetches --------------------------------------------------------------------
+
+# More fetches than this of one email's links are not kept: nobody clicks that often.
+CLICKS_KEPT = 200
+
+
+def link_click_record(
+    *,
+    invitations: list[Invitation],
+    link: str,
+    score: int | None = None,
+    method: str = "GET",
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> LinkClick | None:
+    """Keep one fetch of a survey email's link and judge every fetch of that email
+    again: the email is marked bot-suspect once any fetch looks automated, and its
+    first_clicked_at is the first fetch that does not. Records no answer."""
+    now = now or timezone.now()
+    lead = invitations[0]
+    with transaction.atomic():
+        # One email's fetches are judged one at a time.
+        list(Invitation.objects.select_for_update().filter(token_hash=lead.token_hash))
+        if LinkClick.objects.filter(invitation=lead).count() >= CLICKS_KEPT:
+            return None
+        click = LinkClick.objects.create(
+            invitation=lead,
+            link=link,
+            score=score,
+            method=method.upper()[:8],
+            agent_key=_agent_key(user_agent),
+            at=now,
+        )
+        _clicks_judge(lead)
+    return click
+
+
+def _agent_key(user_agent: str) -> str:
+    """A short keyed hash: tells clients apart without keeping what they are."""
+    if not user_agent:
+        return ""
+    digest = hmac.new(settings.SECRET_KEY.encode(), user_agent.encode(), hashlib.sha256)
+    return digest.hexdigest()[:12]
+
+
+def _clicks_judge(lead: Invitation) -> None:
+    clicks = list(LinkClick.objects.filter(invitation=lead).order_by("at", "pk"))
+    reasons = rules.clicks_automated(
+        [
+            rules.Click(c.at, c.link + (f":{c.score}" if c.score is not None else ""), c.method)
+            for c in clicks
+        ],
+        send_times=[t for t in (lead.sent_at, lead.reminded_at) if t is not None],
+        rating_links=lead.scale_points if lead.kind == "csat" else 0,
+    )
+    changed: dict[str, list[int]] = {}
+    for click, reason in zip(clicks, reasons, strict=True):
+        if click.automated_reason != reason:
+            changed.setdefault(reason, []).append(click.pk)
+    for reason, pks in changed.items():
+        LinkClick.objects.filter(pk__in=pks).update(automated_reason=reason)
+    human = [c.at for c, reason in zip(clicks, reasons, strict=True) if not reason]
+    siblings = Invitation.objects.filter(token_hash=lead.token_hash)
+    siblings.update(first_clicked_at=min(human) if human else None)
+    suspect = next((reason for reason in reasons if reason), "")
+    if suspect:
+        siblings.filter(bot_suspect_at__isnull=True).update(
+            bot_suspect_at=max(c.at for c, r in zip(clicks, reasons, strict=True) if r),
+            bot_suspect_reason=suspect,
+        )
+
+
+# --- Reminders -----------------------------------------------------------------------
+
+
+def reminders_due(*, now: datetime, limit: int = 1000) -> list[int]:
+    """One invitation id per survey email that may get its reminder now.
+
+    The query narrows to the candidates; rules.reminder_block_reason decides.
+    """
+    policy = SurveyPolicy.load()
+    if not policy.reminder_days:
+        return []
+    window = policy.throttle_days or policy.answer_days
+    answered = Response.objects.filter(invitation__token_hash=OuterRef("token_hash"))
+    rows = (
+        Invitation.objects.filter(
+            state=State.SENT,
+            reminded_at__isnull=True,
+            sent_at__lte=now - timedelta(days=policy.reminder_days),
+            sent_at__gt=now - timedelta(days=window),
+            customer__opted_out_at__isnull=True,
+        )
+        .exclude(token_hash="")
+        .exclude(Exists(answered))
+        .values("token_hash")
+        .annotate(first=Min("pk"), sent=Min("sent_at"))
+        .order_by("sent")
+    )
+    return [row["first"] for row in rows[:limit]]
+
+
+def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> list[Invitation]:
+    """Send the one reminder of an unanswered survey email. Claimed with a
+    conditional UPDATE of reminded_at, so it goes out once however often this runs.
+    A failed send is given back to the next sweep. Returns the invitations reminded."""
+    now = now or timezone.now()
+    lead = Invitation.objects.filter(pk=invitation_id).exclude(token_hash="").first()
+    if lead is None:
+        return []
+    siblings = Invitation.objects.filter(token_hash=lead.token_hash)
+    invitations = by_question_order(list(siblings.select_related("ticket", "customer", "agent")))
+    reason = _reminder_block_reason(invitations, now)
+    if reason:
+        logger.info("no reminder for invitation %s: %s", invitation_id, reason)
+        return []
+    token, hashed = token_new()
+    answered = Response.objects.filter(invitation__token_hash=lead.token_hash)
+    claimed = (
+        siblings.filter(reminded_at__isnull=True)
+        .exclude(Exists(answered))
+        .update(reminded_at=now, reminder_token_hash=hashed)
+    )
+    if not claimed:
+        return []
+    unanswered = [i for i in invitations if i.state == State.SENT]
+    message = emails.survey_reminder_email(
+        invitations=unanswered, token=token, policy=SurveyPolicy.load()
+    )
+    try:
+        message.send()
+    except Exception as exc:
+        logger.warning("reminder for invitation %s not sent, will retry: %s", invitation_id, exc)
+        siblings.filter(reminded_at=now).update(reminded_at=None, reminder_token_hash="")
+        return []
+    return unanswered
+
+
+def _reminder_block_reason(invitations: list[Invitation], now: datetime) -> str:
+    first = invitations[0]
+    ticket, customer = first.ticket, first.customer
+    policy = SurveyPolicy.load()
+    other_email_since = (
+        Invitation.objects.filter(customer=customer, sent_at__gt=first.sent_at)
+        .exclude(token_hash=first.token_hash)
+        .exists()
+    )
+    return rules.reminder_block_reason(
+        reminder_days=policy.reminder_days,
+        throttle_days=policy.throttle_days,
+        sent_at=first.sent_at,
+        expires_at=first.expires_at,
+        already_reminded=any(i.reminded_at for i in invitations),
+        answered=any(i.state == State.ANSWERED or hasattr(i, "response") for i in invitations),
+        ticket_reopened=not ticket.is_solved
+        or (ticket.solved_at is not None and ticket.solved_at > first.sent_at),
+        opted_out=customer.is_opted_out,
+        other_email_since=other_email_since,
+        now=now,
+    )
 
 
 def customer_opt_out(*, customer: Customer, now: datetime | None = None) -> Customer:

@@ -35,3 +35,19 @@ def invitations_sweep() -> int:
 @shared_task
 def invitations_expire() -> int:
     return services.invitations_expire(now=timezone.now())
+
+
+@shared_task
+def survey_reminder_send(invitation_id: int) -> int:
+    """Send the one reminder of a survey email. Safe to run twice: the claim on
+    reminded_at lets only one run send."""
+    return len(services.survey_reminder_send(invitation_id=invitation_id))
+
+
+@shared_task
+def reminders_sweep() -> int:
+    """Queue the reminder of every unanswered survey email that is due one."""
+    due = services.reminders_due(now=timezone.now())
+    for invitation_id in due:
+        survey_reminder_send.delay(invitation_id)
+    return len(due)

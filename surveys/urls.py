@@ -7,7 +7,9 @@ app_name = "surveys"
 urlpatterns = [
     path("s/<str:token>/", views.survey, name="survey"),
     path("s/<str:token>/thanks/", views.thanks, name="thanks"),
+    path("s/<str:token>/h/", views.honeypot, name="honeypot"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("brand/logo/<str:version>/", views.logo, name="logo"),
     path("dev/outbox/", views.outbox, name="outbox"),
     path("dev/outbox/<int:pk>/", views.outbox_message, name="outbox_message"),
 ]

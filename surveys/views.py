@@ -1,92 +1,315 @@
-"""The customer's pages: the survey, its thank-you, unsubscribe; and the dev outbox."""
+"""The customer's pages: the survey, its thank-you, unsubscribe; and the dev outbox.
+
+Every public page is private (no-store, no referrer, no cookies, nothing loaded from
+another host), rate limited by IP, and shown in the customer's language unless they
+chose another with the language switch (?lang=, carried in the page's own links).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import get_usage
 
-from . import services
-from .emails import UNSUBSCRIBE_SALT
-from .forms import SurveyForm
-from .models import Customer, OutboxMessage, SurveyPolicy
+from . import rules, services
+from .emails import UNSUBSCRIBE_SALT, brand_context
+from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
+from .models import Customer, Invitation, LinkClick, OutboxMessage, SurveyPolicy
+
+# Each language's name in itself, for the language switch.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "sv": "Svenska",
+    "nb": "Norsk",
+    "da": "Dansk",
+    "fi": "Suomi",
+    "fy": "Frysk",
+}
 
 
-def _public(response: HttpResponse) -> HttpResponse:
+# --- What every public page gets -------------------------------------------------------
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    """More survey-link requests from this IP than a person makes (default 30 a
+    minute): someone is guessing tokens. When the cache (Redis) is away the count
+    cannot be kept and django-ratelimit reports a limit of 0: the pages stay open."""
+    usage = get_usage(
+        request,
+        group="surveys.public",
+        key=client_address,
+        rate=getattr(settings, "SURVEY_RATE_LIMIT", "30/m"),
+        increment=True,
+    )
+    return bool(usage and usage["should_limit"] and usage["limit"] > 0)
+
+
+def client_address(group: str, request: HttpRequest) -> str:
+    """Where a request came from. Behind SURVEY_TRUSTED_PROXIES proxies (default 0),
+    the address the outermost one saw: each proxy appends the address it was
+    reached from to X-Forwarded-For, so earlier entries may be forged. IPv6
+    addresses count per /64, as one home or phone has a whole /64."""
+    proxies = getattr(settings, "SURVEY_TRUSTED_PROXIES", 0)
+    forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    address = forwarded[-proxies] if proxies and len(forwarded) >= proxies else ""
+    address = address or request.META.get("REMOTE_ADDR", "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def _chosen_language(request: HttpRequest) -> str:
+    """The language picked with the switch, "" when none (or not one we speak)."""
+    lang = request.GET.get("lang", "")
+    return lang if lang in rules.SUPPORTED_LANGUAGES else ""
+
+
+def _public(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    switch: bool = True,
+) -> HttpResponse:
+    """Render a customer-facing page with its privacy headers and language switch."""
+    nonce = secrets.token_urlsafe(16)
+    language = translation.get_language()
+    context = {"csp_nonce": nonce, "language_links": [], **context}
+    if switch:
+        context["language_links"] = _language_links(request, language)
+    return _private(render(request, template, context, status=status), nonce)
+
+
+def _private(response: HttpResponse, nonce: str = "") -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; "
+        f"style-src 'self' 'nonce-{nonce or secrets.token_urlsafe(16)}'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
     return response
 
 
-def _invitations_or_404(token: str) -> list:
+def _language_links(request: HttpRequest, current: str) -> list[dict[str, Any]]:
+    """Links that show this page in another language; they keep a preselected score."""
+    keep = {k: v for k, v in request.GET.items() if k in ("csat",) and v.isdigit()}
+    return [
+        {
+            "code": code,
+            "name": LANGUAGE_NAMES[code],
+            "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
+            "current": code == current,
+        }
+        for code in rules.SUPPORTED_LANGUAGES
+    ]
+
+
+def _with_lang(url: str, chosen: str) -> str:
+    return f"{url}?{urlencode({'lang': chosen})}" if chosen else url
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    language = _chosen_language(request) or translation.get_language()
+    with translation.override(language):
+        response = _public(request, "429.html", {}, status=429, switch=False)
+    response["Retry-After"] = "60"
+    return response
+
+
+def _invitations_or_404(token: str) -> list[Invitation]:
     invitations = services.invitations_for_token(token)
     if not invitations:
         raise Http404("unknown survey link")
     return invitations
 
 
+def _survey_context(invitations: list[Invitation], token: str, chosen: str) -> dict[str, Any]:
+    policy = SurveyPolicy.load()
+    return {
+        **brand_context(policy),
+        "policy": policy,
+        "invitations": invitations,
+        "token": token,
+        "chosen_language": chosen,
+        "survey_url": _with_lang(reverse("surveys:survey", args=[token]), chosen),
+    }
+
+
+# --- The survey ---------------------------------------------------------------------
+
+
+@csrf_exempt  # the signed form token below does CSRF's job, and needs no cookie
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def survey(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows the survey with the clicked score chosen and records nothing (mail
-    scanners open every link); only the customer's POST stores an answer."""
+    """GET shows the survey with the clicked score chosen and records nothing but
+    the link fetch (mail scanners open every link); only a POST stores an answer."""
+    if _rate_limited(request):
+        return _too_many(request)
     invitations = _invitations_or_404(token)
-    with translation.override(invitations[0].locale):
-        return _survey(request, token, invitations)
+    chosen = _chosen_language(request)
+    with translation.override(chosen or invitations[0].locale):
+        return _survey(request, token, invitations, chosen)
 
 
-def _survey(request: HttpRequest, token: str, invitations: list) -> HttpResponse:
+def _survey(
+    request: HttpRequest, token: str, invitations: list[Invitation], chosen: str
+) -> HttpResponse:
     now = timezone.now()
-    context = {"invitations": invitations, "company": SurveyPolicy.load().company_name}
+    context = _survey_context(invitations, token, chosen)
     if services.survey_is_expired(invitations, now):
-        return _public(render(request, "surveys/expired.html", context, status=410))
+        return _public(request, "surveys/expired.html", context, status=410)
     if services.survey_edit_closed(invitations, now):
-        return _public(render(request, "surveys/closed.html", context))
-    answered = {i.kind: i.response.raw_score for i in invitations if hasattr(i, "response")}
+        return _public(request, "surveys/closed.html", context)
+    policy = context["policy"]
+    form_kwargs = {
+        "invitations": invitations,
+        "company": policy.company_name,
+        "style": policy.csat_style,
+    }
     if request.method == "POST":
-        form = SurveyForm(request.POST, invitations=invitations, company=context["company"])
+        form = SurveyForm(request.POST, **form_kwargs)
         if form.is_valid():
-            try:
-                services.response_record(
-                    invitations=invitations,
-                    answers=form.answers(),
-                    comment=form.cleaned_data["comment"],
-                    now=now,
-                )
-            except services.SurveyClosed:
-                return _public(render(request, "surveys/expired.html", context, status=410))
-            return redirect("surveys:thanks", token=token)
+            return _survey_answer(request, form, context, now)
         status = 400
     else:
-        initial = dict(answered)
-        comment = next((i.response.comment for i in invitations if hasattr(i, "response")), "")
-        initial["comment"] = comment
         clicked = request.GET.get(invitations[0].kind, "")
-        if clicked.isdigit():
-            initial[invitations[0].kind] = int(clicked)
-        form = SurveyForm(initial=initial, invitations=invitations, company=context["company"])
+        if not chosen:  # a link from the email, not one of the page's own
+            _click_record(request, invitations, clicked, now)
+        if request.method == "HEAD":  # mail scanners send many; nobody reads the body
+            return _private(HttpResponse(content_type="text/html; charset=utf-8"))
+        form = SurveyForm(initial=_survey_initial(invitations, clicked), **form_kwargs)
         status = 200
-    context.update(form=form, answered=bool(answered))
-    return _public(render(request, "surveys/survey.html", context, status=status))
+    context.update(
+        form=form,
+        answered=any(hasattr(i, "response") for i in invitations),
+        form_token=form_token_new(survey_key=_survey_key(invitations), now=now),
+        comment_prompts=comment_prompts(),
+        comment_label=comment_prompt(invitations[0], form.first_score()),
+    )
+    return _public(request, "surveys/survey.html", context, status=status)
+
+
+def _survey_key(invitations: list[Invitation]) -> str:
+    """What ties a form token to its survey."""
+    return invitations[0].token_hash[:16]
+
+
+def _survey_initial(invitations: list[Invitation], clicked: str) -> dict[str, Any]:
+    """The answers given so far, and the score clicked in the email."""
+    initial: dict[str, Any] = {
+        i.kind: i.response.raw_score for i in invitations if hasattr(i, "response")
+    }
+    initial["comment"] = next(
+        (i.response.comment for i in invitations if hasattr(i, "response")), ""
+    )
+    if clicked.isdigit():
+        initial[invitations[0].kind] = int(clicked)
+    return initial
+
+
+def _survey_answer(
+    request: HttpRequest, form: SurveyForm, context: dict[str, Any], now: Any
+) -> HttpResponse:
+    """Record a valid answer; one that looks automated is held for review."""
+    invitations, chosen = context["invitations"], context["chosen_language"]
+    age = form_token_age(request.POST.get("ft", ""), survey_key=_survey_key(invitations), now=now)
+    try:
+        services.response_record(
+            invitations=invitations,
+            answers=form.answers(),
+            comment=form.cleaned_data["comment"],
+            now=now,
+            held_reason=rules.answer_hold_reason(
+                page_age_seconds=age, min_seconds=rules.MIN_ANSWER_SECONDS
+            ),
+            language=chosen,
+        )
+    except services.SurveyClosed:
+        return _public(request, "surveys/expired.html", context, status=410)
+    return redirect(_with_lang(reverse("surveys:thanks", args=[context["token"]]), chosen))
+
+
+def _click_record(
+    request: HttpRequest, invitations: list[Invitation], clicked: str, now: Any
+) -> None:
+    link = LinkClick.Link.RATING if clicked.isdigit() and len(clicked) <= 2 else None
+    services.link_click_record(
+        invitations=invitations,
+        link=link or LinkClick.Link.SURVEY,
+        score=int(clicked) if link else None,
+        method=request.method or "GET",
+        user_agent=request.headers.get("user-agent", ""),
+        now=now,
+    )
 
 
 @never_cache
-def thanks(request: HttpRequest, token: str) -> HttpResponse:
+@require_http_methods(["GET", "HEAD"])
+def honeypot(request: HttpRequest, token: str) -> HttpResponse:
+    """The email's invisible link: only a machine fetches it."""
+    if _rate_limited(request):
+        return _too_many(request)
     invitations = _invitations_or_404(token)
-    context = {
-        "invitations": invitations,
-        "company": SurveyPolicy.load().company_name,
-        "token": token,
-    }
-    with translation.override(invitations[0].locale):
-        return _public(render(request, "surveys/thanks.html", context))
+    services.link_click_record(
+        invitations=invitations,
+        link=LinkClick.Link.HONEYPOT,
+        method=request.method or "GET",
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    chosen = _chosen_language(request)
+    language = chosen or invitations[0].locale
+    with translation.override(language):
+        context = _survey_context(invitations, token, chosen or language)
+        return _public(request, "surveys/honeypot.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    if _rate_limited(request):
+        return _too_many(request)
+    invitations = _invitations_or_404(token)
+    chosen = _chosen_language(request)
+    language = chosen or invitations[0].locale
+    with translation.override(language):
+        context = _survey_context(invitations, token, chosen)
+        # Carries the language, so going back is not taken for a click in the email.
+        context["change_url"] = _with_lang(reverse("surveys:survey", args=[token]), language)
+        return _public(request, "surveys/thanks.html", context)
+
+
+# --- Unsubscribe -----------------------------------------------------------------------
+
+
+def _is_signed(token: str) -> bool:
+    try:
+        signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return False
+    return True
 
 
 def _customer_for(token: str) -> Customer:
@@ -102,22 +325,53 @@ def _customer_for(token: str) -> Customer:
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation (scanners follow links); POST unsubscribes and
-    answers 200 without a redirect, as one-click unsubscribe requires."""
+    answers 200 without a redirect, as one-click unsubscribe requires.
+
+    A one-click POST with a genuine link is never rate limited: mail providers send
+    those for many customers from a few addresses."""
+    limited = _rate_limited(request)
+    if limited and not (request.method == "POST" and _is_signed(token)):
+        return _too_many(request)
     customer = _customer_for(token)
-    with translation.override(customer.locale):
-        return _unsubscribe(request, token, customer)
+    chosen = _chosen_language(request)
+    with translation.override(chosen or customer.locale):
+        return _unsubscribe(request, token, customer, chosen)
 
 
-def _unsubscribe(request: HttpRequest, token: str, customer: Customer) -> HttpResponse:
-    context = {"token": token, "company": SurveyPolicy.load().company_name}
+def _unsubscribe(request: HttpRequest, token: str, customer: Customer, chosen: str) -> HttpResponse:
+    context = {
+        **brand_context(SurveyPolicy.load()),
+        "token": token,
+        "action_url": _with_lang(reverse("surveys:unsubscribe", args=[token]), chosen),
+    }
     if request.method == "POST":
         if request.POST.get("action") == "resubscribe":
             services.customer_opt_in(customer=customer)
-            return _public(render(request, "surveys/resubscribed.html", context))
+            return _public(request, "surveys/resubscribed.html", context)
         services.customer_opt_out(customer=customer)
-        return _public(render(request, "surveys/unsubscribed.html", context))
+        return _public(request, "surveys/unsubscribed.html", context)
     template = "surveys/unsubscribed.html" if customer.is_opted_out else "surveys/unsubscribe.html"
-    return _public(render(request, template, context))
+    return _public(request, template, context)
+
+
+# --- The company's logo ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD"])
+def logo(request: HttpRequest, version: str) -> HttpResponse:
+    """The logo from the survey policy, at an address that changes with it, so
+    emails and pages may cache it for good."""
+    policy = SurveyPolicy.load()
+    if not policy.logo_hash or version != policy.logo_hash:
+        raise Http404("no such logo")
+    response = HttpResponse(bytes(policy.logo), content_type=policy.logo_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+# --- Staff and errors --------------------------------------------------------------------
 
 
 @staff_member_required
@@ -132,10 +386,14 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     if request.GET.get("part") == "html":
         response = HttpResponse(message.html)
-        response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
+        )
         return response
     return render(request, "surveys/outbox_message.html", {"message": message})
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _public(render(request, "404.html", status=404))
+    chosen = _chosen_language(request)
+    with translation.override(chosen or translation.get_language()):
+        return _public(request, "404.html", {}, status=404, switch=False)

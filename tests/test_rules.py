@@ -83,3 +83,102 @@ def test_send_block_reason_throttles_within_days():
 def test_retry_delay_grows():
     delays = [rules.retry_delay(n) for n in range(1, 5)]
     assert delays == [timedelta(minutes=m) for m in (1, 4, 16, 64)]
+
+
+# Reminders
+
+
+def reminder(**overrides):
+    args = {
+        "reminder_days": 3,
+        "throttle_days": 7,
+        "sent_at": NOW - timedelta(days=3),
+        "expires_at": NOW + timedelta(days=27),
+        "already_reminded": False,
+        "answered": False,
+        "ticket_reopened": False,
+        "opted_out": False,
+        "other_email_since": False,
+        "now": NOW,
+    }
+    return rules.reminder_block_reason(**{**args, **overrides})
+
+
+def test_reminder_goes_after_three_days():
+    assert reminder() == ""
+    assert reminder(sent_at=NOW - timedelta(days=3) + timedelta(seconds=1)) == "not due yet"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"reminder_days": 0}, "reminders are off"),
+        ({"already_reminded": True}, "already reminded"),
+        ({"answered": True}, "answered"),
+        ({"opted_out": True}, "customer opted out"),
+        ({"ticket_reopened": True}, "ticket reopened"),
+        ({"expires_at": NOW}, "survey expired"),
+        ({"sent_at": NOW - timedelta(days=7)}, "past the 7-day throttle"),
+        ({"other_email_since": True}, "customer had another survey email since"),
+    ],
+)
+def test_reminder_blocked_with_reason(overrides, reason):
+    assert reminder(**overrides) == reason
+
+
+def test_reminder_without_throttle_goes_until_expiry():
+    assert reminder(throttle_days=0, sent_at=NOW - timedelta(days=20)) == ""
+
+
+# Telling people from mail scanners
+
+SENT = NOW - timedelta(hours=1)
+
+
+def judge(*clicks, rating_links=5):
+    return rules.clicks_automated(
+        [rules.Click(SENT + timedelta(seconds=s), link, m) for s, link, m in clicks],
+        send_times=[SENT],
+        rating_links=rating_links,
+    )
+
+
+def test_person_clicking_one_rating_is_not_automated():
+    assert judge((600, "rating:4", "GET")) == [""]
+
+
+def test_hidden_link_and_head_requests_are_automated():
+    assert judge((600, "honeypot", "GET"), (900, "survey", "HEAD")) == [
+        "hidden link fetched",
+        "HEAD request",
+    ]
+
+
+def test_fetch_within_seconds_of_sending_is_automated():
+    assert judge((3, "rating:1", "GET")) == ["fetched within seconds of sending"]
+
+
+def test_different_links_within_seconds_are_automated_but_a_reload_is_not():
+    burst = judge((600, "rating:2", "GET"), (605, "rating:3", "GET"))
+    reload = judge((600, "rating:2", "GET"), (602, "rating:2", "GET"))
+    assert burst == ["several links fetched within seconds"] * 2
+    assert reload == ["", ""]
+
+
+def test_every_rating_fetched_slowly_is_automated_and_a_later_click_is_not():
+    clicks = [(600 + 60 * n, f"rating:{n}", "GET") for n in range(1, 6)]
+    verdicts = judge(*clicks, (7200, "rating:4", "GET"))
+    assert verdicts == ["every rating link fetched"] * 5 + [""]
+
+
+@pytest.mark.parametrize(
+    ("age", "reason"),
+    [
+        (None, "sent without the survey page's form token"),
+        (0.4, "sent 0.4 s after the page was served"),
+        (2.0, ""),
+        (3600.0, ""),
+    ],
+)
+def test_answer_hold_reason(age, reason):
+    assert rules.answer_hold_reason(page_age_seconds=age, min_seconds=2.0) == reason

@@ -25,16 +25,31 @@ import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.html import strip_tags
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ["sv", "nb", "da", "fi", "fy"]
 PLURAL_FORMS = {lang: "nplurals=2; plural=(n != 1);" for lang in LANGUAGES}
 SURVEY_EMAIL_TEMPLATES = ("templates/emails/survey-subject.txt", "templates/emails/survey-body.")
+# Every file with text a customer reads: the emails and the public pages.
+CUSTOMER_EMAIL_TEMPLATES = (
+    "templates/emails/survey-",
+    "templates/emails/reminder-",
+    "surveys/forms.py",
+)
+CUSTOMER_PAGE_TEMPLATES = (
+    "templates/base.html",
+    "templates/404.html",
+    "templates/429.html",
+    "templates/surveys/",
+    "surveys/forms.py",
+)
 
 
 @dataclass
@@ -238,6 +253,9 @@ class Expected:
     score_range: str
     stop_emails: str
     not_found: str
+    reminder_subject: str
+    wait: str
+    low_prompt: str
 
 
 EXPECTED = {
@@ -250,6 +268,9 @@ EXPECTED = {
         score_range="Välj ett betyg från 1 till 5.",
         stop_emails="Vill du sluta få enkätmejl?",
         not_found="Vi kunde inte hitta sidan",
+        reminder_subject=f"Påminnelse: tyck till om ”{SUBJECT}”",
+        wait="Vänta en stund",
+        low_prompt="Vad kunde vi ha gjort bättre?",
     ),
     "nb": Expected(
         subject=f"Hvordan gikk det? Si din mening om «{SUBJECT}»",
@@ -260,6 +281,9 @@ EXPECTED = {
         score_range="Velg et tall fra 1 til 5.",
         stop_emails="Vil du slutte å få undersøkelser på e-post?",
         not_found="Vi fant ikke denne siden",
+        reminder_subject=f"Påminnelse: si din mening om «{SUBJECT}»",
+        wait="Vent litt",
+        low_prompt="Hva kunne vi ha gjort bedre?",
     ),
     "da": Expected(
         subject=f"Hvordan klarede vi os? Giv os din mening om »{SUBJECT}«",
@@ -270,6 +294,9 @@ EXPECTED = {
         score_range="Vælg et tal fra 1 til 5.",
         stop_emails="Vil du ikke længere have undersøgelser på mail?",
         not_found="Vi kunne ikke finde siden",
+        reminder_subject=f"Påmindelse: giv os din mening om »{SUBJECT}«",
+        wait="Vent et øjeblik",
+        low_prompt="Hvad kunne vi have gjort bedre?",
     ),
     "fi": Expected(
         subject=f"Miten onnistuimme? Kerro mielipiteesi asiasta ”{SUBJECT}”",
@@ -280,6 +307,9 @@ EXPECTED = {
         score_range="Valitse arvosana väliltä 1\N{EN DASH}5.",
         stop_emails="Haluatko lopettaa palautekyselyt?",
         not_found="Emme löytäneet tätä sivua",
+        reminder_subject=f"Muistutus: kerro mielipiteesi asiasta ”{SUBJECT}”",
+        wait="Odota hetki",
+        low_prompt="Mitä olisimme voineet tehdä paremmin?",
     ),
     "fy": Expected(
         subject=f"Hoe hawwe wy it dien? Jo miening oer „{SUBJECT}”",
@@ -290,6 +320,9 @@ EXPECTED = {
         score_range="Kies in sifer fan 1 oant 5.",
         stop_emails="Ophâlde mei enkête-e-mails?",
         not_found="Wy koene dizze side net fine",
+        reminder_subject=f"Herinnering: jo miening oer „{SUBJECT}”",
+        wait="Wachtsje efkes",
+        low_prompt="Wat hiene wy better dwaan kinnen?",
     ),
 }
 ENGLISH_QUESTION = "How satisfied were you with the support you received?"
@@ -421,3 +454,65 @@ def test_not_found_page_follows_browser_language(lang, client):
     assert page.status_code == 404
     assert f'<html lang="{lang}">' in text
     assert EXPECTED[lang].not_found in visible(text)
+
+
+def customer_pages(client, time_machine, token: str, unsubscribe: str) -> dict[str, str]:
+    """The visible text of every page a customer can reach, in the order they may."""
+    from tests.test_survey_page import answer
+
+    pages = {
+        "survey": client.get(f"/s/{token}/?csat=2"),
+        "survey error": client.post(f"/s/{token}/", {"csat": "9"}),
+        "honeypot": client.get(f"/s/{token}/h/"),
+        "thanks": answer(client, time_machine, token, {"csat": "2"}, query="", seconds=5),
+        "unsubscribe": client.get(unsubscribe),
+        "unsubscribed": client.post(unsubscribe),
+        "resubscribed": client.post(unsubscribe, {"action": "resubscribe"}),
+    }
+    pages["thanks"] = client.get(pages["thanks"]["Location"])
+    time_machine.shift(timedelta(days=8))
+    pages["closed"] = client.get(f"/s/{token}/")
+    time_machine.shift(timedelta(days=30))
+    client.post(unsubscribe, {"action": "resubscribe"})
+    pages["not found"] = client.get(f"/s/{token}x/")
+    settings.SURVEY_RATE_LIMIT = "1/m"
+    cache.clear()
+    client.get(f"/s/{token}/")
+    pages["too many"] = client.get(f"/s/{token}/")
+    del settings.SURVEY_RATE_LIMIT
+    return {name: page.content.decode() for name, page in pages.items()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_customer_page_and_email_is_translated(
+    lang, client, sent_survey, mailoutbox, time_machine
+):
+    from surveys import services
+    from surveys.models import Invitation
+
+    cache.clear()
+    _ticket, token = sent_survey(requester=customer(lang))
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = lang
+    invitation = Invitation.objects.get(kind="csat")
+    services.survey_reminder_send(
+        invitation_id=invitation.pk, now=invitation.sent_at + timedelta(days=3, minutes=1)
+    )
+    survey_email, reminder = mailoutbox[-2:]
+    unsubscribe = survey_email.extra_headers["List-Unsubscribe"].strip("<>")
+    pages = customer_pages(client, time_machine, token, unsubscribe[len(settings.SITE_URL) :])
+
+    want = EXPECTED[lang]
+    assert reminder.subject == want.reminder_subject
+    assert want.low_prompt in visible(pages["survey"])
+    assert want.wait in visible(pages["too many"])
+    english_mail = english_sentences(CUSTOMER_EMAIL_TEMPLATES)
+    for message in (survey_email, reminder):
+        html_part = message.alternatives[0][0]
+        assert f'<html lang="{lang}">' in html_part
+        for text in (message.subject, message.body, visible(html_part)):
+            assert_no_english(text, english_mail)
+    english_pages = english_sentences(CUSTOMER_PAGE_TEMPLATES)
+    for name, page in pages.items():
+        assert f'<html lang="{lang}">' in page, name
+        assert_no_english(visible(page), english_pages)

@@ -3,6 +3,7 @@ import pytest
 from surveys import services
 from surveys.models import Customer
 from tests.conftest import _validated, ticket_event
+from tests.test_survey_page import fresh_rate_limits  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,8 @@ def test_one_click_post_without_cookies_unsubscribes(client, sent_survey, mailou
     answer = client.post(unsubscribe_path(mailoutbox[0]), {"List-Unsubscribe": "One-Click"})
 
     assert answer.status_code == 200
+    assert answer.cookies == {}
+    assert b"You are unsubscribed" in answer.content
     assert Customer.objects.get().opted_out_at is not None
 
 
@@ -59,3 +62,47 @@ def test_tampered_unsubscribe_link_is_404(client, sent_survey, mailoutbox):
 
     assert page.status_code == 404
     assert Customer.objects.get().opted_out_at is None
+
+
+def test_one_click_post_as_mail_clients_send_it(client, sent_survey, mailoutbox):
+    sent_survey()
+
+    answer = client.post(
+        unsubscribe_path(mailoutbox[0]),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert answer.status_code == 200
+    assert Customer.objects.get().is_opted_out
+
+
+def test_unsubscribe_head_changes_nothing(client, sent_survey, mailoutbox):
+    sent_survey()
+
+    client.head(unsubscribe_path(mailoutbox[0]))
+
+    assert Customer.objects.get().opted_out_at is None
+
+
+def test_unsubscribe_page_offers_language_switch_and_keeps_it(client, sent_survey, mailoutbox):
+    sent_survey()
+    path = unsubscribe_path(mailoutbox[0])
+
+    page = client.get(f"{path}?lang=da").content.decode()
+    done = client.post(f"{path}?lang=da").content.decode()
+
+    assert "Vil du ikke længere have undersøgelser på mail?" in page
+    assert f'<form method="post" action="{path}?lang=da">' in page
+    assert "Du er afmeldt" in done
+
+
+def test_opted_out_customer_sees_the_way_back_in(client, sent_survey, mailoutbox):
+    sent_survey()
+    path = unsubscribe_path(mailoutbox[0])
+    client.post(path)
+
+    page = client.get(path)
+
+    assert b'value="resubscribe"' in page.content
+    assert b"Changed your mind? Subscribe again" in page.content

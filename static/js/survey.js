@@ -1,0 +1,85 @@
+/* Kundpuls survey page, made smoother when JavaScript runs (it works without):
+   - the comment box appears once the first question has a score, asking what fits
+     that score ("What could we have done better?" / "What did you like most?");
+   - the answer is sent with fetch and the thank-you page swapped in, no reload.
+   No library, nothing loaded from elsewhere. */
+(function () {
+  "use strict";
+
+  function commentBox(form) {
+    var box = form.querySelector("#kp-comment");
+    var first = form.querySelector("fieldset");
+    if (!box || !first) return;
+    var label = box.querySelector("#kp-comment-label");
+    var textarea = box.querySelector("textarea");
+    var optional = label.querySelector(".kp-optional");
+
+    function update() {
+      var chosen = first.querySelector("input[type=radio]:checked");
+      if (chosen) {
+        label.textContent = (chosen.getAttribute("data-prompt") || box.getAttribute("data-prompt-none")) + " ";
+        if (optional) label.appendChild(optional);
+        box.hidden = false;
+      } else if (!textarea.value && !textarea.getAttribute("aria-invalid")) {
+        box.hidden = true;
+      }
+    }
+    first.addEventListener("change", update);
+    update();
+  }
+
+  function swapIn(html, url, pushUrl) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var fresh = doc.getElementById("kp-page");
+    var page = document.getElementById("kp-page");
+    if (!fresh || !page) return false;
+    page.replaceWith(document.importNode(fresh, true));
+    document.title = doc.title;
+    if (pushUrl && url && url !== window.location.href) window.history.pushState(null, "", url);
+    var target = document.querySelector("[data-kp-focus]") || document.querySelector("main h1");
+    if (target) {
+      if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+    setup();
+    return true;
+  }
+
+  function sendWithoutReload(form) {
+    if (!window.fetch || !window.FormData || !window.DOMParser) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      form.setAttribute("aria-busy", "true");
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "omit",
+        headers: { "X-Requested-With": "fetch" }
+      })
+        .then(function (response) {
+          return response.text().then(function (html) {
+            // A redirect means the answer was saved: show (and go to) the thank-you page.
+            if (!swapIn(html, response.url, response.redirected)) throw new Error("no page");
+          });
+        })
+        .catch(function () {
+          if (button) button.disabled = false;
+          form.removeAttribute("aria-busy");
+          form.submit();  // the ordinary way, as without JavaScript
+        });
+    });
+  }
+
+  function setup() {
+    var form = document.querySelector("form[data-kp-survey]");
+    if (!form) return;
+    commentBox(form);
+    sendWithoutReload(form);
+  }
+
+  // Back from the swapped-in thank-you page: show the page the address names.
+  window.addEventListener("popstate", function () { window.location.reload(); });
+  setup();
+})();

@@ -1,0 +1,79 @@
+"""A mail scanner (Safe Links, Mimecast, Proofpoint...) opens every link of every email
+the moment it arrives, from a pool of addresses: it must record nothing, and its
+fetches must be filtered from the click counts. A person answering afterwards is
+counted as usual."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from metrics.models import ScoreRollup
+from surveys import services
+from surveys.models import Customer, Invitation, LinkClick, Response
+from tests.conftest import NOW, _validated, ticket_event
+from tests.test_survey_page import answer, fresh_rate_limits  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+EMAILS = 50
+SENT = NOW + timedelta(hours=1)
+
+
+def links_of(message) -> list[str]:
+    html = next(c for c, mimetype in message.alternatives if mimetype == "text/html")
+    found = re.findall(r'href="(http://testserver/[^"]+)"', html)
+    found += re.findall(r"http://testserver/\S+", message.body)
+    return sorted({link.replace("&amp;", "&").removeprefix("http://testserver") for link in found})
+
+
+@pytest.fixture
+def fifty_emails(mailoutbox, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    for n in range(EMAILS):
+        event = ticket_event(external_id=str(1000 + n), requester={"email": f"c{n}@example.se"})
+        ticket = services.ticket_ingest(event=_validated(event), now=NOW).ticket
+        services.survey_email_send(ticket_id=ticket.pk, now=SENT)
+    assert len(mailoutbox) == EMAILS
+    return list(mailoutbox)
+
+
+def test_scanner_fetching_every_link_records_nothing_and_is_filtered(
+    client, fifty_emails, time_machine
+):
+    time_machine.move_to(SENT + timedelta(seconds=2), tick=True)
+    for n, message in enumerate(fifty_emails):
+        scanner = {"REMOTE_ADDR": f"198.51.100.{n}", "HTTP_USER_AGENT": "Scanner/1.0"}
+        for link in links_of(message):
+            for fetch in (client.get, client.head):
+                assert fetch(link, **scanner).status_code == 200, link
+
+    assert Response.objects.count() == 0
+    assert Customer.objects.filter(opted_out_at__isnull=False).count() == 0
+    invitations = Invitation.objects.all()
+    assert invitations.filter(state="sent").count() == invitations.count() == 3 * EMAILS
+    assert invitations.filter(bot_suspect_at__isnull=True).count() == 0
+    assert invitations.filter(first_clicked_at__isnull=False).count() == 0
+    assert LinkClick.objects.filter(automated_reason="").count() == 0
+
+
+def test_person_answering_after_the_scanner_is_counted(
+    client, fifty_emails, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(SENT + timedelta(seconds=2), tick=False)
+    message = fifty_emails[7]
+    for link in links_of(message):
+        client.get(link, REMOTE_ADDR="198.51.100.7")
+        client.head(link, REMOTE_ADDR="198.51.100.7")
+    time_machine.move_to(SENT + timedelta(hours=2), tick=False)
+    token = re.search(r"/s/([\w-]+)/", message.body).group(1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(client, time_machine, token, {"csat": "4"}, query="?csat=4", seconds=20)
+
+    response = Response.objects.get()
+    assert (response.raw_score, response.held) == (4, False)
+    invitation = response.invitation
+    assert invitation.bot_suspect_at is not None  # the scanner's fetches stay filtered
+    assert invitation.first_clicked_at == SENT + timedelta(hours=2)  # the person's click
+    assert sum(ScoreRollup.objects.values_list("count", flat=True)) == 1
