@@ -139,6 +139,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Surveys
 SURVEY_SEND_DELAY = env.int("SURVEY_SEND_DELAY", default=3600)
+# Requests per minute one address may make to survey and unsubscribe links.
+SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
+# How many reverse proxies stand in front of Kundpuls (their X-Forwarded-For entries
+# are skipped to find the customer's own address for rate limiting).
+SURVEY_TRUSTED_PROXIES = env.int("SURVEY_TRUSTED_PROXIES", default=0)
 if SURVEY_SEND_DELAY < 0:
     raise ImproperlyConfigured("SURVEY_SEND_DELAY is seconds from solved to sent, 0 or more.")
 

@@ -52,7 +52,7 @@ def _rate_limited(request: HttpRequest) -> bool:
         request,
         group="surveys.public",
         key=client_address,
-        rate=getattr(settings, "SURVEY_RATE_LIMIT", "30/m"),
+        rate=settings.SURVEY_RATE_LIMIT,
         increment=True,
     )
     return bool(usage and usage["should_limit"] and usage["limit"] > 0)
@@ -63,7 +63,7 @@ def client_address(group: str, request: HttpRequest) -> str:
     the address the outermost one saw: each proxy appends the address it was
     reached from to X-Forwarded-For, so earlier entries may be forged. IPv6
     addresses count per /64, as one home or phone has a whole /64."""
-    proxies = getattr(settings, "SURVEY_TRUSTED_PROXIES", 0)
+    proxies = settings.SURVEY_TRUSTED_PROXIES
     forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
     forwarded = [a for a in forwarded if a]
     address = forwarded[-proxies] if proxies and len(forwarded) >= proxies else ""

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from surveys import services
@@ -46,6 +47,12 @@ def api() -> APIClient:
 @pytest.fixture(autouse=True)
 def _english(settings: Any) -> None:
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counts live in the cache, and frozen time keeps one window open."""
+    cache.clear()
 
 
 def survey_token(message: Any) -> str:

@@ -5,7 +5,7 @@ import pytest
 from surveys import services, tasks
 from surveys.models import Invitation, SurveyPolicy
 from tests.conftest import NOW, _validated, survey_token, ticket_event
-from tests.test_survey_page import answer, fresh_rate_limits  # noqa: F401
+from tests.test_survey_page import answer
 
 pytestmark = pytest.mark.django_db
 

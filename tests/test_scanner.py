@@ -12,7 +12,7 @@ from metrics.models import ScoreRollup
 from surveys import services
 from surveys.models import Customer, Invitation, LinkClick, Response
 from tests.conftest import NOW, _validated, ticket_event
-from tests.test_survey_page import answer, fresh_rate_limits  # noqa: F401
+from tests.test_survey_page import answer
 
 pytestmark = pytest.mark.django_db
 

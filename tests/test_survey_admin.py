@@ -5,7 +5,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from surveys.models import Invitation, LinkClick, Response, SurveyPolicy
 from tests.test_survey_email import PNG
-from tests.test_survey_page import fresh_rate_limits  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

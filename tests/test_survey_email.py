@@ -5,7 +5,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from surveys.models import QuestionText, SurveyPolicy, contrast_ratio, validate_brand_color
-from tests.test_survey_page import fresh_rate_limits  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

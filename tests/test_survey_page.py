@@ -2,7 +2,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 
 from metrics.models import FollowUp
 from surveys import services
@@ -10,12 +9,6 @@ from surveys.models import Invitation, QuestionText, Response, ResponseRevision,
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Rate-limit counts live in the cache, and frozen time keeps one window open."""
-    cache.clear()
 
 
 def form_token(page) -> str:

@@ -5,7 +5,6 @@ import pytest
 from django.core.cache.backends.base import BaseCache
 
 from tests.conftest import NOW
-from tests.test_survey_page import fresh_rate_limits  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,6 @@ import pytest
 from surveys import services
 from surveys.models import Customer
 from tests.conftest import _validated, ticket_event
-from tests.test_survey_page import fresh_rate_limits  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
