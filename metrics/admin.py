@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import FollowUp, InvitationRollup, ScoreRollup
+from .models import BusinessFigures, FollowUp, InvitationRollup, ScoreRollup
 
 
 @admin.register(FollowUp)
@@ -18,5 +18,18 @@ class ScoreRollupAdmin(admin.ModelAdmin):
 
 @admin.register(InvitationRollup)
 class InvitationRollupAdmin(admin.ModelAdmin):
-    list_display = ["day", "kind", "agent", "team", "channel", "category", "delivered", "answered"]
-    list_filter = ["kind", "channel"]
+    list_display = ["day", "kind", "agent", "team", "channel", "category", "step", "count"]
+    list_filter = ["kind", "step", "channel"]
+
+
+@admin.register(BusinessFigures)
+class BusinessFiguresAdmin(admin.ModelAdmin):
+    list_display = [
+        "month",
+        "customers_start",
+        "customers_end",
+        "customers_new",
+        "sales_marketing_spend",
+        "updated_by",
+    ]
+    raw_id_fields = ["updated_by"]

@@ -55,10 +55,18 @@ class ScoreRollup(models.Model):
 
     day = models.DateField()
     kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    # No foreign key constraints or indexes: reports read a date range, and the
+    # nightly rebuild writes every row again, so each index costs more than it saves.
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, db_constraint=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
     )
-    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, db_constraint=False)
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
     channel = models.CharField(max_length=30)
     category = models.CharField(max_length=100)
     scale_points = models.PositiveSmallIntegerField()
@@ -67,28 +75,81 @@ class ScoreRollup(models.Model):
     commented = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "day"])]
+        # Reports read a date range, all kinds at once.
+        indexes = [models.Index(fields=["day", "kind", "scale_points", "score"])]
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.score}: {self.count}"
 
 
 class InvitationRollup(models.Model):
-    """Invitations delivered and answered, per day sent and dimension."""
+    """How many invitations reached each step of the funnel, per day sent and dimension.
+
+    One row per step (metrics.funnel.FUNNEL_STEPS), so a new step is one line there
+    and needs no new column.
+    """
 
     day = models.DateField()
     kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    # No foreign key constraints or indexes: reports read a date range, and the
+    # nightly rebuild writes every row again, so each index costs more than it saves.
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, db_constraint=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
     )
-    team = models.ForeignKey(Team, null=True, on_delete=models.CASCADE, db_constraint=False)
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
     channel = models.CharField(max_length=30)
     category = models.CharField(max_length=100)
-    delivered = models.PositiveIntegerField()
-    answered = models.PositiveIntegerField()
+    step = models.CharField(max_length=20)
+    count = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "day"])]
+        indexes = [models.Index(fields=["day", "step"])]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.kind}: {self.answered}/{self.delivered}"
+        return f"{self.day} {self.kind} {self.step}: {self.count}"
+
+
+class BusinessFigures(models.Model):
+    """The customer and money figures an admin enters for one month."""
+
+    month = models.DateField(unique=True, help_text=_("The first day of the month."))
+    customers_start = models.PositiveIntegerField(
+        _("customers at the start (S)"), help_text=_("Paying customers on the first day.")
+    )
+    customers_end = models.PositiveIntegerField(
+        _("customers at the end (E)"), help_text=_("Paying customers on the last day.")
+    )
+    customers_new = models.PositiveIntegerField(
+        _("new customers (N)"), help_text=_("Customers won during the month.")
+    )
+    sales_marketing_spend = models.DecimalField(
+        _("sales and marketing spend"), max_digits=14, decimal_places=2
+    )
+    yearly_revenue_per_customer = models.DecimalField(
+        _("yearly revenue per customer"), max_digits=14, decimal_places=2
+    )
+    customer_years = models.DecimalField(
+        _("years as a customer"),
+        max_digits=6,
+        decimal_places=2,
+        help_text=_("How many years a customer stays on average."),
+    )
+    note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-month"]
+        verbose_name = _("business figures")
+        verbose_name_plural = _("business figures")
+
+    def __str__(self) -> str:
+        return f"Business figures {self.month:%Y-%m}"

@@ -3,125 +3,364 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
 
 from surveys.models import Team
 
 from . import formulas
+from .funnel import STEP_NAMES
 from .models import InvitationRollup, ScoreRollup
 
-GROUPS = ("agent", "team", "channel", "category", "day", "month")
-METRICS = ("csat", "ces", "nps", "response_rate")
+GROUPS = ("agent", "team", "channel", "category", "day", "week", "month")
+DIMENSIONS = ("team", "agent", "channel", "category")
+KINDS = ("csat", "ces", "nps")
+METRICS = (*KINDS, "response_rate")
+METRIC_LABELS = {"csat": "CSAT", "ces": "CES", "nps": "NPS", "response_rate": "Response rate"}
+POSITIVE_LABELS = {"csat": "satisfied", "ces": "easy", "nps": "promoters"}
 # Below this many answers a group's score is shown but marked as too few to compare.
 MIN_ANSWERS = 30
+# Every scale a question can be asked on (NPS is 0-10, stored as 11 points).
+SCALES = {"csat": (3, 5, 7), "ces": (5, 7), "nps": (11,)}
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a report looks at: a date range (inclusive) and optional dimensions."""
+
+    start: date
+    end: date
+    team: int | None = None
+    agent: int | None = None
+    channel: str | None = None
+    category: str | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> ReportFilters:
+        """The period of equal length just before this one, same dimensions."""
+        return replace(
+            self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1)
+        )
+
+    def narrowed(self, **dimensions: Any) -> ReportFilters:
+        return replace(self, **dimensions)
+
+    def rollup_q(self) -> Q:
+        query = Q(day__gte=self.start, day__lte=self.end)
+        for name in DIMENSIONS:
+            value = getattr(self, name)
+            if value is not None:
+                query &= Q(**{f"{name}_id" if name in ("team", "agent") else name: value})
+        return query
+
+    def params(self) -> dict[str, str]:
+        """As query parameters, for links and exports."""
+        out = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        for name in DIMENSIONS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = str(value)
+        return out
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The period as aware datetimes [start, end) in the site's time zone."""
+        tz = timezone.get_current_timezone()
+        return (
+            timezone.make_aware(datetime.combine(self.start, time.min), tz),
+            timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min), tz),
+        )
 
 
 @dataclass
 class Counts:
+    """Exact answer counts of one kind in one group."""
+
+    kind: str
     answers: int = 0
     positive: int = 0
     detractors: int = 0
     score_sum: int = 0
-    delivered: int = 0
-    answered: int = 0
+    commented: int = 0
     by_score: dict[int, int] = field(default_factory=dict)
 
+    def add(self, *, scale_points: int, score: int, n: int, commented: int = 0) -> None:
+        self.answers += n
+        self.score_sum += score * n
+        self.commented += commented
+        self.by_score[score] = self.by_score.get(score, 0) + n
+        if formulas.is_positive(kind=self.kind, score=score, scale_points=scale_points):
+            self.positive += n
+        elif self.kind == "nps" and formulas.is_detractor(score=score):
+            self.detractors += n
 
-def _group_key(row: dict[str, Any], group_by: str | None) -> Any:
-    if group_by is None:
-        return "all"
-    if group_by in ("agent", "team"):
-        return row[f"{group_by}_id"]
-    if group_by == "month":
-        return row["day"].strftime("%Y-%m")
-    return row[group_by]
-
-
-def _fields_for(group_by: str | None) -> list[str]:
-    if group_by in ("agent", "team"):
-        return [f"{group_by}_id"]
-    if group_by in ("day", "month"):
-        return ["day"]
-    return [group_by] if group_by else []
+    @property
+    def passives(self) -> int:
+        return self.answers - self.positive - self.detractors if self.kind == "nps" else 0
 
 
-def metric_counts(
-    *, metric: str, start: date, end: date, group_by: str | None = None
-) -> dict[Any, Counts]:
-    """Exact counts per group for answers given (or invitations sent) from start to end."""
-    groups: dict[Any, Counts] = defaultdict(Counts)
-    if metric == "response_rate":
-        rows = (
-            InvitationRollup.objects.filter(day__gte=start, day__lte=end, kind="csat")
-            .values(*_fields_for(group_by))
-            .annotate(delivered=Sum("delivered"), answered=Sum("answered"))
-            .order_by()
+@dataclass(frozen=True)
+class Score:
+    """One metric of one group: the value, its 95 % interval and the exact counts."""
+
+    metric: str
+    value: float | None
+    interval: formulas.Interval | None
+    numerator: int
+    denominator: int
+    mean: float | None = None
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    @property
+    def too_few(self) -> bool:
+        return self.metric != "response_rate" and self.denominator < MIN_ANSWERS
+
+    @property
+    def formula(self) -> str:
+        """How the value is computed, with its inputs, e.g. '81.3 % = 523 / 643'."""
+        if self.value is None:
+            return f"no {self.denominator_label} yet"
+        if self.metric == "nps":
+            n = self.denominator
+            return (
+                f"NPS {self.value:+.1f} = {self.promoters * 100 / n:.1f} % promoters "
+                f"({self.promoters}) - {self.detractors * 100 / n:.1f} % detractors "
+                f"({self.detractors}) of {n} answers"
+            )
+        return (
+            f"{self.value:.1f} % = {self.numerator} {self.numerator_label} / "
+            f"{self.denominator} {self.denominator_label}"
         )
-        for row in rows:
-            counts = groups[_group_key(row, group_by)]
-            counts.delivered += row["delivered"]
-            counts.answered += row["answered"]
-        return dict(groups)
+
+    @property
+    def numerator_label(self) -> str:
+        return "answered" if self.metric == "response_rate" else POSITIVE_LABELS[self.metric]
+
+    @property
+    def denominator_label(self) -> str:
+        return "delivered" if self.metric == "response_rate" else "answers"
+
+
+def score_of(counts: Counts | None, kind: str) -> Score:
+    counts = counts or Counts(kind)
+    mean = formulas.mean(counts.score_sum, counts.answers)
+    if kind == "nps":
+        split = {
+            "promoters": counts.positive,
+            "passives": counts.passives,
+            "detractors": counts.detractors,
+        }
+        return Score(
+            metric=kind,
+            value=formulas.nps(**split),
+            interval=formulas.nps_interval(**split),
+            numerator=counts.positive,
+            denominator=counts.answers,
+            mean=mean,
+            **split,
+        )
+    return Score(
+        metric=kind,
+        value=formulas.percent(counts.positive, counts.answers),
+        interval=formulas.wilson(counts.positive, counts.answers),
+        numerator=counts.positive,
+        denominator=counts.answers,
+        mean=mean,
+    )
+
+
+def rate_of(steps: dict[str, int] | None) -> Score:
+    steps = steps or {}
+    answered, delivered = steps.get("answered", 0), steps.get("delivered", 0)
+    return Score(
+        metric="response_rate",
+        value=formulas.response_rate(answered=answered, delivered=delivered),
+        interval=formulas.wilson(answered, delivered),
+        numerator=answered,
+        denominator=delivered,
+    )
+
+
+# --- Counting ---------------------------------------------------------------------------
+
+
+def _group_fields(group_by: str | None) -> tuple[dict[str, Any], list[str]]:
+    """Annotations and value names that group rollup rows by a dimension or period."""
+    if group_by is None:
+        return {}, []
+    if group_by in ("agent", "team"):
+        return {}, [f"{group_by}_id"]
+    if group_by == "week":
+        return {"period": TruncWeek("day")}, ["period"]
+    if group_by == "month":
+        return {"period": TruncMonth("day")}, ["period"]
+    return {}, [group_by]
+
+
+def _key(row: dict[str, Any], names: list[str]) -> Any:
+    if not names:
+        return "all"
+    value = row[names[0]]
+    return value.date() if isinstance(value, datetime) else value
+
+
+def score_counts(
+    *, filters: ReportFilters, group_by: str | None = None, kinds: tuple[str, ...] = KINDS
+) -> dict[Any, dict[str, Counts]]:
+    """Exact answer counts per group and kind, for answers given in the period."""
+    annotations, names = _group_fields(group_by)
     rows = (
-        ScoreRollup.objects.filter(day__gte=start, day__lte=end, kind=metric)
-        .values(*_fields_for(group_by), "scale_points", "score")
-        .annotate(n=Sum("count"))
+        ScoreRollup.objects.filter(filters.rollup_q(), kind__in=kinds)
+        .annotate(**annotations)
+        .values(*names, "kind", "scale_points", "score")
+        .annotate(n=Sum("count"), commented=Sum("commented"))
         .order_by()
     )
+    groups: dict[Any, dict[str, Counts]] = defaultdict(dict)
     for row in rows:
-        counts = groups[_group_key(row, group_by)]
-        n, score, scale = row["n"], row["score"], row["scale_points"]
-        counts.answers += n
-        counts.score_sum += score * n
-        counts.by_score[score] = counts.by_score.get(score, 0) + n
-        if formulas.is_positive(kind=metric, score=score, scale_points=scale):
-            counts.positive += n
-        elif metric == "nps" and formulas.is_detractor(score=score):
-            counts.detractors += n
+        kind = row["kind"]
+        counts = groups[_key(row, names)].setdefault(kind, Counts(kind))
+        counts.add(
+            scale_points=row["scale_points"],
+            score=row["score"],
+            n=row["n"],
+            commented=row["commented"],
+        )
     return dict(groups)
 
 
-def metric_summary(metric: str, counts: Counts) -> dict[str, Any]:
-    """The score, its interval and the counts it comes from."""
-    if metric == "response_rate":
-        interval = formulas.wilson(counts.answered, counts.delivered)
-        return {
-            "delivered": counts.delivered,
-            "answered": counts.answered,
-            "score": formulas.percent(counts.answered, counts.delivered),
-            "interval": [interval.low, interval.high] if interval else None,
-        }
-    if metric == "nps":
-        passives = counts.answers - counts.positive - counts.detractors
-        interval = formulas.nps_interval(
-            promoters=counts.positive, passives=passives, detractors=counts.detractors
+def step_counts(
+    *, filters: ReportFilters, group_by: str | None = None, kinds: tuple[str, ...] = KINDS
+) -> dict[Any, dict[str, int]]:
+    """Invitations per funnel step and group, for invitations sent in the period."""
+    annotations, names = _group_fields(group_by)
+    rows = (
+        InvitationRollup.objects.filter(filters.rollup_q(), kind__in=kinds)
+        .annotate(**annotations)
+        .values(*names, "step")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    groups: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STEP_NAMES, 0))
+    for row in rows:
+        groups[_key(row, names)][row["step"]] = row["n"]
+    return dict(groups)
+
+
+_PERIOD_SQL = {
+    "day": "day",
+    "week": "CAST(date_trunc('week', day) AS date)",
+    "month": "CAST(date_trunc('month', day) AS date)",
+}
+
+
+def _grouping_sql(
+    filters: ReportFilters, group_bys: tuple[str | None, ...]
+) -> tuple[list[str], str, list[Any]]:
+    """The grouping expressions and WHERE clause of one GROUPING SETS query."""
+    expressions = [
+        _PERIOD_SQL.get(g) or (f"{g}_id" if g in ("agent", "team") else str(g))
+        for g in group_bys
+        if g is not None
+    ]
+    where, params = ["day >= %s", "day <= %s"], [filters.start, filters.end]
+    for name in DIMENSIONS:
+        value = getattr(filters, name)
+        if value is not None:
+            where.append(f"{name}_id = %s" if name in ("team", "agent") else f"{name} = %s")
+            params.append(value)
+    return expressions, " AND ".join(where), params
+
+
+def grouped_counts(
+    *, filters: ReportFilters, group_bys: tuple[str | None, ...]
+) -> tuple[
+    dict[str | None, dict[Any, dict[str, Counts]]], dict[str | None, dict[Any, dict[str, int]]]
+]:
+    """Answer and funnel counts for several groupings at once: {group_by: {key: ...}}.
+
+    On PostgreSQL each rollup table is read once with GROUPING SETS; elsewhere one
+    query per grouping.
+    """
+    if connection.vendor != "postgresql":
+        answers = {g: score_counts(filters=filters, group_by=g) for g in group_bys}
+        steps = {g: step_counts(filters=filters, group_by=g) for g in group_bys}
+        return answers, steps
+    expressions, where, params = _grouping_sql(filters, group_bys)
+    keys = ", ".join(expressions)
+    sets = ", ".join(
+        [f"({expr}, {{extra}})" for expr in expressions]
+        + (["({extra})"] if None in group_bys else [])
+    )
+    grouping = f"GROUPING({keys})" if keys else "0"
+    answers: dict[str | None, dict[Any, dict[str, Counts]]] = {g: {} for g in group_bys}
+    steps: dict[str | None, dict[Any, dict[str, int]]] = {g: {} for g in group_bys}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {grouping}, {keys + ', ' if keys else ''}kind, scale_points, score, "  # noqa: S608
+            f"SUM(count), SUM(commented) FROM {ScoreRollup._meta.db_table} WHERE {where} "
+            f"GROUP BY GROUPING SETS ({sets.format(extra='kind, scale_points, score')})",
+            params,
         )
-        summary: dict[str, Any] = {
-            "answers": counts.answers,
-            "promoters": counts.positive,
-            "passives": passives,
-            "detractors": counts.detractors,
-            "score": formulas.nps(
-                promoters=counts.positive, passives=passives, detractors=counts.detractors
-            ),
+        for row in cursor.fetchall():
+            group_by, key = _grouping_key(row, group_bys, expressions)
+            kind = row[len(expressions) + 1]
+            counts = answers[group_by].setdefault(key, {}).setdefault(kind, Counts(kind))
+            scale, score, n, commented = row[len(expressions) + 2 :]
+            counts.add(scale_points=scale, score=score, n=n, commented=commented)
+        cursor.execute(
+            f"SELECT {grouping}, {keys + ', ' if keys else ''}step, SUM(count) "  # noqa: S608
+            f"FROM {InvitationRollup._meta.db_table} WHERE {where} "
+            f"GROUP BY GROUPING SETS ({sets.format(extra='step')})",
+            params,
+        )
+        for row in cursor.fetchall():
+            group_by, key = _grouping_key(row, group_bys, expressions)
+            step, n = row[len(expressions) + 1 :]
+            steps[group_by].setdefault(key, dict.fromkeys(STEP_NAMES, 0))[step] = n
+    return answers, steps
+
+
+def _grouping_key(
+    row: tuple[Any, ...], group_bys: tuple[str | None, ...], expressions: list[str]
+) -> tuple[str | None, Any]:
+    """Which grouping a GROUPING SETS row belongs to (its one non-aggregated key)."""
+    named = [g for g in group_bys if g is not None]
+    mask = row[0]
+    for index, group_by in enumerate(named):
+        if not mask & (1 << (len(named) - 1 - index)):
+            return group_by, row[1 + index]
+    return None, "all"
+
+
+def scores_by_group(
+    *, filters: ReportFilters, group_by: str | None = None
+) -> dict[Any, dict[str, Score]]:
+    """Every metric per group: CSAT, CES, NPS and response rate."""
+    answers = score_counts(filters=filters, group_by=group_by)
+    steps = step_counts(filters=filters, group_by=group_by)
+    return {
+        key: {
+            **{kind: score_of(answers.get(key, {}).get(kind), kind) for kind in KINDS},
+            "response_rate": rate_of(steps.get(key)),
         }
-    else:
-        interval = formulas.wilson(counts.positive, counts.answers)
-        label = "satisfied" if metric == "csat" else "easy"
-        summary = {
-            "answers": counts.answers,
-            label: counts.positive,
-            "score": formulas.percent(counts.positive, counts.answers),
-        }
-    summary["mean"] = formulas.mean(counts.score_sum, counts.answers)
-    summary["interval"] = [interval.low, interval.high] if interval else None
-    summary["too_few_to_compare"] = counts.answers < MIN_ANSWERS
-    return summary
+        for key in sorted(set(answers) | set(steps), key=_sort_key)
+    }
+
+
+def _sort_key(key: Any) -> tuple[int, str]:
+    return (key is None or key == "", str(key))
 
 
 def group_labels(group_by: str | None, keys: list[Any]) -> dict[Any, str]:
@@ -132,17 +371,49 @@ def group_labels(group_by: str | None, keys: list[Any]) -> dict[Any, str]:
     if group_by == "team":
         teams = dict(Team.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "name"))
         return {k: teams.get(k, "(no team)") for k in keys}
+    if group_by == "month":
+        return {k: k.strftime("%Y-%m") if isinstance(k, date) else str(k) for k in keys}
     return {k: str(k) if k not in ("", None) else "(none)" for k in keys}
 
 
+# --- The API's table --------------------------------------------------------------------
+
+
+def metric_summary(score: Score) -> dict[str, Any]:
+    """A score as the API shows it: the counts, the value and its interval."""
+    if score.metric == "response_rate":
+        summary: dict[str, Any] = {"delivered": score.denominator, "answered": score.numerator}
+    elif score.metric == "nps":
+        summary = {
+            "answers": score.denominator,
+            "promoters": score.promoters,
+            "passives": score.passives,
+            "detractors": score.detractors,
+        }
+    else:
+        summary = {"answers": score.denominator, POSITIVE_LABELS[score.metric]: score.numerator}
+    summary["score"] = score.value
+    if score.metric != "response_rate":
+        summary["mean"] = score.mean
+    summary["interval"] = [score.interval.low, score.interval.high] if score.interval else None
+    summary["too_few_to_compare"] = score.too_few
+    summary["formula"] = score.formula
+    return summary
+
+
 def metric_table(
-    *, metric: str, start: date, end: date, group_by: str | None = None
+    *, metric: str, filters: ReportFilters, group_by: str | None = None
 ) -> list[dict[str, Any]]:
-    counts = metric_counts(metric=metric, start=start, end=end, group_by=group_by)
-    labels = group_labels(group_by, list(counts))
+    """One metric per group, with its exact counts (the API's /metrics)."""
+    if metric == "response_rate":
+        steps = step_counts(filters=filters, group_by=group_by)
+        scores = {key: rate_of(s) for key, s in steps.items()}
+    else:
+        answers = score_counts(filters=filters, group_by=group_by, kinds=(metric,))
+        scores = {key: score_of(c.get(metric), metric) for key, c in answers.items()}
+    labels = group_labels(group_by, list(scores))
     table = [
-        {"group": labels[key], "key": key, **metric_summary(metric, c)} for key, c in counts.items()
+        {"group": labels[key], "key": key, **metric_summary(score)} for key, score in scores.items()
     ]
-    return sorted(
-        table, key=lambda row: str(row["key"]) if group_by in ("day", "month") else row["group"]
-    )
+    periodic = group_by in ("day", "week", "month")
+    return sorted(table, key=lambda row: str(row["key"]) if periodic else row["group"])

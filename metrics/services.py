@@ -7,18 +7,22 @@ incremented, so every function here is safe to run again.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db import connection, transaction
+from django.db.models import Count, Model, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from surveys.models import Invitation, Response
 
 from . import formulas
-from .models import FollowUp, InvitationRollup, ScoreRollup
+from .funnel import FUNNEL_STEPS, STEP_NAMES
+from .models import BusinessFigures, FollowUp, InvitationRollup, ScoreRollup
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,20 @@ def followups_open(*, status: str | None = None) -> QuerySet[FollowUp]:
 
 # --- Rollups -------------------------------------------------------------------------
 
+SCORE_COLUMNS = (
+    "day",
+    "kind",
+    "agent_id",
+    "team_id",
+    "channel",
+    "category",
+    "scale_points",
+    "score",
+    "count",
+    "commented",
+)
+INVITATION_COLUMNS = ("day", *DIMENSIONS, "step", "count")
+
 
 def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
     tz = timezone.get_current_timezone()
@@ -137,52 +155,14 @@ def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _bucket_filter(invitation: Invitation, prefix: str = "") -> Q:
-    values = {
-        "kind": invitation.kind,
-        "agent_id": invitation.agent_id,
-        "team_id": invitation.team_id,
-        "channel": invitation.channel,
-        "category": invitation.category,
-    }
-    query = Q()
-    for name, value in values.items():
-        key = prefix + name
-        query &= Q(**{f"{key}__isnull": True}) if value is None else Q(**{key: value})
-    return query
+def _score_counts(responses: QuerySet[Response]) -> QuerySet[Response, dict[str, Any]]:
+    """Answers per day answered, dimension and score: the rows of ScoreRollup.
 
-
-def rollups_refresh(*, invitation: Invitation) -> None:
-    """Recompute the score and invitation buckets one invitation belongs to."""
-    with transaction.atomic():
-        response = Response.objects.filter(invitation=invitation).only("answered_at").first()
-        if response is not None:
-            day = timezone.localdate(response.answered_at)
-            start, end = _local_day_bounds(day)
-            ScoreRollup.objects.filter(_bucket_filter(invitation), day=day).delete()
-            rows = _score_rows(
-                Response.objects.filter(
-                    _bucket_filter(invitation, "invitation__"),
-                    answered_at__gte=start,
-                    answered_at__lt=end,
-                )
-            )
-            ScoreRollup.objects.bulk_create(ScoreRollup(**row) for row in rows)
-        if invitation.sent_at is not None:
-            day = timezone.localdate(invitation.sent_at)
-            start, end = _local_day_bounds(day)
-            InvitationRollup.objects.filter(_bucket_filter(invitation), day=day).delete()
-            rows = _invitation_rows(
-                Invitation.objects.filter(
-                    _bucket_filter(invitation), sent_at__gte=start, sent_at__lt=end
-                )
-            )
-            InvitationRollup.objects.bulk_create(InvitationRollup(**row) for row in rows)
-
-
-def _score_rows(responses: QuerySet[Response]) -> list[dict[str, Any]]:
-    rows = (
-        responses.annotate(day=TruncDate("answered_at"))
+    Answers held for review (they look automated) stay out until released.
+    """
+    return (
+        responses.filter(held=False)
+        .annotate(day=TruncDate("answered_at"))
         .values(
             "day",
             "invitation__kind",
@@ -196,47 +176,299 @@ def _score_rows(responses: QuerySet[Response]) -> list[dict[str, Any]]:
         .annotate(count=Count("pk"), commented=Count("pk", filter=~Q(comment="")))
         .order_by()
     )
-    return [
-        {
-            "day": row["day"],
-            "kind": row["invitation__kind"],
-            "agent_id": row["invitation__agent_id"],
-            "team_id": row["invitation__team_id"],
-            "channel": row["invitation__channel"],
-            "category": row["invitation__category"],
-            "scale_points": row["invitation__scale_points"],
-            "score": row["score"],
-            "count": row["count"],
-            "commented": row["commented"],
-        }
-        for row in rows
-    ]
 
 
-def _invitation_rows(invitations: QuerySet[Invitation]) -> list[dict[str, Any]]:
-    rows = (
-        invitations.filter(sent_at__isnull=False, bounced_at__isnull=True)
+def _step_counts(invitations: QuerySet[Invitation]) -> QuerySet[Invitation, dict[str, Any]]:
+    """Invitations per day sent and dimension, one column per funnel step."""
+    return (
+        invitations.filter(sent_at__isnull=False)
         .annotate(day=TruncDate("sent_at"))
         .values("day", *DIMENSIONS)
-        .annotate(delivered=Count("pk"), answered=Count("response"))
+        .annotate(**{step.name: Count("pk", filter=step.condition) for step in FUNNEL_STEPS})
         .order_by()
     )
-    return [dict(row) for row in rows]
+
+
+def _quoted(*names: str) -> str:
+    return ", ".join(connection.ops.quote_name(name) for name in names)
+
+
+Statement = tuple[str, list[Any]]
+
+
+def _score_insert(
+    responses: QuerySet[Response], *, ordered: bool = False, replacing: QuerySet[Any] | None = None
+) -> list[Statement]:
+    """INSERT ... SELECT the score counts of these responses.
+
+    ordered: write the rows in day order, so a report's date range is read from
+    neighbouring pages (worth it for a full rebuild). replacing: rollup rows to delete
+    first (in the same statement on PostgreSQL).
+    """
+    sql, params = _score_counts(responses).query.sql_with_params()
+    if ordered:  # sort the grouped rows by day only, not the raw rows by every key
+        sql = f"SELECT * FROM ({sql}) AS score_counts ORDER BY 1"  # noqa: S608
+    table = connection.ops.quote_name(ScoreRollup._meta.db_table)
+    insert = f"INSERT INTO {table} ({_quoted(*SCORE_COLUMNS)}) {sql}"
+    return _replacing(replacing, "", insert, list(params))
+
+
+def _invitation_insert(
+    invitations: QuerySet[Invitation],
+    *,
+    ordered: bool = False,
+    replacing: QuerySet[Any] | None = None,
+) -> list[Statement]:
+    """INSERT ... SELECT one row per funnel step with a count, in one pass over the rows."""
+    sql, params = _step_counts(invitations).query.sql_with_params()
+    table = connection.ops.quote_name(InvitationRollup._meta.db_table)
+    keys = _quoted("day", *DIMENSIONS)
+    selects = " UNION ALL ".join(
+        f"SELECT {keys}, %s, {_quoted(step.name)} FROM step_counts "  # noqa: S608
+        f"WHERE {_quoted(step.name)} > 0"
+        for step in FUNNEL_STEPS
+    )
+    order = " ORDER BY 1" if ordered else ""
+    insert = f"INSERT INTO {table} ({_quoted(*INVITATION_COLUMNS)}) {selects}{order}"
+    return _replacing(replacing, f"step_counts AS ({sql})", insert, [*params, *STEP_NAMES])
+
+
+def _replacing(
+    replacing: QuerySet[Any] | None, cte: str, insert: str, params: list[Any]
+) -> list[Statement]:
+    """An INSERT after deleting `replacing`: one statement on PostgreSQL (a
+    data-modifying WITH), two elsewhere."""
+    ctes = [cte] if cte else []
+    statements: list[Statement] = []
+    if replacing is not None:
+        delete_sql, delete_params = _delete_sql(replacing)
+        if connection.vendor == "postgresql":
+            ctes.insert(0, f"replaced AS ({delete_sql})")
+            params = [*delete_params, *params]
+        else:
+            statements.append((delete_sql, list(delete_params)))
+    with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
+    statements.append((with_clause + insert, params))
+    return statements
+
+
+def _delete_sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    where, params = rows.query.get_compiler(connection=connection).compile(rows.query.where)
+    table = connection.ops.quote_name(rows.model._meta.db_table)
+    return f"DELETE FROM {table} WHERE {where}", params  # noqa: S608
+
+
+def _execute(statements: list[Statement]) -> int:
+    written = 0
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            written += cursor.rowcount
+    return written
+
+
+def _same_bucket(rows: QuerySet[Any], bucket: dict[str, Any], prefix: str = "") -> QuerySet[Any]:
+    """The rows of one bucket. Agent and team compare through COALESCE, which
+    matches a missing one with one SQL shape, and keeps PostgreSQL from combining
+    their big indexes with the date index: a day's rows are few, an agent's many."""
+    return rows.annotate(
+        bucket_agent=Coalesce(f"{prefix}agent_id", 0), bucket_team=Coalesce(f"{prefix}team_id", 0)
+    ).filter(
+        **{
+            f"{prefix}kind": bucket["kind"],
+            f"{prefix}channel": bucket["channel"],
+            f"{prefix}category": bucket["category"],
+            "bucket_agent": bucket["agent"],
+            "bucket_team": bucket["team"],
+        }
+    )
+
+
+def _bucket_statements(bucket: dict[str, Any]) -> dict[str, list[Statement]]:
+    """The statements that recompute one score bucket and one funnel bucket."""
+    answers = Response.objects.filter(
+        answered_at__gte=bucket["answered_from"], answered_at__lt=bucket["answered_to"]
+    )
+    sent = Invitation.objects.filter(
+        sent_at__gte=bucket["sent_from"], sent_at__lt=bucket["sent_to"]
+    )
+    return {
+        "scores": _score_insert(
+            _same_bucket(answers, bucket, "invitation__"),
+            replacing=_same_bucket(ScoreRollup.objects.filter(day=bucket["answered_day"]), bucket),
+        ),
+        "steps": _invitation_insert(
+            _same_bucket(sent, bucket),
+            replacing=_same_bucket(InvitationRollup.objects.filter(day=bucket["sent_day"]), bucket),
+        ),
+    }
+
+
+# Stand-ins for a bucket's values: the statements are compiled once with these, and
+# each refresh swaps in its own values (building them with the ORM each time took
+# longer than running them).
+_STAND_INS: dict[str, Any] = {
+    "kind": "\x00kind",
+    "channel": "\x00channel",
+    "category": "\x00category",
+    "agent": -1_000_001,
+    "team": -1_000_002,
+    "answered_day": date(1901, 1, 1),
+    "sent_day": date(1901, 1, 2),
+    "answered_from": datetime(1901, 1, 3, tzinfo=UTC),
+    "answered_to": datetime(1901, 1, 4, tzinfo=UTC),
+    "sent_from": datetime(1901, 1, 5, tzinfo=UTC),
+    "sent_to": datetime(1901, 1, 6, tzinfo=UTC),
+}
+_compiled: dict[tuple[str, str], dict[str, list[tuple[str, list[Any]]]]] = {}  # per backend, zone
+
+
+def _refresh_statements(bucket: dict[str, Any]) -> dict[str, list[Statement]]:
+    key = (connection.vendor, timezone.get_current_timezone_name())
+    if key not in _compiled:
+        _compiled[key] = _compile_with_stand_ins()
+    return {
+        part: [(sql, [param.value_for(bucket) for param in params]) for sql, params in stmts]
+        for part, stmts in _compiled[key].items()
+    }
+
+
+def _adapters() -> dict[type, Any]:
+    ops = connection.ops
+    return {datetime: ops.adapt_datetimefield_value, date: ops.adapt_datefield_value}
+
+
+@dataclass(frozen=True)
+class _Param:
+    """A statement parameter: a bucket value by name, or the same for every bucket
+    (a time zone, a step name)."""
+
+    name: str | None = None
+    adapted: bool = False
+    value: Any = None
+
+    def value_for(self, bucket: dict[str, Any]) -> Any:
+        if self.name is None:
+            return self.value
+        value = bucket[self.name]
+        return _adapters()[type(value)](value) if self.adapted else value
+
+
+def _compile_with_stand_ins() -> dict[str, list[tuple[str, list[_Param]]]]:
+    """The bucket statements, each parameter either fixed or the name of a bucket
+    value (found by the stand-in the ORM put there, as the database receives it)."""
+    known: dict[str, _Param] = {}
+    for name, value in _STAND_INS.items():
+        known[repr(value)] = _Param(name=name)
+        adapt = _adapters().get(type(value))
+        if adapt is not None:
+            known[repr(adapt(value))] = _Param(name=name, adapted=True)
+    compiled = {
+        part: [
+            (sql, [known.get(repr(p), _Param(value=p)) for p in params]) for sql, params in stmts
+        ]
+        for part, stmts in _bucket_statements(_STAND_INS).items()
+    }
+    used = {p.name for stmts in compiled.values() for _sql, params in stmts for p in params}
+    if not set(_STAND_INS) <= used:  # the ORM changed how it passes a value: fail loudly
+        raise RuntimeError(f"rollup statements lost bucket values: {set(_STAND_INS) - used}")
+    return compiled
+
+
+def rollups_refresh(*, invitation: Invitation) -> None:
+    """Recompute the score and invitation buckets one invitation belongs to.
+
+    Each bucket (a day and the invitation's kind, agent, team, channel and category)
+    is deleted and recomputed from the raw rows, so running it twice is harmless and
+    two runs never double-count.
+    """
+    if Invitation.response.is_cached(invitation):
+        response = invitation.response
+    else:
+        response = Response.objects.filter(invitation=invitation).only("answered_at").first()
+    bucket: dict[str, Any] = {
+        "kind": invitation.kind,
+        "channel": invitation.channel,
+        "category": invitation.category,
+        "agent": invitation.agent_id or 0,
+        "team": invitation.team_id or 0,
+    }
+    for name, at in (("answered", response and response.answered_at), ("sent", invitation.sent_at)):
+        if at is not None:
+            day = timezone.localdate(at)
+            bucket[f"{name}_day"] = day
+            bucket[f"{name}_from"], bucket[f"{name}_to"] = _local_day_bounds(day)
+    statements = _refresh_statements({**_STAND_INS, **bucket})
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Rollups are derived data: a crash may lose this commit, never corrupt it,
+            # and the nightly rebuild redoes it. Not waiting for the disk saves time.
+            statements["set"] = [("SET LOCAL synchronous_commit = off", [])]
+        _execute(statements.get("set", []))
+        if response is not None:
+            _execute(statements["scores"])
+        if invitation.sent_at is not None:
+            _execute(statements["steps"])
+
+
+@contextmanager
+def _indexes_rebuilt_after(*models: type[Model]) -> Iterator[None]:
+    """Drop the models' secondary indexes, and build them again after the block: one
+    sorted build is cheaper than hundreds of thousands of single inserts. PostgreSQL
+    only (there the tables are truncated first and locked until commit anyway)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.schema_editor(atomic=False) as editor:
+        for model in models:
+            for index in model._meta.indexes:
+                editor.remove_index(model, index)
+    yield
+    with connection.schema_editor(atomic=False) as editor:
+        for model in models:
+            for index in model._meta.indexes:
+                editor.add_index(model, index)
 
 
 def rollups_rebuild() -> tuple[int, int]:
-    """Recompute every rollup from the raw rows. Returns (score rows, invitation rows)."""
+    """Recompute every rollup from the raw rows in SQL (nightly); safe to re-run.
+
+    On PostgreSQL the tables are truncated inside the transaction: readers wait for
+    the few seconds it takes, then see the new rollups, never a half-built table.
+    Returns (score rows, invitation rows).
+    """
     with transaction.atomic():
-        ScoreRollup.objects.all().delete()
-        InvitationRollup.objects.all().delete()
-        scores = ScoreRollup.objects.bulk_create(
-            (ScoreRollup(**row) for row in _score_rows(Response.objects.all())), batch_size=2000
-        )
-        invitations = InvitationRollup.objects.bulk_create(
-            (InvitationRollup(**row) for row in _invitation_rows(Invitation.objects.all())),
-            batch_size=2000,
-        )
-    return len(scores), len(invitations)
+        if connection.vendor == "postgresql":
+            tables = _quoted(ScoreRollup._meta.db_table, InvitationRollup._meta.db_table)
+            with connection.cursor() as cursor:
+                # Room to group a million rows in memory instead of spilling to disk.
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute(f"TRUNCATE {tables}")
+        else:
+            ScoreRollup.objects.all().delete()
+            InvitationRollup.objects.all().delete()
+        with _indexes_rebuilt_after(ScoreRollup, InvitationRollup):
+            scores = _execute(_score_insert(Response.objects.all(), ordered=True))
+            invitations = _execute(_invitation_insert(Invitation.objects.all(), ordered=True))
+    return scores, invitations
+
+
+def _fresh_score_rows() -> list[dict[str, Any]]:
+    # The SELECT's columns are in SCORE_COLUMNS order (the order of values()).
+    return [
+        dict(zip(SCORE_COLUMNS, row.values(), strict=True))
+        for row in _score_counts(Response.objects.all())
+    ]
+
+
+def _fresh_invitation_rows() -> list[dict[str, Any]]:
+    rows = []
+    for row in _step_counts(Invitation.objects.all()):
+        for step in STEP_NAMES:
+            if row[step]:
+                keys = {name: row[name] for name in ("day", *DIMENSIONS)}
+                rows.append({**keys, "step": step, "count": row[step]})
+    return rows
 
 
 def rollups_differences() -> list[str]:
@@ -245,23 +477,17 @@ def rollups_differences() -> list[str]:
     def key(row: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
         return tuple(row[f] for f in fields)
 
-    score_key = ("day", *DIMENSIONS, "scale_points", "score")
+    score_key = SCORE_COLUMNS[:-2]
     stored = {
         key(r, score_key): (r["count"], r["commented"])
         for r in ScoreRollup.objects.values(*score_key, "count", "commented")
     }
-    fresh = {
-        key(r, score_key): (r["count"], r["commented"]) for r in _score_rows(Response.objects.all())
-    }
-    inv_key = ("day", *DIMENSIONS)
+    fresh = {key(r, score_key): (r["count"], r["commented"]) for r in _fresh_score_rows()}
+    inv_key = INVITATION_COLUMNS[:-1]
     stored_inv = {
-        key(r, inv_key): (r["delivered"], r["answered"])
-        for r in InvitationRollup.objects.values(*inv_key, "delivered", "answered")
+        key(r, inv_key): r["count"] for r in InvitationRollup.objects.values(*inv_key, "count")
     }
-    fresh_inv = {
-        key(r, inv_key): (r["delivered"], r["answered"])
-        for r in _invitation_rows(Invitation.objects.all())
-    }
+    fresh_inv = {key(r, inv_key): r["count"] for r in _fresh_invitation_rows()}
     out = []
     for name, a, b in (("scores", stored, fresh), ("invitations", stored_inv, fresh_inv)):
         for k in sorted(set(a) | set(b), key=str):
@@ -276,3 +502,15 @@ def followup_status_set(
     FollowUp.objects.filter(pk=followup.pk).update(status=status, updated_at=now or timezone.now())
     followup.refresh_from_db()
     return followup
+
+
+def business_figures_save(
+    *, values: dict[str, Any], user: Any = None, now: datetime | None = None
+) -> BusinessFigures:
+    """Create or replace the business figures of one month (values["month"])."""
+    month: date = values["month"].replace(day=1)
+    fields = {k: v for k, v in values.items() if k != "month"}
+    figures, _created = BusinessFigures.objects.update_or_create(
+        month=month, defaults={**fields, "updated_at": now or timezone.now(), "updated_by": user}
+    )
+    return figures

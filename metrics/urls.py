@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -6,4 +6,18 @@ app_name = "metrics"
 
 urlpatterns = [
     path("followups/<int:pk>/", views.followup_detail, name="followup_detail"),
+    path("reports/", views.dashboard, name="dashboard"),
+    path("reports/monthly/", views.monthly, name="monthly"),
+    path("reports/compare/", views.compare, name="compare"),
+    path("reports/business/", views.business, name="business"),
+    path("reports/exports/", views.exports_page, name="exports"),
+    path("reports/responses/", views.responses, name="responses"),
+    re_path(
+        r"^reports/responses\.(?P<fmt>csv|xlsx)$", views.responses_export, name="responses_export"
+    ),
+    re_path(
+        r"^reports/tables/(?P<table>[a-z_]+)\.(?P<fmt>csv|xlsx)$",
+        views.table_export,
+        name="table_export",
+    ),
 ]

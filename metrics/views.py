@@ -1,14 +1,40 @@
-"""Pages for agents: a follow-up case."""
+"""Pages: a follow-up case (agents), and the reports and exports (staff only)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
 
-from .forms import FollowUpStatusForm
-from .models import FollowUp
-from .services import followup_status_set
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from . import exports, reports, tables
+from .forms import (
+    BusinessFiguresForm,
+    CommentFilterForm,
+    CompareForm,
+    FollowUpStatusForm,
+    ReportFilterForm,
+    ResponseFilterForm,
+)
+from .models import BusinessFigures, FollowUp
+from .responses import responses_matching
+from .selectors import MIN_ANSWERS, ReportFilters
+from .services import business_figures_save, followup_status_set
 
 
 @login_required
@@ -31,3 +57,171 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "metrics/followup_detail.html",
         {"followup": followup, "form": form, "invitations": siblings},
     )
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Anonymous: to the login page. Logged in but not staff (an agent): 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied("Reports are for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _query(filters: ReportFilters) -> str:
+    return urlencode(filters.params())
+
+
+def _filters(
+    request: HttpRequest, form_class: type[ReportFilterForm] = ReportFilterForm
+) -> tuple[ReportFilterForm, ReportFilters]:
+    form = form_class(request.GET)
+    return form, form.filters()
+
+
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    comments = CommentFilterForm(request.GET)
+    comment_filter = comments.cleaned_data["comments"] if comments.is_valid() else ""
+    context = reports.dashboard_build(filters=filters, comment_filter=comment_filter)
+    filter_keep = [(k, v) for k, v in filters.params().items()]
+    context.update(
+        form=form,
+        comment_form=comments,
+        query=_query(filters),
+        comment_keep=[("comments", comment_filter)] if comment_filter else [],
+        filter_keep=filter_keep,
+        min_answers=MIN_ANSWERS,
+        nav="reports",
+    )
+    return render(request, "metrics/dashboard.html", context)
+
+
+@staff_required
+def monthly(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    span = reports.month_span(filters.end).narrowed(
+        team=filters.team, agent=filters.agent, channel=filters.channel, category=filters.category
+    )
+    context = reports.monthly_build(filters=span)
+    context.update(form=form, query=_query(filters), nav="monthly")
+    return render(request, "metrics/monthly.html", context)
+
+
+@staff_required
+def compare(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    today = timezone.localdate()
+    change_form = CompareForm(
+        request.GET if "change" in request.GET else None,
+        initial={"change": today - timedelta(days=45), "days": 45},
+    )
+    context: dict[str, Any] = {"form": form, "change_form": change_form, "nav": "compare"}
+    if change_form.is_valid():
+        change: date = change_form.cleaned_data["change"]
+        days: int = change_form.cleaned_data["days"]
+        before = filters.narrowed(
+            start=change - timedelta(days=days), end=change - timedelta(days=1)
+        )
+        after = filters.narrowed(start=change, end=min(change + timedelta(days=days - 1), today))
+        context.update(reports.compare_build(before=before, after=after))
+    return render(request, "metrics/compare.html", context)
+
+
+@staff_required
+def business(request: HttpRequest) -> HttpResponse:
+    month = request.GET.get("month", "")
+    instance = None
+    if month:
+        instance = BusinessFigures.objects.filter(month__startswith=month[:7]).first()
+    form = BusinessFiguresForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        business_figures_save(values=form.cleaned_data, user=request.user)
+        return redirect("metrics:business")
+    context = {
+        "form": form,
+        "editing": instance,
+        "rows": tables.business_rows(BusinessFigures.objects.all()),
+        "nav": "business",
+    }
+    return render(request, "metrics/business.html", context)
+
+
+@staff_required
+def exports_page(request: HttpRequest) -> HttpResponse:
+    form, filters = _filters(request)
+    context = {
+        "form": form,
+        "filters": filters,
+        "tables": tables.TABLES,
+        "query": _query(filters),
+        "nav": "exports",
+    }
+    return render(request, "metrics/exports.html", context)
+
+
+def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
+    form = ResponseFilterForm(request.GET)
+    filters = form.filters()
+    data = form.cleaned_data if form.is_valid() else {}
+    if data.get("ticket") and "from" not in request.GET:
+        filters = None  # a ticket's answers, whenever they were given
+    responses = responses_matching(
+        filters=filters,
+        kind=data.get("kind") or None,
+        score_class=data.get("score_class") or None,
+        min_score=data.get("min_score"),
+        max_score=data.get("max_score"),
+        commented=bool(data.get("commented")),
+        ticket=data.get("ticket") or None,
+        by_sent_day=data.get("basis") == "sent",
+    )
+    return form, responses
+
+
+@staff_required
+def responses(request: HttpRequest) -> HttpResponse:
+    form, rows = _responses(request)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "responses"}
+    return render(request, "metrics/responses.html", context)
+
+
+@staff_required
+def responses_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    _form, rows = _responses(request)
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        lines = exports.csv_lines(exports.RESPONSE_HEADER, exports.response_rows(rows))
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="responses-{stamp}.csv"'
+        return response
+    workbook = exports.xlsx_file(
+        [("Responses", exports.RESPONSE_HEADER, exports.response_rows(rows))]
+    )
+    return FileResponse(workbook, as_attachment=True, filename=f"responses-{stamp}.xlsx")
+
+
+@staff_required
+def table_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
+    if table not in tables.TABLES:
+        raise Http404("no such table")
+    _form, filters = _filters(request)
+    header, rows = tables.TABLES[table].build(filters)
+    name = f"{table}-{filters.start.isoformat()}-{filters.end.isoformat()}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    workbook = exports.xlsx_file([(tables.TABLES[table].title, header, rows)])
+    return FileResponse(workbook, as_attachment=True, filename=f"{name}.xlsx")

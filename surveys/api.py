@@ -83,6 +83,12 @@ class ResponseSerializer(serializers.ModelSerializer):
     source = serializers.CharField(source="invitation.ticket.source")
     kind = serializers.CharField(source="invitation.kind")
     scale_points = serializers.IntegerField(source="invitation.scale_points")
+    agent = serializers.EmailField(source="invitation.agent.email", default=None)
+    team = serializers.CharField(source="invitation.team.name", default=None)
+    channel = serializers.CharField(source="invitation.channel")
+    category = serializers.CharField(source="invitation.category")
+    customer_locale = serializers.CharField(source="invitation.customer.locale")
+    sent_at = serializers.DateTimeField(source="invitation.sent_at")
 
     class Meta:
         model = Response
@@ -95,6 +101,12 @@ class ResponseSerializer(serializers.ModelSerializer):
             "score",
             "scale_points",
             "comment",
+            "agent",
+            "team",
+            "channel",
+            "category",
+            "customer_locale",
+            "sent_at",
             "answered_at",
             "updated_at",
         ]
@@ -102,13 +114,15 @@ class ResponseSerializer(serializers.ModelSerializer):
 
 @api_view(["GET"])
 def responses(request: Request) -> ApiResponse:
-    external_id = request.query_params.get("ticket", "")
-    if not external_id:
-        return ApiResponse(
-            {"ticket": ["Give the ticket's external id, e.g. ?ticket=48213."]},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    rows = services.responses_for_ticket(
-        external_id=external_id, source=request.query_params.get("source")
-    )
-    return ApiResponse({"results": ResponseSerializer(rows, many=True).data})
+    """Responses, oldest first, paged (?limit=&offset=). Filters: ticket, source, kind,
+    from, to (days answered, inclusive), agent (id or email), team (id or name),
+    min_score, max_score (normalised scores)."""
+    from rest_framework.pagination import LimitOffsetPagination
+
+    from metrics.api import ResponseQuerySerializer
+
+    query = ResponseQuerySerializer(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(query.responses(), request)
+    return paginator.get_paginated_response(ResponseSerializer(page, many=True).data)

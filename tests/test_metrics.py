@@ -1,12 +1,17 @@
+import random
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from metrics import services as metrics_services
-from metrics.models import ScoreRollup
+from metrics.models import InvitationRollup, ScoreRollup
+from metrics.services import INVITATION_COLUMNS, SCORE_COLUMNS
 from surveys import services
+from surveys.models import Invitation
 from tests.conftest import NOW
-from tests.factories import InvitationFactory, TicketFactory
+from tests.factories import InvitationFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +128,115 @@ def test_check_command_reports_differences(capsys):
         call_command("rollups_check")
 
     assert "stored (7, 0), raw rows (1, 0)" in capsys.readouterr().out
+
+
+def _rollup_rows():
+    scores = sorted(ScoreRollup.objects.values_list(*SCORE_COLUMNS), key=str)
+    steps = sorted(InvitationRollup.objects.values_list(*INVITATION_COLUMNS), key=str)
+    return scores, steps
+
+
+def test_incremental_rollups_equal_rebuild_on_demo_data():
+    call_command("demo_data", tickets=300, stdout=StringIO())
+    ScoreRollup.objects.all().delete()
+    InvitationRollup.objects.all().delete()
+
+    for invitation in Invitation.objects.filter(sent_at__isnull=False):
+        metrics_services.rollups_refresh(invitation=invitation)
+
+    incremental = _rollup_rows()
+    metrics_services.rollups_rebuild()
+    assert incremental == _rollup_rows()
+    assert incremental[0] != []
+    assert metrics_services.rollups_differences() == []
+
+
+def test_incremental_rollups_equal_rebuild_on_generated_history():
+    rng = random.Random(4)
+    agents = [UserFactory() for _ in range(3)]
+    for n in range(60):
+        kind, scale = rng.choice([("csat", 5), ("csat", 3), ("ces", 7), ("nps", 11)])
+        low, high = (0, 10) if kind == "nps" else (1, scale)
+        day = rng.randint(-1, 20)
+        response = respond(
+            kind=kind, score=rng.randint(low, high), day=day, scale=scale,
+            agent=rng.choice(agents), channel=rng.choice(["email", "chat", "phone"]),
+        )  # fmt: skip
+        if n % 7 == 0:  # the customer changes their answer
+            later = NOW + timedelta(days=day, hours=1)
+            changed = services.response_record(
+                invitations=[response.invitation], answers={kind: high}, now=later
+            )
+            metrics_services.response_process(response_id=changed[0].pk)
+    incremental = _rollup_rows()
+
+    metrics_services.rollups_rebuild()
+
+    assert incremental == _rollup_rows()
+    assert call_command("rollups_check", stdout=StringIO()) is None
+
+
+def test_check_command_reports_zero_differences(capsys):
+    respond(kind="nps", score=9, scale=11)
+
+    call_command("rollups_check")
+
+    assert capsys.readouterr().out.strip() == "0 differences"
+
+
+def test_metrics_api_filters_by_channel_and_team(api):
+    email = respond(kind="csat", score=5, channel="email")
+    respond(kind="csat", score=1, channel="chat")
+    team = email.invitation.team_id
+
+    by_channel = api.get("/api/v1/metrics?metric=csat&from=2026-11-01&to=2026-11-30&channel=chat")
+    by_team = api.get(f"/api/v1/metrics?metric=csat&from=2026-11-01&to=2026-11-30&team={team}")
+
+    assert [(r["answers"], r["satisfied"]) for r in by_channel.json()["results"]] == [(1, 0)]
+    assert [(r["answers"], r["satisfied"]) for r in by_team.json()["results"]] == [(1, 1)]
+
+
+def test_metrics_api_gives_the_formula_of_each_score(api):
+    respond(kind="csat", score=5)
+    respond(kind="csat", score=2)
+
+    body = api.get("/api/v1/metrics?metric=csat&from=2026-11-01&to=2026-11-30").json()
+
+    assert body["results"][0]["formula"] == "50.0 % = 1 satisfied / 2 answers"
+
+
+def test_responses_api_filters_by_kind_and_score(api):
+    respond(kind="csat", score=5)
+    respond(kind="csat", score=2)
+    respond(kind="nps", score=9, scale=11)
+
+    body = api.get("/api/v1/responses?kind=csat&max_score=3").json()
+
+    assert [(r["kind"], r["raw_score"]) for r in body["results"]] == [("csat", 2)]
+    assert body["count"] == 1
+
+
+def test_responses_api_filters_by_agent_email_and_dates(api):
+    first = respond(kind="csat", score=4, day=0)
+    respond(kind="csat", score=3, day=5)
+    email = first.invitation.agent.email
+
+    body = api.get(f"/api/v1/responses?agent={email}&from=2026-11-21&to=2026-11-21").json()
+
+    assert [r["id"] for r in body["results"]] == [first.pk]
+    assert body["results"][0]["agent"] == email
+
+
+def test_responses_api_pages_with_limit_and_offset(api):
+    made = [respond(kind="csat", score=s, day=s) for s in (1, 2, 3)]
+
+    body = api.get("/api/v1/responses?limit=2&offset=1").json()
+
+    assert [r["id"] for r in body["results"]] == [made[1].pk, made[2].pk]
+    assert (body["count"], body["next"]) == (3, None)
+
+
+def test_responses_api_rejects_bad_filters(api):
+    body = api.get("/api/v1/responses?kind=happiness&min_score=9&max_score=2").json()
+
+    assert set(body) == {"kind"}

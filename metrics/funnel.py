@@ -1,0 +1,41 @@
+"""The steps of the response funnel, as conditions on an invitation.
+
+Each step is one line. The rollups count every step per day sent and dimension, the
+dashboard shows them in this order and the exports list them: to add a step, add its
+line here; no migration is needed because InvitationRollup keeps one row per step.
+Whatever sets the field a step reads must call metrics.services.rollups_refresh(
+invitation=...) afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    name: str
+    label: str
+    condition: Q
+
+
+SENT = Q(sent_at__isnull=False)
+DELIVERED = SENT & Q(bounced_at__isnull=True)
+# Answers held for review (they look automated) count nowhere until released.
+ANSWERED = DELIVERED & Q(response__isnull=False, response__held=False)
+
+FUNNEL_STEPS: tuple[FunnelStep, ...] = (
+    FunnelStep("sent", _("Sent"), SENT),
+    FunnelStep("delivered", _("Delivered"), DELIVERED),
+    # Invitation.first_clicked_at and bot_suspect_at exist; whatever sets them must call
+    # rollups_refresh before these lines go in, or rollups_check will find differences:
+    # FunnelStep("clicked", _("Clicked"), DELIVERED & Q(first_clicked_at__isnull=False)),
+    # FunnelStep("bot", _("Filtered as bot"), SENT & Q(bot_suspect_at__isnull=False)),
+    FunnelStep("answered", _("Answered"), ANSWERED),
+    FunnelStep("commented", _("Commented"), ANSWERED & ~Q(response__comment="")),
+)
+
+STEP_NAMES = tuple(step.name for step in FUNNEL_STEPS)

@@ -1,0 +1,547 @@
+"""What the report pages show, assembled from the selectors: reads only.
+
+Numbers stay exact here; templates round them for display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+from django.urls import reverse
+
+from . import formulas
+from .charts import Chart, Point, Series, line_chart
+from .funnel import FUNNEL_STEPS
+from .models import BusinessFigures
+from .responses import comments_latest
+from .selectors import (
+    KINDS,
+    METRIC_LABELS,
+    METRICS,
+    ReportFilters,
+    Score,
+    group_labels,
+    grouped_counts,
+    rate_of,
+    score_counts,
+    score_of,
+    scores_by_group,
+    step_counts,
+)
+from .tickets import ServiceMetrics, service_by_month
+
+# (dimension, label, the name of its export in metrics.tables)
+TABLE_DIMENSIONS = (
+    ("agent", "Agent", "agents"),
+    ("team", "Team", "teams"),
+    ("channel", "Channel", "channels"),
+    ("category", "Ticket category", "categories"),
+)
+DISTRIBUTION_SCORES = {"csat": range(1, 6), "ces": range(1, 8), "nps": range(0, 11)}
+
+
+@lru_cache(maxsize=8)
+def _path(name: str) -> str:
+    return reverse(name)
+
+
+@lru_cache(maxsize=512)
+def _filter_query(filters: ReportFilters) -> str:
+    return urlencode(filters.params())
+
+
+def responses_url(filters: ReportFilters, **extra: Any) -> str:
+    """The responses list behind a number (a dashboard has hundreds of these)."""
+    query = _filter_query(filters)
+    for name, value in extra.items():
+        if value not in (None, ""):
+            query += f"&{name}={quote_plus(str(value))}"
+    return f"{_path('metrics:responses')}?{query}"
+
+
+def invitations_url(filters: ReportFilters, step: str, kind: str | None = None) -> str:
+    """The Django admin's invitation list for a funnel step (by day sent)."""
+    start, end = filters.bounds()
+    params: dict[str, str] = {
+        "sent_at__gte": start.isoformat(),
+        "sent_at__lt": end.isoformat(),
+    }
+    if filters.team is not None:
+        params["team__id__exact"] = str(filters.team)
+    if filters.agent is not None:
+        params["agent__id__exact"] = str(filters.agent)
+    if filters.channel is not None:
+        params["channel"] = filters.channel
+    if filters.category is not None:
+        params["category"] = filters.category
+    if kind:
+        params["kind"] = kind
+    if step != "sent":
+        params["bounced_at__isnull"] = "True"
+    return f"{_path('admin:surveys_invitation_changelist')}?{urlencode(params)}"
+
+
+def tickets_url(filters: ReportFilters, **extra: str) -> str:
+    """The Django admin's ticket list for tickets created in the period."""
+    start, end = filters.bounds()
+    params = {"created_at__gte": start.isoformat(), "created_at__lt": end.isoformat()}
+    if filters.team is not None:
+        params["team__id__exact"] = str(filters.team)
+    if filters.agent is not None:
+        params["assignee__id__exact"] = str(filters.agent)
+    if filters.channel is not None:
+        params["channel"] = filters.channel
+    if filters.category is not None:
+        params["category"] = filters.category
+    params.update(extra)
+    return f"{_path('admin:surveys_ticket_changelist')}?{urlencode(params)}"
+
+
+def score_links(filters: ReportFilters, score: Score) -> dict[str, str]:
+    """Where each count of a score leads: the answers, the positive ones, ..."""
+    if score.metric == "response_rate":
+        return {
+            "denominator": invitations_url(filters, "delivered"),
+            "numerator": responses_url(filters, basis="sent"),
+        }
+    links = {
+        "denominator": responses_url(filters, kind=score.metric),
+        "numerator": responses_url(filters, kind=score.metric, score_class="positive"),
+    }
+    if score.metric == "nps":
+        links["detractors"] = responses_url(filters, kind="nps", score_class="detractor")
+        links["passives"] = responses_url(filters, kind="nps", score_class="passive")
+    return links
+
+
+@dataclass(frozen=True)
+class Headline:
+    metric: str
+    label: str
+    score: Score
+    previous: Score
+    links: dict[str, str]
+
+    @property
+    def change(self) -> float | None:
+        if self.score.value is None or self.previous.value is None:
+            return None
+        return self.score.value - self.previous.value
+
+    @property
+    def unit(self) -> str:
+        return "" if self.metric == "nps" else "%"
+
+    @property
+    def comparison(self) -> formulas.Comparison | None:
+        return compare_scores(self.previous, self.score)
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: Any
+    label: str
+    scores: dict[str, Score]
+    links: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    name: str
+    label: str
+    count: int
+    share_of_sent: float | None
+    href: str
+
+
+def compare_scores(before: Score, after: Score) -> formulas.Comparison | None:
+    """Period after minus before: a two-proportion z-test, or two NPS with their variances."""
+    if before.metric == "nps":
+        return formulas.nps_difference(
+            before=(before.promoters, before.passives, before.detractors),
+            after=(after.promoters, after.passives, after.detractors),
+        )
+    return formulas.two_proportion_test(
+        successes_a=before.numerator,
+        total_a=before.denominator,
+        successes_b=after.numerator,
+        total_b=after.denominator,
+    )
+
+
+def headlines(
+    filters: ReportFilters,
+    now: dict[str, Score] | None = None,
+    before: dict[str, Score] | None = None,
+) -> list[Headline]:
+    now = now or scores_by_group(filters=filters).get("all") or _no_scores()
+    before = before or scores_by_group(filters=filters.previous()).get("all") or _no_scores()
+    return [
+        Headline(
+            metric=metric,
+            label=METRIC_LABELS[metric],
+            score=now[metric],
+            previous=before[metric],
+            links=score_links(filters, now[metric]),
+        )
+        for metric in METRICS
+    ]
+
+
+def _scores(
+    answers: dict[Any, dict[str, Any]], steps: dict[Any, dict[str, int]]
+) -> dict[Any, dict[str, Score]]:
+    """Every metric per group key, from answer and funnel counts."""
+    return {
+        key: {
+            **{kind: score_of(answers.get(key, {}).get(kind), kind) for kind in KINDS},
+            "response_rate": rate_of(steps.get(key)),
+        }
+        for key in set(answers) | set(steps)
+    }
+
+
+def _no_scores() -> dict[str, Score]:
+    return {**{kind: score_of(None, kind) for kind in KINDS}, "response_rate": rate_of(None)}
+
+
+def group_table(
+    filters: ReportFilters, dimension: str, groups: dict[Any, dict[str, Score]] | None = None
+) -> list[GroupRow]:
+    """Every metric per agent, team, channel or category."""
+    if groups is None:
+        groups = scores_by_group(filters=filters, group_by=dimension)
+    labels = group_labels(dimension, list(groups))
+    rows = []
+    for key, scores in groups.items():
+        narrowed = _narrow(filters, dimension, key)
+        links = {metric: score_links(narrowed, score) for metric, score in scores.items()}
+        rows.append(GroupRow(key=key, label=labels[key], scores=scores, links=links))
+    return sorted(rows, key=lambda row: row.label.lower())
+
+
+def _narrow(filters: ReportFilters, dimension: str, key: Any) -> ReportFilters:
+    # A group without an agent, team, channel or category cannot be narrowed to.
+    if key is None or key == "":
+        return filters
+    return filters.narrowed(**{dimension: key})
+
+
+def trend_period(filters: ReportFilters) -> str:
+    """Days for up to two months, weeks up to about a year, then months."""
+    if filters.days <= 62:
+        return "day"
+    return "week" if filters.days <= 370 else "month"
+
+
+def _periods(filters: ReportFilters, period: str) -> list[date]:
+    if period == "day":
+        return [filters.start + timedelta(days=n) for n in range(filters.days)]
+    if period == "week":
+        first = filters.start - timedelta(days=filters.start.weekday())
+        return [first + timedelta(weeks=n) for n in range((filters.end - first).days // 7 + 1)]
+    months, month = [], filters.start.replace(day=1)
+    while month <= filters.end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _period_filters(filters: ReportFilters, period: str, start: date) -> ReportFilters:
+    if period == "day":
+        end = start
+    elif period == "week":
+        end = start + timedelta(days=6)
+    else:
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return filters.narrowed(start=max(start, filters.start), end=min(end, filters.end))
+
+
+def trend_charts(
+    filters: ReportFilters,
+    answers: dict[Any, dict[str, Any]] | None = None,
+    steps: dict[Any, dict[str, int]] | None = None,
+) -> list[Chart]:
+    """CSAT %, CES % and response rate on one chart, NPS on its own (-100..100)."""
+    period = trend_period(filters)
+    if answers is None or steps is None:
+        answers = score_counts(filters=filters, group_by=period)
+        steps = step_counts(filters=filters, group_by=period)
+    starts = _periods(filters, period)
+    labels = [_period_label(start, period) for start in starts]
+    series: dict[str, list[Point]] = {metric: [] for metric in METRICS}
+    for start in starts:
+        scoped = _period_filters(filters, period, start)
+        for kind in KINDS:
+            score = score_of(answers.get(start, {}).get(kind), kind)
+            series[kind].append(_point(score, scoped))
+        series["response_rate"].append(_point(rate_of(steps.get(start)), scoped))
+    per = {"day": "day", "week": "week (Monday first)", "month": "month"}[period]
+    shares = line_chart(
+        title=f"CSAT, CES and response rate per {per}",
+        x_labels=labels,
+        series=[
+            Series(f"{METRIC_LABELS[m]} %", series[m]) for m in ("csat", "ces", "response_rate")
+        ],
+        unit="%",
+        y_range=(0, 100),
+    )
+    nps = line_chart(
+        title=f"NPS per {per}",
+        x_labels=labels,
+        series=[Series("NPS", series["nps"])],
+        y_range=(-100, 100),
+    )
+    return [shares, nps]
+
+
+def _period_label(start: date, period: str) -> str:
+    return start.strftime("%Y-%m") if period == "month" else start.strftime("%d %b")
+
+
+def _point(score: Score, filters: ReportFilters) -> Point:
+    kind = None if score.metric == "response_rate" else score.metric
+    href = (
+        responses_url(filters, basis="sent") if kind is None else responses_url(filters, kind=kind)
+    )
+    return Point(value=score.value, label=score.formula, href=href if score.denominator else "")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How many answers gave each score: drawn as HTML bars (fast, and a table to
+    screen readers), one per kind."""
+
+    kind: str
+    title: str
+    total: int
+    bars: list[tuple[int, int, float, str]]  # score, answers, % of the largest, link
+
+
+def distributions(
+    filters: ReportFilters, counts: dict[str, Any] | None = None
+) -> list[Distribution]:
+    """How many answers gave each (normalised) score, per kind."""
+    if counts is None:
+        counts = score_counts(filters=filters).get("all", {})
+    out = []
+    for kind in KINDS:
+        by_score = counts[kind].by_score if kind in counts else {}
+        scores = sorted(set(DISTRIBUTION_SCORES[kind]) | set(by_score))
+        largest = max(by_score.values(), default=0)
+        bars = [
+            (
+                s,
+                by_score.get(s, 0),
+                formulas.percent(by_score.get(s, 0), largest) or 0.0,
+                responses_url(filters, kind=kind, min_score=s, max_score=s),
+            )
+            for s in scores
+        ]
+        title = f"{METRIC_LABELS[kind]} answers by score"
+        out.append(Distribution(kind, title, sum(by_score.values()), bars))
+    return out
+
+
+def funnel(filters: ReportFilters, steps: dict[str, int] | None = None) -> list[FunnelRow]:
+    if steps is None:
+        steps = step_counts(filters=filters).get("all", {})
+    sent = steps.get("sent", 0)
+    rows = []
+    for step in FUNNEL_STEPS:
+        count = steps.get(step.name, 0)
+        if step.name in ("sent", "delivered"):
+            href = invitations_url(filters, step.name)
+        else:
+            href = responses_url(
+                filters, basis="sent", commented="1" if step.name == "commented" else None
+            )
+        rows.append(
+            FunnelRow(
+                name=step.name,
+                label=str(step.label),
+                count=count,
+                share_of_sent=formulas.percent(count, sent),
+                href=href,
+            )
+        )
+    return rows
+
+
+def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict[str, Any]:
+    """Everything the dashboard shows, from two reads of each rollup table."""
+    period = trend_period(filters)
+    dimensions = tuple(name for name, _label, _table in TABLE_DIMENSIONS)
+    answers, steps = grouped_counts(filters=filters, group_bys=(None, period, *dimensions))
+    before_answers, before_steps = grouped_counts(filters=filters.previous(), group_bys=(None,))
+    now = _scores(answers[None], steps[None]).get("all") or _no_scores()
+    before = _scores(before_answers[None], before_steps[None]).get("all") or _no_scores()
+    return {
+        "filters": filters,
+        "previous": filters.previous(),
+        "headlines": headlines(filters, now, before),
+        "trends": trend_charts(filters, answers[period], steps[period]),
+        "distributions": distributions(filters, answers[None].get("all", {})),
+        "tables": [
+            (name, label, table, group_table(filters, name, _scores(answers[name], steps[name])))
+            for name, label, table in TABLE_DIMENSIONS
+        ],
+        "funnel": funnel(filters, steps[None].get("all", {})),
+        "comments": comments_latest(filters=filters, score_filter=comment_filter),
+        "comment_filter": comment_filter,
+    }
+
+
+# --- Monthly report -----------------------------------------------------------------------
+
+
+def business_values(figures: BusinessFigures) -> dict[str, Any]:
+    cac = formulas.cac(spend=figures.sales_marketing_spend, new=figures.customers_new)
+    counts = {
+        "start": figures.customers_start,
+        "end": figures.customers_end,
+        "new": figures.customers_new,
+    }
+    return {
+        "crr": formulas.crr(**counts),
+        "churn": formulas.churn_rate(**counts),
+        "lost": figures.customers_start - (figures.customers_end - figures.customers_new),
+        "cac": cac,
+        "clv": formulas.clv(
+            yearly_revenue=figures.yearly_revenue_per_customer,
+            years=figures.customer_years,
+            cac=cac,
+        ),
+    }
+
+
+def business_rows(
+    figures: Iterable[BusinessFigures],
+) -> list[tuple[BusinessFigures, dict[str, Any]]]:
+    return [(f, business_values(f)) for f in figures]
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: date
+    scores: dict[str, Score]
+    service: ServiceMetrics | None
+    business: BusinessFigures | None
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+    @property
+    def business_values(self) -> dict[str, Any]:
+        return business_values(self.business) if self.business else {}
+
+
+def month_span(last: date, months: int = 12) -> ReportFilters:
+    """The calendar months ending with the month of `last` (up to `last`)."""
+    first = last.replace(day=1)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return ReportFilters(start=first, end=last)
+
+
+def monthly_build(*, filters: ReportFilters) -> dict[str, Any]:
+    """The month-by-month tracker, the volume chart and this month's formulas."""
+    scores = scores_by_group(filters=filters, group_by="month")
+    service = service_by_month(filters=filters)
+    business = {
+        figures.month.replace(day=1): figures
+        for figures in BusinessFigures.objects.filter(
+            month__gte=filters.start, month__lte=filters.end
+        )
+    }
+    months = _periods(filters, "month")
+    rows = [
+        MonthRow(
+            month=month,
+            scores=scores.get(month) or _no_scores(),
+            service=service.get(month),
+            business=business.get(month),
+        )
+        for month in months
+    ]
+    return {
+        "filters": filters,
+        "rows": rows,
+        "current": rows[-1],
+        "current_filters": _period_filters(filters, "month", months[-1]),
+        "volume_chart": volume_chart(filters, months, service),
+        "score_chart": monthly_score_chart(filters, rows),
+        "metric_order": METRICS,
+    }
+
+
+def volume_chart(
+    filters: ReportFilters, months: list[date], service: dict[date, ServiceMetrics]
+) -> Chart:
+    categories = sorted({c for m in service.values() for c in m.by_category})
+    series = []
+    for category in categories:
+        points = []
+        for month in months:
+            metrics = service.get(month)
+            n = metrics.by_category.get(category, 0) if metrics else 0
+            scoped = _period_filters(filters, "month", month)
+            href = tickets_url(scoped, category="" if category == "(none)" else category)
+            points.append(Point(value=n, label=f"{n} {category} tickets", href=href))
+        series.append(Series(category, points))
+    return line_chart(
+        title="Tickets created per month, by category",
+        x_labels=[m.strftime("%Y-%m") for m in months],
+        series=series,
+        unit="tickets",
+    )
+
+
+def monthly_score_chart(filters: ReportFilters, rows: list[MonthRow]) -> Chart:
+    series = []
+    for metric in ("csat", "ces", "response_rate"):
+        points = [
+            _point(row.scores[metric], _period_filters(filters, "month", row.month)) for row in rows
+        ]
+        series.append(Series(f"{METRIC_LABELS[metric]} %", points))
+    return line_chart(
+        title="CSAT, CES and response rate per month",
+        x_labels=[row.label for row in rows],
+        series=series,
+        unit="%",
+        y_range=(0, 100),
+    )
+
+
+# --- Before and after -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    metric: str
+    label: str
+    before: Score
+    after: Score
+    comparison: formulas.Comparison | None
+
+
+def compare_build(*, before: ReportFilters, after: ReportFilters) -> dict[str, Any]:
+    a = scores_by_group(filters=before).get("all") or _no_scores()
+    b = scores_by_group(filters=after).get("all") or _no_scores()
+    rows = [
+        ComparisonRow(
+            metric=metric,
+            label=METRIC_LABELS[metric],
+            before=a[metric],
+            after=b[metric],
+            comparison=compare_scores(a[metric], b[metric]),
+        )
+        for metric in METRICS
+    ]
+    return {"before": before, "after": after, "rows": rows}
