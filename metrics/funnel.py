@@ -30,10 +30,9 @@ ANSWERED = DELIVERED & Q(response__isnull=False, response__held=False)
 FUNNEL_STEPS: tuple[FunnelStep, ...] = (
     FunnelStep("sent", _("Sent"), SENT),
     FunnelStep("delivered", _("Delivered"), DELIVERED),
-    # Invitation.first_clicked_at and bot_suspect_at exist; whatever sets them must call
-    # rollups_refresh before these lines go in, or rollups_check will find differences:
-    # FunnelStep("clicked", _("Clicked"), DELIVERED & Q(first_clicked_at__isnull=False)),
-    # FunnelStep("bot", _("Filtered as bot"), SENT & Q(bot_suspect_at__isnull=False)),
+    # A person's click; fetches judged automated (scanners) count as filtered instead.
+    FunnelStep("clicked", _("Clicked"), DELIVERED & Q(first_clicked_at__isnull=False)),
+    FunnelStep("bot", _("Filtered as bot"), SENT & Q(bot_suspect_at__isnull=False)),
     FunnelStep("answered", _("Answered"), ANSWERED),
     FunnelStep("commented", _("Commented"), ANSWERED & ~Q(response__comment="")),
 )

@@ -571,6 +571,11 @@ def link_click_record(
             at=now,
         )
         _clicks_judge(lead)
+    from metrics.services import rollups_refresh
+
+    # The funnel counts clicked and filtered-as-bot emails.
+    for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
+        rollups_refresh(invitation=invitation)
     return click
 
 
@@ -715,14 +720,3 @@ def customer_opt_in(*, customer: Customer) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(opted_out_at=None)
     customer.refresh_from_db()
     return customer
-
-
-def responses_for_ticket(*, external_id: str, source: str | None = None) -> Any:
-    query = Q(invitation__ticket__external_id=external_id)
-    if source:
-        query &= Q(invitation__ticket__source=source)
-    return (
-        Response.objects.filter(query)
-        .select_related("invitation__ticket")
-        .order_by("answered_at", "pk")
-    )

@@ -77,3 +77,16 @@ def test_person_answering_after_the_scanner_is_counted(
     assert invitation.bot_suspect_at is not None  # the scanner's fetches stay filtered
     assert invitation.first_clicked_at == SENT + timedelta(hours=2)  # the person's click
     assert sum(ScoreRollup.objects.values_list("count", flat=True)) == 1
+
+
+def test_report_funnel_counts_scanned_emails_as_filtered(client, fifty_emails, time_machine):
+    from metrics.models import InvitationRollup
+    from metrics.services import rollups_differences
+
+    time_machine.move_to(SENT + timedelta(seconds=2), tick=False)
+    for link in links_of(fifty_emails[0]):
+        client.get(link, REMOTE_ADDR="198.51.100.1")
+
+    steps = dict(InvitationRollup.objects.filter(kind="csat").values_list("step", "count"))
+    assert (steps["sent"], steps["bot"], steps.get("clicked", 0)) == (EMAILS, 1, 0)
+    assert rollups_differences() == []
