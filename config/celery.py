@@ -31,6 +31,12 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.responses_sweep",
         "schedule": SWEEP_SECONDS,
     },
+    # Ingest helpdesk webhook deliveries whose queued task never ran (broker down), and
+    # send outbound webhooks due a (re)try: their backoff lives in next_attempt_at.
+    "integrations-sweep": {
+        "task": "surveys.tasks.integrations_sweep",
+        "schedule": SWEEP_SECONDS,
+    },
     # Send the one reminder of survey emails unanswered for SurveyPolicy.reminder_days.
     "reminders-sweep": {
         "task": "surveys.tasks.reminders_sweep",
@@ -40,6 +46,12 @@ app.conf.beat_schedule = {
     "invitations-expire": {
         "task": "surveys.tasks.invitations_expire",
         "schedule": 3600.0,
+    },
+    # Escalate follow-up cases past their due time to the team lead (once each), and
+    # send each owner the daily digest of open cases (once a day, from 07:00 local).
+    "followups-sweep": {
+        "task": "metrics.tasks.followups_sweep",
+        "schedule": 300.0,
     },
     # Rebuild every metric rollup from the raw rows, nightly at 02:30 UTC.
     "rollups-rebuild": {

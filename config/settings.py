@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "surveys",
     "metrics",
 ]
@@ -144,6 +146,16 @@ SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
 # How many reverse proxies stand in front of Kundpuls (their X-Forwarded-For entries
 # are skipped to find the customer's own address for rate limiting).
 SURVEY_TRUSTED_PROXIES = env.int("SURVEY_TRUSTED_PROXIES", default=0)
+# Helpdesk webhooks: secrets set in the admin (Helpdesk connections) win over these.
+ZENDESK_WEBHOOK_SECRET = env.str("ZENDESK_WEBHOOK_SECRET", default="")
+FRESHDESK_WEBHOOK_TOKEN = env.str("FRESHDESK_WEBHOOK_TOKEN", default="")
+HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
+HUBSPOT_ACCESS_TOKEN = env.str("HUBSPOT_ACCESS_TOKEN", default="")
+HUBSPOT_API_BASE = env.str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
+# Pipeline stages (ids) that count as solved; "4" is Closed in the default pipeline.
+HUBSPOT_CLOSED_STAGES = env.list("HUBSPOT_CLOSED_STAGES", default=["4"])
+# Seconds a signed webhook stays valid: older (replayed) deliveries are refused.
+HELPDESK_WEBHOOK_TOLERANCE = env.int("HELPDESK_WEBHOOK_TOLERANCE", default=300)
 if SURVEY_SEND_DELAY < 0:
     raise ImproperlyConfigured("SURVEY_SEND_DELAY is seconds from solved to sent, 0 or more.")
 
@@ -153,7 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+# One sign-in page for agents and admins (the admin login turns non-staff away).
+LOGIN_URL = "metrics:login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -194,6 +207,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema at /api/schema/; its docs page takes Swagger UI from the
+# drf-spectacular-sidecar package, so it loads nothing from the internet.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kundpuls API",
+    "DESCRIPTION": "Ticket ingestion, responses, metrics and follow-ups. Authenticate with "
+    "`Authorization: Bearer <key>` (manage.py createapitoken). Errors are JSON objects "
+    'with a "detail" message, or field names mapped to lists of messages (400).',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # The API reads JSON bodies; documenting form encodings would invite clients to
+    # send nested objects the form parsers cannot carry.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "surveys.models.Ticket.Status",
+        "FollowUpStatusEnum": "metrics.models.FollowUp.Status",
+    },
 }
 
 # Production hardening: `manage.py check --deploy` passes with DEBUG=0.

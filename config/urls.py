@@ -1,14 +1,29 @@
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from metrics import api as metrics_api
 from surveys import api as surveys_api
+from surveys import (
+    outbound,
+    schema,  # noqa: F401  (registers the API's schema annotations)
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("admin:index")
+    """Admins land on the reports, agents on their follow-up inbox."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("metrics:dashboard")
+    return redirect("metrics:inbox")
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """API clients get JSON, like every other API error, not the HTML 404 page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def health(request: HttpRequest) -> HttpResponse:
@@ -20,6 +35,7 @@ api_v1 = [
     path("responses", surveys_api.responses, name="responses"),
     path("metrics", metrics_api.metrics, name="metrics"),
     path("followups", metrics_api.followups, name="followups"),
+    path("webhooks", outbound.subscriptions, name="webhooks"),
 ]
 
 urlpatterns = [
@@ -27,8 +43,11 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("", include("surveys.urls")),
     path("", include("metrics.urls")),
+    re_path(r"^api/", api_not_found),
 ]
 
 handler404 = "surveys.views.page_not_found"

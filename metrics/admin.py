@@ -1,13 +1,55 @@
 from django.contrib import admin
 
-from .models import BusinessFigures, FollowUp, InvitationRollup, ScoreRollup
+from .models import (
+    BusinessFigures,
+    FollowUp,
+    FollowUpEvent,
+    FollowUpThreshold,
+    FollowUpWord,
+    InvitationRollup,
+    ScoreRollup,
+    TeamServiceLevel,
+)
+
+
+class FollowUpEventInline(admin.TabularInline):
+    model = FollowUpEvent
+    extra = 0
+    readonly_fields = ["at", "kind", "actor", "old", "new", "text"]
+    can_delete = False
 
 
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
-    list_display = ["invitation", "owner", "status", "reason", "created_at", "owner_notified_at"]
-    list_filter = ["status", "invitation__kind"]
+    list_display = [
+        "invitation",
+        "owner",
+        "status",
+        "outcome",
+        "reason",
+        "created_at",
+        "due_at",
+        "escalated_at",
+    ]
+    list_filter = ["status", "outcome", "invitation__kind"]
     raw_id_fields = ["invitation", "owner"]
+    inlines = [FollowUpEventInline]
+
+
+@admin.register(FollowUpThreshold)
+class FollowUpThresholdAdmin(admin.ModelAdmin):
+    list_display = ["kind", "scale_points", "low_up_to"]
+
+
+@admin.register(FollowUpWord)
+class FollowUpWordAdmin(admin.ModelAdmin):
+    list_display = ["word"]
+    search_fields = ["word"]
+
+
+@admin.register(TeamServiceLevel)
+class TeamServiceLevelAdmin(admin.ModelAdmin):
+    list_display = ["team", "hours", "start", "end", "weekdays"]
 
 
 @admin.register(ScoreRollup)

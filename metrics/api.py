@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -13,6 +16,7 @@ from rest_framework.response import Response as ApiResponse
 
 from surveys.models import Response
 
+from . import followups as cases
 from . import selectors, services
 from .models import FollowUp
 from .responses import responses_for_api
@@ -22,8 +26,9 @@ class MetricQuerySerializer(serializers.Serializer):
     metric = serializers.ChoiceField(choices=selectors.METRICS)
     to = serializers.DateField(required=False)
     group_by = serializers.ChoiceField(choices=selectors.GROUPS, required=False)
-    team = serializers.IntegerField(required=False, min_value=1)
-    agent = serializers.IntegerField(required=False, min_value=1)
+    # Capped at the database's bigint, so an absurd id is a 400, not a driver error.
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    agent = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     channel = serializers.CharField(required=False, max_length=30)
     category = serializers.CharField(required=False, max_length=100)
 
@@ -97,7 +102,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "customer",
             "owner",
             "status",
+            "outcome",
             "reason",
+            "due_at",
             "created_at",
             "updated_at",
             "url",
@@ -112,17 +119,83 @@ class FollowUpSerializer(serializers.ModelSerializer):
         return absolute(obj.get_absolute_url())
 
 
+class FollowUpQuerySerializer(serializers.Serializer):
+    """The filters of GET /api/v1/followups; every one is optional."""
+
+    status = serializers.ChoiceField(choices=["open", *FollowUp.Status.values], required=False)
+    owner = serializers.CharField(required=False, max_length=254, help_text="User id or email.")
+    team = serializers.CharField(required=False, max_length=100, help_text="Team id or name.")
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def followups(self) -> QuerySet[FollowUp]:
+        data = self.validated_data
+        rows = services.followups_open(status=data.get("status"))
+        if data.get("owner"):
+            owner = data["owner"]
+            rows = (
+                rows.filter(owner_id=int(owner))
+                if owner.isdigit()
+                else rows.filter(owner__email__iexact=owner)
+            )
+        if data.get("team"):
+            team = data["team"]
+            rows = (
+                rows.filter(invitation__team_id=int(team))
+                if team.isdigit() and len(team) <= 18
+                else rows.filter(invitation__team__name__iexact=team)
+            )
+        if data.get("overdue") is not None:
+            overdue = Q(status__in=FollowUp.OPEN_STATUSES, due_at__lt=timezone.now())
+            rows = rows.filter(overdue) if data["overdue"] else rows.exclude(overdue)
+        return rows
+
+
 @api_view(["GET"])
 def followups(request: Request) -> ApiResponse:
-    status_filter = request.query_params.get("status")
-    allowed = {"open", *FollowUp.Status.values}
-    if status_filter and status_filter not in allowed:
-        return ApiResponse(
-            {"status": [f"Choose one of: {', '.join(sorted(allowed))}."]},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    rows = services.followups_open(status=status_filter)
+    """Follow-up cases, newest first. Filters: status (or "open"), owner, team, overdue."""
+    query = FollowUpQuerySerializer(data=request.query_params.dict())
+    if not query.is_valid():
+        errors = dict(query.errors)
+        if "status" in errors:
+            allowed = {"open", *FollowUp.Status.values}
+            errors["status"] = [f"Choose one of: {', '.join(sorted(allowed))}."]
+        return ApiResponse(errors, status=status.HTTP_400_BAD_REQUEST)
+    rows = query.followups()
     return ApiResponse({"results": FollowUpSerializer(rows[:500], many=True).data})
+
+
+class FollowUpUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=FollowUp.Status.choices, required=False)
+    outcome = serializers.ChoiceField(choices=FollowUp.Outcome.choices, required=False)
+    owner = serializers.EmailField(required=False, help_text="The new owner's email.")
+
+    def validate_owner(self, value: str) -> Any:
+        owner = get_user_model().objects.filter(email__iexact=value, is_active=True).first()
+        if owner is None:
+            raise serializers.ValidationError("No active user has this email.")
+        return owner
+
+
+@api_view(["PATCH"])
+def followup_update(request: Request, pk: int) -> ApiResponse:
+    """Change a case's status, outcome or owner; each change goes on its history."""
+    followup = get_object_or_404(services.followups_open(), pk=pk)
+    update = FollowUpUpdateSerializer(data=request.data)
+    update.is_valid(raise_exception=True)
+    data = update.validated_data
+    now = timezone.now()
+    if "status" in data or "outcome" in data:
+        followup = cases.followup_status_set(
+            followup=followup,
+            status=data.get("status", followup.status),
+            outcome=data.get("outcome"),
+            now=now,
+        )
+    if "owner" in data:
+        followup = cases.followup_reassign(
+            followup=followup, owner=data["owner"], actor=None, now=now
+        )
+    return ApiResponse(FollowUpSerializer(services.followups_open().get(pk=pk)).data)
 
 
 class ResponseQuerySerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.cache import cache
 from django.utils import timezone
@@ -18,10 +19,48 @@ MAX_DAYS = 3 * 366
 DIMENSION_CACHE_SECONDS = 300
 
 
-class FollowUpStatusForm(forms.ModelForm):
-    class Meta:
-        model = FollowUp
-        fields = ["status"]
+class FollowUpStatusForm(forms.Form):
+    """The status and the outcome of a case (a missing outcome leaves it as it is)."""
+
+    status = forms.ChoiceField(choices=FollowUp.Status.choices)
+    outcome = forms.ChoiceField(choices=FollowUp.Outcome.choices, required=False)
+
+    def __init__(self, *args: Any, instance: FollowUp | None = None, **kwargs: Any) -> None:
+        if instance is not None:
+            kwargs.setdefault("initial", {"status": instance.status, "outcome": instance.outcome})
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class FollowUpNoteForm(forms.Form):
+    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class CustomerReplyForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), max_length=20000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class FollowUpReassignForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.email
+        self.helper = FormHelper()
+        self.helper.form_tag = False
 
 
 def dimension_choices(name: str) -> list[tuple[str, str]]:

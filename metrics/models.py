@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -20,6 +22,11 @@ class FollowUp(models.Model):
         RESOLVED = "resolved", _("Resolved")
         NO_ACTION = "no_action", _("No action needed")
 
+    class Outcome(models.TextChoices):
+        UNKNOWN = "unknown", _("Unknown")
+        RECOVERED = "recovered", _("Recovered")
+        NOT_RECOVERED = "not_recovered", _("Not recovered")
+
     OPEN_STATUSES = (Status.NEW, Status.CONTACTED)
 
     invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="followup")
@@ -27,10 +34,15 @@ class FollowUp(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.UNKNOWN)
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
     owner_notified_at = models.DateTimeField(null=True, blank=True)
+    # Claimed with a conditional UPDATE by the sweep: the team lead is told once.
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -45,6 +57,111 @@ class FollowUp(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+
+
+class FollowUpEvent(models.Model):
+    """One line of a case's history: who changed what, and when."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        NOTE = "note", _("Note")
+        STATUS = "status", _("Status changed")
+        OUTCOME = "outcome", _("Outcome changed")
+        OWNER = "owner", _("Reassigned")
+        EMAIL = "email", _("Emailed the customer")
+        ESCALATED = "escalated", _("Escalated")
+
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    old = models.CharField(max_length=200, blank=True)
+    new = models.CharField(max_length=200, blank=True)
+    text = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class FollowUpThreshold(models.Model):
+    """The highest (normalised) score that opens a case, for one kind and scale.
+
+    Without a row the defaults of metrics.formulas.low_up_to apply.
+    """
+
+    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    scale_points = models.PositiveSmallIntegerField(
+        help_text=_("5 or 7 for CSAT and CES; 11 for NPS (0-10).")
+    )
+    low_up_to = models.SmallIntegerField(
+        help_text=_("Scores up to and including this one open a case (CES: 1 is hardest).")
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "scale_points"], name="one_threshold_per_scale")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind.upper()} of {self.scale_points}: up to {self.low_up_to}"
+
+
+class FollowUpWord(models.Model):
+    """A word that opens a case when a comment contains it, whatever the score."""
+
+    word = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class TeamServiceLevel(models.Model):
+    """How soon a team's cases are due: working hours counted on working days."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="service_level")
+    hours = models.PositiveSmallIntegerField(
+        default=8, help_text=_("Working hours to the first contact.")
+    )
+    start = models.TimeField(default=time(8, 0))
+    end = models.TimeField(default=time(16, 0))
+    weekdays = models.CharField(
+        max_length=7, default="12345", help_text=_("ISO weekdays worked: 1 is Monday, 7 Sunday.")
+    )
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.hours} h, {self.start:%H:%M}-{self.end:%H:%M}"
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        return frozenset(int(c) for c in self.weekdays if c in "1234567")
+
+
+class FollowUpDigest(models.Model):
+    """The daily digest one owner got: the unique row makes a second send impossible."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "day"], name="one_digest_per_owner_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.owner} on {self.day}"
 
 
 class ScoreRollup(models.Model):

@@ -20,9 +20,15 @@ from django.utils import timezone
 
 from surveys.models import Invitation, Response
 
-from . import formulas
+from .followups import (  # noqa: F401 (moved; kept importable from here)
+    followup_flag,
+    followup_notify,
+    followup_status_set,
+    followups_open,
+    followups_unnotified,
+)
 from .funnel import FUNNEL_STEPS, STEP_NAMES
-from .models import BusinessFigures, FollowUp, InvitationRollup, ScoreRollup
+from .models import BusinessFigures, InvitationRollup, ScoreRollup
 
 logger = logging.getLogger(__name__)
 
@@ -54,81 +60,12 @@ def response_process(*, response_id: int, now: datetime | None = None) -> Respon
     return response
 
 
-def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
-    """Open the follow-up case for a low score, once per invitation."""
-    invitation = response.invitation
-    if not formulas.is_low(
-        kind=invitation.kind, score=response.score, scale_points=invitation.scale_points
-    ):
-        return None
-    followup, _created = FollowUp.objects.get_or_create(
-        invitation=invitation,
-        defaults={
-            "owner": _owner_for(invitation),
-            "reason": f"{invitation.kind.upper()} {response.raw_score}",
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    return followup
-
-
-def _owner_for(invitation: Invitation) -> Any:
-    agent = invitation.agent
-    if agent is not None and agent.is_active:
-        return agent
-    team = invitation.team
-    return team.lead if team is not None else None
-
-
-def followup_notify(*, followup_id: int, now: datetime) -> bool:
-    """Email the owner about a new case, once. Returns whether an email went out."""
-    from surveys.emails import followup_opened_email
-
-    claimed = (
-        FollowUp.objects.filter(pk=followup_id, owner_notified_at__isnull=True, owner__isnull=False)
-        .exclude(owner__email="")
-        .update(owner_notified_at=now)
-    )
-    if not claimed:
-        return False
-    followup = FollowUp.objects.select_related(
-        "owner", "invitation__ticket", "invitation__customer", "invitation__response"
-    ).get(pk=followup_id)
-    try:
-        followup_opened_email(followup=followup).send()
-    except Exception:
-        logger.exception("could not email the owner of follow-up %s; will retry", followup_id)
-        FollowUp.objects.filter(pk=followup_id).update(owner_notified_at=None)
-        return False
-    return True
-
-
 def responses_unprocessed(*, older_than: timedelta, now: datetime) -> list[int]:
     return list(
         Response.objects.filter(processed_at__isnull=True, updated_at__lt=now - older_than)
         .order_by("updated_at")
         .values_list("pk", flat=True)[:1000]
     )
-
-
-def followups_unnotified(*, older_than: timedelta, now: datetime) -> list[int]:
-    return list(
-        FollowUp.objects.filter(
-            owner_notified_at__isnull=True, owner__isnull=False, created_at__lt=now - older_than
-        ).values_list("pk", flat=True)[:1000]
-    )
-
-
-def followups_open(*, status: str | None = None) -> QuerySet[FollowUp]:
-    followups = FollowUp.objects.select_related(
-        "owner", "invitation__ticket", "invitation__customer", "invitation__response"
-    )
-    if status == "open":
-        return followups.filter(status__in=FollowUp.OPEN_STATUSES)
-    if status:
-        return followups.filter(status=status)
-    return followups
 
 
 # --- Rollups -------------------------------------------------------------------------
@@ -494,14 +431,6 @@ def rollups_differences() -> list[str]:
             if a.get(k) != b.get(k):
                 out.append(f"{name} {k}: stored {a.get(k)}, raw rows {b.get(k)}")
     return out
-
-
-def followup_status_set(
-    *, followup: FollowUp, status: str, now: datetime | None = None
-) -> FollowUp:
-    FollowUp.objects.filter(pk=followup.pk).update(status=status, updated_at=now or timezone.now())
-    followup.refresh_from_db()
-    return followup
 
 
 def business_figures_save(

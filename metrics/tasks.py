@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import followups, services
 
 # Work younger than this is probably still in the broker; the sweep leaves it be.
 SWEEP_GRACE = timedelta(seconds=20)
@@ -35,3 +35,21 @@ def responses_sweep() -> int:
 def rollups_rebuild() -> tuple[int, int]:
     """Rebuild every rollup from the raw rows (nightly)."""
     return services.rollups_rebuild()
+
+
+@shared_task
+def followups_sweep() -> tuple[int, int]:
+    """Escalate overdue cases to the team lead, and send the daily digests; each
+    case is escalated once and each owner gets one digest a day, however often
+    this runs. Returns (escalated, digests sent)."""
+    now = timezone.now()
+    escalated = sum(
+        followups.followup_escalate(followup_id=followup_id, now=now)
+        for followup_id in followups.followups_overdue(now=now)
+    )
+    day = timezone.localdate(now)
+    digests = sum(
+        followups.digest_send(owner_id=owner_id, day=day, now=now)
+        for owner_id in followups.digest_owners(now=now)
+    )
+    return escalated, digests

@@ -1,4 +1,4 @@
-"""Pages: a follow-up case (agents), and the reports and exports (staff only)."""
+"""Pages: the follow-up inbox and cases (agents), and the reports and exports (staff only)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -21,12 +22,16 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from . import exports, reports, tables
+from . import exports, followups, reports, tables
 from .forms import (
     BusinessFiguresForm,
     CommentFilterForm,
     CompareForm,
+    CustomerReplyForm,
+    FollowUpNoteForm,
+    FollowUpReassignForm,
     FollowUpStatusForm,
     ReportFilterForm,
     ResponseFilterForm,
@@ -34,29 +39,112 @@ from .forms import (
 from .models import BusinessFigures, FollowUp
 from .responses import responses_matching
 from .selectors import MIN_ANSWERS, ReportFilters
-from .services import business_figures_save, followup_status_set
+from .services import business_figures_save
+
+# Agents are not staff, so the admin's login page would turn them away.
+agent_login_required = login_required(login_url="metrics:login")
 
 
-@login_required
-def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    followup = get_object_or_404(
-        FollowUp.objects.select_related(
-            "owner", "invitation__ticket", "invitation__customer", "invitation__response"
-        ),
-        pk=pk,
+def _followup_for(request: HttpRequest, pk: int) -> FollowUp:
+    """The case if this user may see it; 404 otherwise (its existence stays hidden)."""
+    return get_object_or_404(
+        followups.followups_visible(user=request.user).select_related("invitation__team"), pk=pk
     )
-    if not (request.user.is_staff or followup.owner_id == request.user.pk):
-        raise Http404("not your follow-up")
+
+
+@agent_login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    scope = "all" if request.GET.get("scope") == "all" else "mine"
+    rows = followups.followups_inbox(user=request.user, scope=scope)
+    context = {
+        "followups": rows,
+        "scope": scope,
+        "sees_others": followups.followups_sees_others(user=request.user),
+        "now": timezone.now(),
+        "nav": "followups",
+    }
+    return render(request, "metrics/inbox.html", context)
+
+
+@agent_login_required
+def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    followup = _followup_for(request, pk)
     form = FollowUpStatusForm(request.POST or None, instance=followup)
     if request.method == "POST" and form.is_valid():
-        followup_status_set(followup=followup, status=form.cleaned_data["status"])
+        followups.followup_status_set(
+            followup=followup,
+            status=form.cleaned_data["status"],
+            outcome=form.cleaned_data.get("outcome") or None,
+            actor=request.user,
+            now=timezone.now(),
+        )
+        messages.success(request, "Saved.")
         return redirect(followup)
-    siblings = followup.invitation.ticket.invitations.select_related("response").order_by("kind")
-    return render(
-        request,
-        "metrics/followup_detail.html",
-        {"followup": followup, "form": form, "invitations": siblings},
+    return _detail(request, followup, status_form=form)
+
+
+def _detail(request: HttpRequest, followup: FollowUp, **forms: Any) -> HttpResponse:
+    can_reassign = followups.followup_can_reassign(user=request.user, followup=followup)
+    owners = followups.followup_owner_choices(user=request.user, followup=followup)
+    context: dict[str, Any] = {
+        "followup": followup,
+        "status_form": FollowUpStatusForm(instance=followup),
+        "note_form": FollowUpNoteForm(),
+        "reassign_form": FollowUpReassignForm(owners=owners) if can_reassign else None,
+        "invitations": followup.invitation.ticket.invitations.select_related("response"),
+        "events": followup.events.select_related("actor"),
+        "nav": "followups",
+        **followups.customer_history(followup=followup),
+        **forms,
+    }
+    return render(request, "metrics/followup_detail.html", context)
+
+
+@agent_login_required
+@require_POST
+def followup_note(request: HttpRequest, pk: int) -> HttpResponse:
+    followup = _followup_for(request, pk)
+    form = FollowUpNoteForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, followup, note_form=form)
+    followups.followup_note_add(
+        followup=followup, actor=request.user, text=form.cleaned_data["text"], now=timezone.now()
     )
+    messages.success(request, "Note added.")
+    return redirect(followup)
+
+
+@agent_login_required
+def followup_email(request: HttpRequest, pk: int) -> HttpResponse:
+    followup = _followup_for(request, pk)
+    form = CustomerReplyForm(
+        request.POST or None, initial=followups.customer_reply_draft(followup=followup)
+    )
+    if request.method == "POST" and form.is_valid():
+        followups.customer_reply_send(
+            followup=followup, actor=request.user, now=timezone.now(), **form.cleaned_data
+        )
+        messages.success(request, f"Email sent to {followup.invitation.customer.email}.")
+        return redirect(followup)
+    context = {"followup": followup, "form": form, "nav": "followups"}
+    return render(request, "metrics/followup_email.html", context)
+
+
+@agent_login_required
+@require_POST
+def followup_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    followup = _followup_for(request, pk)
+    if not followups.followup_can_reassign(user=request.user, followup=followup):
+        raise PermissionDenied("Only team leads and admins reassign cases.")
+    owners = followups.followup_owner_choices(user=request.user, followup=followup)
+    form = FollowUpReassignForm(request.POST, owners=owners)
+    if not form.is_valid():
+        return _detail(request, followup, reassign_form=form)
+    followups.followup_reassign(
+        followup=followup, owner=form.cleaned_data["owner"], actor=request.user, now=timezone.now()
+    )
+    messages.success(request, "Reassigned.")
+    return redirect(followup)
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -71,6 +159,16 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+@staff_required
+def followup_report(request: HttpRequest) -> HttpResponse:
+    """Recovery per agent and team over the last `days` days (default 90)."""
+    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
+    end = timezone.now()
+    report = followups.recovery_report(start=end - timedelta(days=max(days, 1)), end=end)
+    context = {"report": report, "days": days, "nav": "followups"}
+    return render(request, "metrics/followup_report.html", context)
 
 
 def _query(filters: ReportFilters) -> str:

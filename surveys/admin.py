@@ -6,13 +6,16 @@ from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
-from . import services
+from . import outbound, services  # outbound: connects the webhook event signals
 from .models import (
     Agent,
     ApiKey,
     Customer,
+    HelpdeskConnection,
+    InboundDelivery,
     Invitation,
     LinkClick,
     OutboxMessage,
@@ -22,6 +25,8 @@ from .models import (
     SurveyPolicy,
     Team,
     Ticket,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 # Logos are kept in the database and shown in every email: small and plain images.
@@ -373,3 +378,65 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["subject", "to", "created_at"]
     search_fields = ["to", "subject"]
+
+
+@admin.register(HelpdeskConnection)
+class HelpdeskConnectionAdmin(admin.ModelAdmin):
+    list_display = ["provider", "active", "setup_page", "created_at"]
+
+    @admin.display(description="Setup")
+    def setup_page(self, obj: HelpdeskConnection) -> str:
+        url = reverse("surveys:setup_helpdesk", args=[obj.provider])
+        return format_html('<a href="{}">Setup steps</a>', url)
+
+
+@admin.register(InboundDelivery)
+class InboundDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "account", "received_at", "processed_at", "attempts", "error"]
+    list_filter = ["provider", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["ticket_id", "account"]
+    readonly_fields = [f.name for f in InboundDelivery._meta.fields]
+    actions = ["process_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Process the selected deliveries again")
+    def process_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from .tasks import inbound_delivery_process
+
+        ids = list(queryset.values_list("pk", flat=True))
+        queryset.update(processed_at=None, attempts=0, error="")
+        for delivery_id in ids:
+            services.enqueue(inbound_delivery_process, delivery_id)
+        self.message_user(request, f"{len(ids)} deliveries queued.", messages.SUCCESS)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["url", "events", "active", "failing_since", "created_at"]
+    list_filter = ["active"]
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
+    ) -> None:
+        if not obj.secret:
+            obj.secret = outbound.secret_new()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "event_type",
+        "subscription",
+        "state",
+        "attempts",
+        "last_status",
+        "next_attempt_at",
+    ]
+    list_filter = ["state", "event_type"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

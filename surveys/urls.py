@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "surveys"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("brand/logo/<str:version>/", views.logo, name="logo"),
     path("dev/outbox/", views.outbox, name="outbox"),
     path("dev/outbox/<int:pk>/", views.outbox_message, name="outbox_message"),
+    path("hooks/zendesk/", webhooks.zendesk, name="hooks_zendesk"),
+    path("hooks/freshdesk/", webhooks.freshdesk, name="hooks_freshdesk"),
+    path("hooks/hubspot/", webhooks.hubspot, name="hooks_hubspot"),
+    path("setup/<str:provider>/", webhooks.setup, name="setup_helpdesk"),
 ]

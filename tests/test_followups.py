@@ -133,3 +133,11 @@ def test_invitation_state_answered_after_response(answer):
     answer({"csat": 4})
 
     assert Invitation.objects.get(kind="csat").state == "answered"
+
+
+def test_home_sends_admins_to_reports_and_agents_to_inbox(client):
+    client.force_login(UserFactory(email="boss@support.example", is_staff=True))
+    assert client.get("/")["Location"] == "/reports/"
+
+    client.force_login(UserFactory(email="agent@support.example"))
+    assert client.get("/")["Location"] == "/followups/"

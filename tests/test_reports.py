@@ -60,7 +60,7 @@ def test_report_pages_send_anonymous_visitors_to_login(client, url):
     response = client.get(url)
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=")
+    assert response["Location"].startswith("/login/?next=")
 
 
 @pytest.mark.parametrize("url", PAGES)

@@ -1,0 +1,460 @@
+"""Follow-up cases: opening, due times, who sees what, the case actions, and the
+escalation and digest sweeps. Services write; selectors (followups_*) read."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from statistics import median
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from surveys.models import Agent, Invitation, Response
+
+from . import formulas
+from .models import (
+    FollowUp,
+    FollowUpDigest,
+    FollowUpEvent,
+    FollowUpThreshold,
+    FollowUpWord,
+    TeamServiceLevel,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SERVICE_LEVEL = TeamServiceLevel(hours=8, start=time(8), end=time(16), weekdays="12345")
+# The local hour from which the daily digest goes out.
+DIGEST_HOUR = 7
+
+# --- Pure rules ----------------------------------------------------------------------
+
+
+def due_time(
+    *,
+    opened: datetime,
+    hours: int,
+    day_start: time,
+    day_end: time,
+    weekdays: frozenset[int],
+    zone: ZoneInfo,
+) -> datetime:
+    """The moment `hours` working hours after `opened`, counting only the hours between
+    day_start and day_end on the ISO weekdays given (in the zone's local time)."""
+    if not weekdays or day_end <= day_start:
+        return opened + timedelta(hours=hours)
+    cursor = opened.astimezone(zone).replace(tzinfo=None)
+    remaining = timedelta(hours=hours)
+    while True:
+        if cursor.isoweekday() in weekdays:
+            window_start = datetime.combine(cursor.date(), day_start)
+            window_end = datetime.combine(cursor.date(), day_end)
+            cursor = max(cursor, window_start)
+            if cursor < window_end:
+                if remaining <= window_end - cursor:
+                    return (cursor + remaining).replace(tzinfo=zone)
+                remaining -= window_end - cursor
+        cursor = datetime.combine(cursor.date() + timedelta(days=1), time(0))
+
+
+def case_reason(
+    *, kind: str, raw_score: int, score: int, low_up_to: int, comment: str, words: list[str]
+) -> str | None:
+    """Why an answer opens a case (a low score or a listed word), or None."""
+    if score <= low_up_to:
+        return f"{kind.upper()} {raw_score}"
+    lowered = comment.lower()
+    word = next((w for w in words if w.strip() and w.strip().lower() in lowered), None)
+    return f"{kind.upper()} {raw_score}, comment mentions “{word.strip()}”" if word else None
+
+
+# --- Opening a case ------------------------------------------------------------------
+
+
+def low_up_to(*, kind: str, scale_points: int) -> int:
+    threshold = FollowUpThreshold.objects.filter(kind=kind, scale_points=scale_points).first()
+    if threshold is not None:
+        return threshold.low_up_to
+    return formulas.low_up_to(kind=kind, scale_points=scale_points)
+
+
+def followup_due(*, invitation: Invitation, opened: datetime) -> datetime:
+    level = DEFAULT_SERVICE_LEVEL
+    if invitation.team_id is not None:
+        level = TeamServiceLevel.objects.filter(team_id=invitation.team_id).first() or level
+    return due_time(
+        opened=opened,
+        hours=level.hours,
+        day_start=level.start,
+        day_end=level.end,
+        weekdays=level.weekday_numbers,
+        zone=ZoneInfo(settings.TIME_ZONE),
+    )
+
+
+def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
+    """Open the follow-up case for a low score or a listed word, once per invitation."""
+    invitation = response.invitation
+    reason = case_reason(
+        kind=invitation.kind,
+        raw_score=response.raw_score,
+        score=response.score,
+        low_up_to=low_up_to(kind=invitation.kind, scale_points=invitation.scale_points),
+        comment=response.comment,
+        words=list(FollowUpWord.objects.values_list("word", flat=True)),
+    )
+    if reason is None:
+        return None
+    followup, created = FollowUp.objects.get_or_create(
+        invitation=invitation,
+        defaults={
+            "owner": _owner_for(invitation),
+            "reason": reason[:200],
+            "created_at": now,
+            "updated_at": now,
+            "due_at": followup_due(invitation=invitation, opened=now),
+        },
+    )
+    if created:
+        FollowUpEvent.objects.create(followup=followup, kind=FollowUpEvent.Kind.OPENED, at=now)
+    return followup
+
+
+def _owner_for(invitation: Invitation) -> Any:
+    agent = invitation.agent
+    if agent is not None and agent.is_active:
+        return agent
+    team = invitation.team
+    return team.lead if team is not None else None
+
+
+def _loaded(followup_id: int) -> FollowUp:
+    return FollowUp.objects.select_related(
+        "owner",
+        "invitation__ticket",
+        "invitation__customer",
+        "invitation__response",
+        "invitation__team__lead",
+    ).get(pk=followup_id)
+
+
+def followup_notify(*, followup_id: int, now: datetime) -> bool:
+    """Email the owner about a new case, once. Returns whether an email went out."""
+    from surveys.emails import followup_opened_email
+
+    claimed = (
+        FollowUp.objects.filter(pk=followup_id, owner_notified_at__isnull=True, owner__isnull=False)
+        .exclude(owner__email="")
+        .update(owner_notified_at=now)
+    )
+    if not claimed:
+        return False
+    try:
+        followup_opened_email(followup=_loaded(followup_id)).send()
+    except Exception:
+        logger.exception("could not email the owner of follow-up %s; will retry", followup_id)
+        FollowUp.objects.filter(pk=followup_id).update(owner_notified_at=None)
+        return False
+    return True
+
+
+# --- Selectors -----------------------------------------------------------------------
+
+
+def followups_unnotified(*, older_than: timedelta, now: datetime) -> list[int]:
+    return list(
+        FollowUp.objects.filter(
+            owner_notified_at__isnull=True, owner__isnull=False, created_at__lt=now - older_than
+        ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def followups_open(*, status: str | None = None) -> QuerySet[FollowUp]:
+    followups = FollowUp.objects.select_related(
+        "owner", "invitation__ticket", "invitation__customer", "invitation__response"
+    )
+    if status == "open":
+        return followups.filter(status__in=FollowUp.OPEN_STATUSES)
+    if status:
+        return followups.filter(status=status)
+    return followups
+
+
+def followups_visible(*, user: Any) -> QuerySet[FollowUp]:
+    """Admins see every case, a team lead the team's cases, an agent their own."""
+    followups = followups_open()
+    if user.is_staff:
+        return followups
+    return followups.filter(Q(owner=user) | Q(invitation__team__lead=user))
+
+
+def followups_inbox(*, user: Any, scope: str = "mine") -> QuerySet[FollowUp]:
+    """Open cases, overdue (earliest due) first; scope "mine" or "all" (all visible)."""
+    followups = followups_visible(user=user).filter(status__in=FollowUp.OPEN_STATUSES)
+    if scope == "mine":
+        followups = followups.filter(owner=user)
+    return followups.order_by("due_at", "created_at")
+
+
+def followup_can_reassign(*, user: Any, followup: FollowUp) -> bool:
+    team = followup.invitation.team
+    return bool(user.is_staff or (team is not None and team.lead_id == user.pk))
+
+
+def followup_owner_choices(*, user: Any, followup: FollowUp) -> QuerySet[Any]:
+    """Who a case may go to: anyone active for an admin, the team for its lead."""
+    users = get_user_model().objects.filter(is_active=True)
+    if user.is_staff:
+        return users.order_by("email")
+    team_id = followup.invitation.team_id
+    member_ids = Agent.objects.filter(team_id=team_id).values_list("user_id", flat=True)
+    return users.filter(Q(pk__in=member_ids) | Q(pk=user.pk)).order_by("email")
+
+
+def customer_history(*, followup: FollowUp) -> dict[str, Any]:
+    """The customer's earlier answers and cases, newest first."""
+    customer_id = followup.invitation.customer_id
+    responses = (
+        Response.objects.filter(invitation__customer_id=customer_id)
+        .exclude(invitation__ticket_id=followup.invitation.ticket_id)
+        .select_related("invitation__ticket")
+        .order_by("-answered_at")[:20]
+    )
+    cases = (
+        FollowUp.objects.filter(invitation__customer_id=customer_id)
+        .exclude(pk=followup.pk)
+        .select_related("invitation__ticket")
+        .order_by("-created_at")[:20]
+    )
+    return {"earlier_responses": list(responses), "earlier_cases": list(cases)}
+
+
+# --- Case actions --------------------------------------------------------------------
+
+
+def _event(followup: FollowUp, kind: str, actor: Any, now: datetime, **fields: Any) -> None:
+    FollowUpEvent.objects.create(followup=followup, kind=kind, actor=actor, at=now, **fields)
+
+
+@transaction.atomic
+def followup_note_add(*, followup: FollowUp, actor: Any, text: str, now: datetime) -> FollowUp:
+    _event(followup, FollowUpEvent.Kind.NOTE, actor, now, text=text)
+    FollowUp.objects.filter(pk=followup.pk).update(updated_at=now)
+    return followup
+
+
+@transaction.atomic
+def followup_status_set(
+    *,
+    followup: FollowUp,
+    status: str,
+    outcome: str | None = None,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> FollowUp:
+    """Change the status (and the outcome, when given); each change is recorded."""
+    now = now or timezone.now()
+    changes: dict[str, Any] = {"updated_at": now}
+    if status != followup.status:
+        _event(followup, FollowUpEvent.Kind.STATUS, actor, now, old=followup.status, new=status)
+        changes["status"] = status
+        if status == FollowUp.Status.CONTACTED and followup.first_contacted_at is None:
+            changes["first_contacted_at"] = now
+    if outcome is not None and outcome != followup.outcome:
+        _event(followup, FollowUpEvent.Kind.OUTCOME, actor, now, old=followup.outcome, new=outcome)
+        changes["outcome"] = outcome
+    FollowUp.objects.filter(pk=followup.pk).update(**changes)
+    followup.refresh_from_db()
+    return followup
+
+
+@transaction.atomic
+def followup_reassign(*, followup: FollowUp, owner: Any, actor: Any, now: datetime) -> FollowUp:
+    """Give the case to someone else; they are emailed about it after commit."""
+    if owner.pk == followup.owner_id:
+        return followup
+    old = followup.owner.email if followup.owner else ""
+    _event(followup, FollowUpEvent.Kind.OWNER, actor, now, old=old, new=owner.email)
+    FollowUp.objects.filter(pk=followup.pk).update(
+        owner=owner, owner_notified_at=None, updated_at=now
+    )
+    transaction.on_commit(lambda: followup_notify(followup_id=followup.pk, now=now))
+    followup.refresh_from_db()
+    return followup
+
+
+def customer_reply_draft(*, followup: FollowUp) -> dict[str, str]:
+    """The subject and body of an email to the customer, in the customer's language."""
+    invitation = followup.invitation
+    customer = invitation.customer
+    owner = followup.owner
+    context = {
+        "customer_name": customer.name.split(" ")[0] if customer.name else "",
+        "agent_name": (owner.get_full_name() or owner.email) if owner else "",
+        "ticket": invitation.ticket,
+    }
+    with translation.override(customer.locale or invitation.locale):
+        subject = render_to_string("emails/customer-reply-subject.txt", context)
+        body = render_to_string("emails/customer-reply-body.txt", context)
+    return {"subject": " ".join(subject.split()), "body": body.strip() + "\n"}
+
+
+def customer_reply_send(
+    *, followup: FollowUp, actor: Any, subject: str, body: str, now: datetime
+) -> FollowUp:
+    """Email the customer (replies go to the sender), record it, and mark the case
+    contacted. Raises what the mail backend raises; nothing is recorded then."""
+    reply_to = [actor.email] if getattr(actor, "email", "") else []
+    message = EmailMessage(
+        subject=subject, body=body, to=[followup.invitation.customer.email], reply_to=reply_to
+    )
+    message.extra_headers = {"X-Kundpuls-Followup": str(followup.pk)}
+    message.send()
+    with transaction.atomic():
+        _event(followup, FollowUpEvent.Kind.EMAIL, actor, now, new=subject[:200], text=body)
+        if followup.status == FollowUp.Status.NEW:
+            followup = followup_status_set(
+                followup=followup, status=FollowUp.Status.CONTACTED, actor=actor, now=now
+            )
+        elif followup.first_contacted_at is None:
+            FollowUp.objects.filter(pk=followup.pk).update(first_contacted_at=now)
+    followup.refresh_from_db()
+    return followup
+
+
+# --- Escalation and digest -----------------------------------------------------------
+
+
+def followups_overdue(*, now: datetime) -> list[int]:
+    return list(
+        FollowUp.objects.filter(
+            status__in=FollowUp.OPEN_STATUSES, due_at__lt=now, escalated_at__isnull=True
+        ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def _render(name: str, context: dict[str, Any], to: str) -> EmailMultiAlternatives:
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+        text = render_to_string(f"emails/{name}-body.txt", context)
+    return EmailMultiAlternatives(subject=subject, body=text, to=[to])
+
+
+def followup_escalate(*, followup_id: int, now: datetime) -> bool:
+    """Tell the team lead a case is past its due time, once (claimed with a conditional
+    UPDATE). A case without a lead is claimed and recorded, but nobody is emailed."""
+    claimed = FollowUp.objects.filter(
+        pk=followup_id, escalated_at__isnull=True, status__in=FollowUp.OPEN_STATUSES
+    ).update(escalated_at=now)
+    if not claimed:
+        return False
+    followup = _loaded(followup_id)
+    team = followup.invitation.team
+    lead = team.lead if team is not None else None
+    if lead is not None and lead.email:
+        from surveys.emails import absolute
+
+        context = {"followup": followup, "ticket": followup.invitation.ticket}
+        context["url"] = absolute(followup.get_absolute_url())
+        try:
+            _render("followup-escalated", context, lead.email).send()
+        except Exception:
+            logger.exception("could not escalate follow-up %s; will retry", followup_id)
+            FollowUp.objects.filter(pk=followup_id).update(escalated_at=None)
+            return False
+    _event(followup, FollowUpEvent.Kind.ESCALATED, None, now, new=lead.email if lead else "")
+    return True
+
+
+def digest_owners(*, now: datetime) -> list[int]:
+    """Owners of open cases due a digest today (none before DIGEST_HOUR local time)."""
+    local = timezone.localtime(now)
+    if local.hour < DIGEST_HOUR:
+        return []
+    done = FollowUpDigest.objects.filter(day=local.date(), sent_at__isnull=False)
+    return list(
+        FollowUp.objects.filter(status__in=FollowUp.OPEN_STATUSES, owner__isnull=False)
+        .exclude(owner__email="")
+        .exclude(owner_id__in=done.values("owner_id"))
+        .values_list("owner_id", flat=True)
+        .distinct()
+    )
+
+
+def digest_send(*, owner_id: int, day: date, now: datetime) -> bool:
+    """Email one owner their open cases, once per day (the FollowUpDigest row)."""
+    digest, _created = FollowUpDigest.objects.get_or_create(owner_id=owner_id, day=day)
+    if not FollowUpDigest.objects.filter(pk=digest.pk, sent_at__isnull=True).update(sent_at=now):
+        return False
+    owner = get_user_model().objects.get(pk=owner_id)
+    followups = list(followups_inbox(user=owner))
+    if not followups:
+        return False
+    from surveys.emails import absolute
+
+    context = {"followups": followups, "now": now, "url": absolute("/followups/")}
+    try:
+        _render("followup-digest", context, owner.email).send()
+    except Exception:
+        logger.exception("could not send the digest to user %s; will retry", owner_id)
+        FollowUpDigest.objects.filter(pk=digest.pk).update(sent_at=None)
+        return False
+    return True
+
+
+def followups_sees_others(*, user: Any) -> bool:
+    """Whether the user sees cases besides their own (an admin or a team lead)."""
+    return bool(user.is_staff or user.led_teams.exists())
+
+
+# --- Recovery report -----------------------------------------------------------------
+
+
+def recovery_row(name: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cases opened, % first contacted by the due time, median time to first contact,
+    and % recovered of the cases with a known outcome. Pure: takes FollowUp values."""
+    contacted = [c for c in cases if c["first_contacted_at"] is not None]
+    in_time = [
+        c for c in contacted if c["due_at"] is None or c["first_contacted_at"] <= c["due_at"]
+    ]
+    waits = [(c["first_contacted_at"] - c["created_at"]).total_seconds() for c in contacted]
+    known = [c for c in cases if c["outcome"] != FollowUp.Outcome.UNKNOWN]
+    recovered = [c for c in known if c["outcome"] == FollowUp.Outcome.RECOVERED]
+    return {
+        "name": name,
+        "opened": len(cases),
+        "in_time": formulas.percent(len(in_time), len(cases)),
+        "median_wait": timedelta(seconds=median(waits)) if waits else None,
+        "recovery_rate": formulas.percent(len(recovered), len(known)),
+    }
+
+
+def recovery_report(*, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The recovery figures per agent (case owner) and per team, for cases opened
+    from start up to (not including) end."""
+    cases = list(
+        FollowUp.objects.filter(created_at__gte=start, created_at__lt=end).values(
+            "created_at",
+            "due_at",
+            "first_contacted_at",
+            "outcome",
+            "owner__email",
+            "invitation__team__name",
+        )
+    )
+    report: dict[str, list[dict[str, Any]]] = {}
+    for key, label in (("owner__email", "agents"), ("invitation__team__name", "teams")):
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for case in cases:
+            groups.setdefault(case[key] or "(none)", []).append(case)
+        report[label] = [recovery_row(name, rows) for name, rows in sorted(groups.items())]
+    report["total"] = [recovery_row("All", cases)]
+    return report

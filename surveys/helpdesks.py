@@ -1,0 +1,379 @@
+"""Helpdesk webhooks: signatures, the bodies to paste into each helpdesk, and the
+mapping of those bodies onto the generic ticket event. Pure: no ORM, no clock."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.utils.dateparse import parse_datetime
+
+# The JSON body of the Zendesk trigger action "Notify active webhook". Zendesk
+# renders the placeholders; Kundpuls reads only these keys.
+ZENDESK_BODY = """{
+  "account": "{{ticket.account}}",
+  "id": "{{ticket.id}}",
+  "subject": "{{ticket.title}}",
+  "status": "{{ticket.status}}",
+  "via": "{{ticket.via}}",
+  "tags": "{{ticket.tags}}",
+  "url": "{{ticket.link}}",
+  "group": "{{ticket.group.name}}",
+  "requester": {
+    "email": "{{ticket.requester.email}}",
+    "name": "{{ticket.requester.name}}",
+    "language": "{{ticket.requester.language}}"
+  },
+  "assignee": {
+    "email": "{{ticket.assignee.email}}",
+    "name": "{{ticket.assignee.name}}"
+  },
+  "created_at": "{{ticket.created_at_with_timestamp}}",
+  "solved_at": "{{ticket.updated_at_with_timestamp}}"
+}"""
+
+# The JSON body of the Freshdesk automation action "Trigger webhook". Freshdesk has
+# no placeholder for the time a ticket was resolved: the time it arrives is used.
+FRESHDESK_BODY = """{
+  "id": "{{ticket.id}}",
+  "subject": "{{ticket.subject}}",
+  "status": "{{ticket.status}}",
+  "source": "{{ticket.source}}",
+  "tags": "{{ticket.tags}}",
+  "url": "{{ticket.url}}",
+  "group": "{{ticket.group.name}}",
+  "requester": {
+    "email": "{{ticket.requester.email}}",
+    "name": "{{ticket.requester.name}}"
+  },
+  "agent": {
+    "email": "{{ticket.agent.email}}",
+    "name": "{{ticket.agent.name}}"
+  }
+}"""
+
+ZENDESK_STATUSES = {
+    "new": "new",
+    "open": "open",
+    "pending": "pending",
+    "hold": "pending",
+    "on-hold": "pending",
+    "solved": "solved",
+    "closed": "closed",
+}
+FRESHDESK_STATUSES = {
+    "open": "open",
+    "pending": "pending",
+    "waiting on customer": "pending",
+    "waiting on third party": "pending",
+    "resolved": "solved",
+    "closed": "closed",
+}
+# What {{ticket.via}} and {{ticket.source}} render, as Kundpuls channels.
+CHANNELS = {
+    "mail": "email",
+    "email": "email",
+    "web form": "web",
+    "web service": "api",
+    "api": "api",
+    "portal": "web",
+    "chat": "chat",
+    "messaging": "chat",
+    "phone": "phone",
+    "phone call": "phone",
+    "voicemail": "phone",
+    "twitter": "social",
+    "facebook": "social",
+    "feedback widget": "web",
+}
+# {{ticket.requester.language}} renders the language's name, not its code.
+LANGUAGE_NAMES = {
+    "english": "en",
+    "swedish": "sv",
+    "svenska": "sv",
+    "norwegian": "nb",
+    "norsk": "nb",
+    "danish": "da",
+    "dansk": "da",
+    "finnish": "fi",
+    "suomi": "fi",
+    "frisian": "fy",
+    "frysk": "fy",
+}
+
+
+class SignatureError(Exception):
+    """The delivery is not from the helpdesk, or is a replay: answer 401."""
+
+
+class DeliveryError(ValueError):
+    """The body cannot be read as a ticket: answer 400."""
+
+
+@dataclass(frozen=True)
+class DeliveryKey:
+    """What tells one solve of a ticket from another: retries share it."""
+
+    account: str
+    ticket_id: str
+    solved_at: datetime
+
+
+def zendesk_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def zendesk_verify(
+    *,
+    secret: str,
+    signature: str,
+    timestamp: str,
+    body: bytes,
+    now: datetime,
+    tolerance: timedelta,
+) -> None:
+    """Raise SignatureError unless Zendesk signed this body within the tolerance."""
+    if not secret:
+        raise SignatureError("No Zendesk signing secret is configured.")
+    expected = zendesk_signature(secret=secret, timestamp=timestamp, body=body)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise SignatureError("Invalid signature.")
+    signed_at = _parse_time(timestamp)
+    if signed_at is None or abs(now - signed_at) > tolerance:
+        raise SignatureError("Timestamp outside the replay window.")
+
+
+def hubspot_signature(*, secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
+    """HubSpot's v3 signature: base64 HMAC-SHA256 of method + URI + body + timestamp."""
+    signed = method.encode() + uri.encode() + body + timestamp.encode()
+    return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+
+
+def hubspot_verify(
+    *,
+    secret: str,
+    signature: str,
+    method: str,
+    uri: str,
+    body: bytes,
+    timestamp: str,
+    now: datetime,
+    tolerance: timedelta,
+) -> None:
+    """Raise SignatureError unless HubSpot signed this call within the tolerance.
+    The timestamp is milliseconds since the epoch."""
+    if not secret:
+        raise SignatureError("No HubSpot client secret is configured.")
+    expected = hubspot_signature(
+        secret=secret, method=method, uri=unquote(uri), body=body, timestamp=timestamp
+    )
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise SignatureError("Invalid signature.")
+    if not timestamp.isdigit() or abs(now.timestamp() * 1000 - int(timestamp)) > (
+        tolerance.total_seconds() * 1000
+    ):
+        raise SignatureError("Timestamp outside the replay window.")
+
+
+def hubspot_events(body: bytes) -> list[dict[str, Any]]:
+    """The ticket property changes in a HubSpot batch; other events are dropped."""
+    try:
+        events = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+    if not isinstance(events, list):
+        raise DeliveryError("Body must be a JSON array of events.")
+    return [
+        event
+        for event in events
+        if isinstance(event, dict)
+        and event.get("subscriptionType") == "ticket.propertyChange"
+        and str(event.get("objectId") or "").strip()
+    ]
+
+
+def hubspot_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
+    occurred = payload.get("occurredAt")
+    solved_at = (
+        datetime.fromtimestamp(occurred / 1000, tz=UTC)
+        if isinstance(occurred, int | float)
+        else received_at
+    )
+    return DeliveryKey(
+        account=_text(payload.get("portalId"))[:100],
+        ticket_id=_text(payload["objectId"])[:100],
+        solved_at=solved_at,
+    )
+
+
+def hubspot_event(
+    ticket: dict[str, Any],
+    contact: dict[str, Any],
+    owner: dict[str, Any] | None,
+    *,
+    key: DeliveryKey,
+    closed_stages: list[str],
+) -> dict[str, Any]:
+    """The ticket event for a HubSpot ticket, its first contact and its owner, as
+    the CRM API returns them."""
+    props = ticket.get("properties") or {}
+    person = contact.get("properties") or {}
+    closed = _text(props.get("hs_pipeline_stage")) in closed_stages
+    payload = {
+        "subject": props.get("subject"),
+        "url": "",
+        "group": "",
+        "requester": {
+            "email": person.get("email"),
+            "name": " ".join(
+                _text(person.get(name)) for name in ("firstname", "lastname") if person.get(name)
+            ),
+        },
+    }
+    assignee = None
+    if owner and owner.get("email"):
+        name = " ".join(_text(owner.get(n)) for n in ("firstName", "lastName") if owner.get(n))
+        assignee = {"email": owner["email"], "name": name}
+    return _event(
+        payload,
+        source="hubspot",
+        key=key,
+        status="solved" if closed else "open",
+        channel=_text(props.get("source_type")),
+        tags=[],
+        assignee=assignee,
+        locale=_text(person.get("hs_language")),
+        created_at=_parse_time(props.get("createdate")),
+    ) | {"category": _text(props.get("hs_ticket_category")).lower()[:100]}
+
+
+def freshdesk_verify(*, secret: str, token: str) -> None:
+    """Freshdesk signs nothing: the rule sends a shared token in a header."""
+    if not secret:
+        raise SignatureError("No Freshdesk token is configured.")
+    if not hmac.compare_digest(secret.encode(), token.encode()):
+        raise SignatureError("Invalid token.")
+
+
+def payload_read(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict) or not str(payload.get("id") or "").strip():
+        raise DeliveryError("Body must be a JSON object with the ticket id.")
+    return payload
+
+
+def zendesk_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
+    return DeliveryKey(
+        account=_text(payload.get("account"))[:100],
+        ticket_id=_text(payload["id"])[:100],
+        solved_at=_parse_time(payload.get("solved_at")) or received_at,
+    )
+
+
+def freshdesk_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
+    # Without a resolved time, retries within the same minute count as one solve.
+    return DeliveryKey(
+        account=urlsplit(_text(payload.get("url"))).hostname or "",
+        ticket_id=_text(payload["id"])[:100],
+        solved_at=received_at.replace(second=0, microsecond=0),
+    )
+
+
+def zendesk_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
+    """The ticket event (TicketEventSerializer's input) for a Zendesk body."""
+    requester = payload.get("requester") or {}
+    language = _text(requester.get("language"))
+    return _event(
+        payload,
+        source="zendesk",
+        key=key,
+        status=ZENDESK_STATUSES.get(_text(payload.get("status")).lower(), "open"),
+        channel=_text(payload.get("via")),
+        tags=_text(payload.get("tags")).split(),
+        assignee=payload.get("assignee"),
+        locale=LANGUAGE_NAMES.get(language.lower(), language),
+        created_at=_parse_time(payload.get("created_at")),
+    )
+
+
+def freshdesk_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
+    """The ticket event (TicketEventSerializer's input) for a Freshdesk body."""
+    tags = [tag.strip() for tag in _text(payload.get("tags")).split(",")]
+    return _event(
+        payload,
+        source="freshdesk",
+        key=key,
+        status=FRESHDESK_STATUSES.get(_text(payload.get("status")).lower(), "open"),
+        channel=_text(payload.get("source")),
+        tags=[tag for tag in tags if tag],
+        assignee=payload.get("agent"),
+        locale="",
+        created_at=None,
+    )
+
+
+def _event(
+    payload: dict[str, Any],
+    *,
+    source: str,
+    key: DeliveryKey,
+    status: str,
+    channel: str,
+    tags: list[str],
+    assignee: Any,
+    locale: str,
+    created_at: datetime | None,
+) -> dict[str, Any]:
+    requester = payload.get("requester") or {}
+    assignee = assignee if isinstance(assignee, dict) else {}
+    solved = status in ("solved", "closed")
+    created_at = min(created_at or key.solved_at, key.solved_at)
+    return {
+        "source": source,
+        "external_id": key.ticket_id,
+        "subject": _text(payload.get("subject"))[:500],
+        "status": status,
+        "channel": CHANNELS.get(channel.lower(), channel.lower())[:30],
+        "tags": tags[:100],
+        "url": _url(_text(payload.get("url"))),
+        "requester": {
+            "email": _text(requester.get("email")),
+            "name": _text(requester.get("name"))[:200],
+            "locale": locale[:35],
+        },
+        "assignee": (
+            {"email": _text(assignee["email"]), "name": _text(assignee.get("name"))[:200]}
+            if _text(assignee.get("email"))
+            else None
+        ),
+        "team": _text(payload.get("group"))[:100],
+        "created_at": created_at.isoformat(),
+        "solved_at": key.solved_at.isoformat() if solved else None,
+    }
+
+
+def _url(value: str) -> str:
+    # Zendesk's {{ticket.link}} renders without the scheme.
+    return f"https://{value}" if value and "://" not in value else value[:500]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        parsed = parse_datetime(_text(value))
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None

@@ -1,0 +1,247 @@
+"""Outbound webhooks: events signed the Standard Webhooks way, retried through the DB.
+
+An event becomes one WebhookDelivery row per subscription in the transaction that
+caused it; a task sends it after commit, and the sweep retries failures with
+backoff (next_attempt_at) for up to a day, then disables a subscription failing
+that long. Safe to re-run: a delivery is claimed with a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+
+from . import services
+from .models import Response, WebhookDelivery, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+
+EVENTS = ["response.created", "response.updated", "followup.created", "followup.updated"]
+# Wait before the 2nd, 3rd ... try (the Standard Webhooks suggestion, cut at a day).
+BACKOFF = [
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+]
+GIVE_UP_AFTER = timedelta(hours=24)
+SENDING_TIMEOUT = timedelta(minutes=5)
+TIMEOUT_SECONDS = 10
+
+State = WebhookDelivery.State
+
+
+def secret_new() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def signature(*, secret: str, message_id: str, timestamp: int, body: str) -> str:
+    """The webhook-signature header value: v1,<base64 HMAC-SHA256>."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.{body}".encode()
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def subscription_create(*, url: str, events: list[str]) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(url=url, events=events, secret=secret_new())
+
+
+def event_publish(*, event_type: str, key: str, data: dict[str, Any], now: datetime) -> int:
+    """Queue an event for every active subscription to it. `key` names this version
+    of the object: publishing the same key twice sends it once. Returns rows made."""
+    message_id = "msg_" + hashlib.sha256(f"{event_type}:{key}".encode()).hexdigest()[:32]
+    body = json.dumps(
+        {"type": event_type, "timestamp": now.isoformat(), "data": data}, cls=DjangoJSONEncoder
+    )
+    made = 0
+    for subscription in WebhookSubscription.objects.filter(active=True):
+        if event_type not in subscription.events:
+            continue
+        try:
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.create(
+                    subscription=subscription,
+                    message_id=message_id,
+                    event_type=event_type,
+                    body=body,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+        except IntegrityError:
+            continue  # published already
+        from .tasks import webhook_delivery_send
+
+        services.enqueue(webhook_delivery_send, delivery.pk)
+        made += 1
+    return made
+
+
+def webhook_delivery_send(
+    *, delivery_id: int, now: datetime | None = None
+) -> WebhookDelivery | None:
+    """Try one due delivery once. Returns it, or None when it was not due or is
+    claimed by another worker."""
+    now = now or timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, state=State.PENDING, next_attempt_at__lte=now
+    ).update(state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    status, error = _post(delivery, now)
+    if 200 <= (status or 0) < 300:
+        _delivered(delivery, status, now)
+    else:
+        _failed(delivery, status, error, now)
+    return delivery
+
+
+def _post(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str]:
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Kundpuls-Webhooks",
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature(
+            secret=delivery.subscription.secret,
+            message_id=delivery.message_id,
+            timestamp=timestamp,
+            body=delivery.body,
+        ),
+    }
+    request = urllib.request.Request(  # noqa: S310  (the URL is an http(s) URLField)
+        delivery.subscription.url, data=delivery.body.encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:
+        return None, str(exc)[:500]
+
+
+def _delivered(delivery: WebhookDelivery, status: int, now: datetime) -> None:
+    delivery.state, delivery.last_status, delivery.delivered_at = State.DELIVERED, status, now
+    delivery.last_error = ""
+    delivery.save(update_fields=["state", "last_status", "delivered_at", "last_error"])
+    WebhookSubscription.objects.filter(pk=delivery.subscription_id).update(failing_since=None)
+
+
+def _failed(delivery: WebhookDelivery, status: int | None, error: str, now: datetime) -> None:
+    wait = BACKOFF[min(delivery.attempts - 1, len(BACKOFF) - 1)]
+    give_up = now + wait > delivery.created_at + GIVE_UP_AFTER
+    delivery.state = State.FAILED if give_up else State.PENDING
+    delivery.next_attempt_at = now + wait
+    delivery.last_status, delivery.last_error = status, error
+    delivery.save(update_fields=["state", "next_attempt_at", "last_status", "last_error"])
+    subscription = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
+    subscription.filter(failing_since__isnull=True).update(failing_since=now)
+    subscription.filter(failing_since__lte=now - GIVE_UP_AFTER).update(active=False)
+
+
+def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Deliveries due a try; sends whose worker died are put back first."""
+    WebhookDelivery.objects.filter(
+        state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
+    ).update(state=State.PENDING)
+    return list(
+        WebhookDelivery.objects.filter(
+            Q(state=State.PENDING, next_attempt_at__lte=now), subscription__active=True
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- Events ----------------------------------------------------------------------------
+# Responses are saved (update_or_create), so post_save sees every version. Follow-up
+# cases are created with a save but changed with queryset updates: followup.updated
+# needs event_publish called where a case changes (metrics/followups.py).
+
+
+def _publish_safely(event_type: str, key: str, data: Any) -> None:
+    """Publish without ever failing the save that caused the event."""
+    if not WebhookSubscription.objects.filter(active=True).exists():
+        return
+    try:
+        with transaction.atomic():
+            event_publish(event_type=event_type, key=key, data=data(), now=timezone.now())
+    except Exception:
+        logger.exception("could not publish %s %s", event_type, key)
+
+
+@receiver(post_save, sender=Response, dispatch_uid="outbound_response_saved")
+def _response_saved(sender: Any, instance: Response, created: bool, **kwargs: Any) -> None:
+    from .api import ResponseSerializer
+
+    _publish_safely(
+        "response.created" if created else "response.updated",
+        f"{instance.pk}:{instance.updated_at.isoformat()}",
+        lambda: ResponseSerializer(instance).data,
+    )
+
+
+def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    from metrics.api import FollowUpSerializer
+
+    if created:
+        _publish_safely(
+            "followup.created", str(instance.pk), lambda: FollowUpSerializer(instance).data
+        )
+
+
+post_save.connect(_followup_saved, sender="metrics.FollowUp", dispatch_uid="outbound_followup")
+
+
+# --- API -------------------------------------------------------------------------------
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENTS), min_length=1, max_length=len(EVENTS)
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "events", "secret", "active", "created_at"]
+        read_only_fields = ["id", "secret", "active", "created_at"]
+
+    def validate_url(self, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise serializers.ValidationError("Must be an http or https URL.")
+        return value
+
+
+@api_view(["POST"])
+def subscriptions(request: Request) -> ApiResponse:
+    """Subscribe a URL to events. The signing secret is in this answer only."""
+    serializer = SubscriptionSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    subscription = subscription_create(
+        url=serializer.validated_data["url"],
+        events=sorted(set(serializer.validated_data["events"])),
+    )
+    return ApiResponse(SubscriptionSerializer(subscription).data, status=201)

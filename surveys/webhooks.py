@@ -1,0 +1,287 @@
+"""Inbound helpdesk webhooks: verify, keep the raw delivery, ingest it in a worker.
+
+The view only verifies and stores, so the helpdesk gets its answer at once; a task
+(and, when the broker was away, the beat sweep) maps the delivery onto the ticket
+event and calls ticket_ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from . import helpdesks, services
+from .models import HelpdeskConnection, HelpdeskProvider, InboundDelivery
+
+logger = logging.getLogger(__name__)
+
+# A delivery that failed this often (a bug, not a bad body) is left for an admin.
+MAX_ATTEMPTS = 5
+# The sweep leaves fresh deliveries to the task queued when they arrived.
+SWEEP_GRACE = timedelta(minutes=1)
+
+
+def hubspot_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dict[str, Any]:
+    """Read the ticket, its first contact and its owner through HubSpot's CRM API.
+    A ticket or contact that is gone raises DeliveryError; a transport error is
+    raised as is, so the sweep tries again."""
+    ticket = _hubspot_get(
+        f"/crm/v3/objects/tickets/{quote(key.ticket_id)}",
+        properties="subject,hs_pipeline_stage,createdate,hubspot_owner_id,"
+        "hs_ticket_category,source_type",
+        associations="contacts",
+    )
+    contacts = ((ticket.get("associations") or {}).get("contacts") or {}).get("results") or []
+    if not contacts:
+        raise helpdesks.DeliveryError("The HubSpot ticket has no contact to survey.")
+    contact = _hubspot_get(
+        f"/crm/v3/objects/contacts/{quote(str(contacts[0]['id']))}",
+        properties="email,firstname,lastname,hs_language",
+    )
+    owner_id = str((ticket.get("properties") or {}).get("hubspot_owner_id") or "")
+    owner = _hubspot_get(f"/crm/v3/owners/{quote(owner_id)}") if owner_id.isdigit() else None
+    return helpdesks.hubspot_event(
+        ticket, contact, owner, key=key, closed_stages=settings.HUBSPOT_CLOSED_STAGES
+    )
+
+
+def _hubspot_get(path: str, **params: str) -> dict[str, Any]:
+    connection = HelpdeskConnection.objects.filter(provider=HelpdeskProvider.HUBSPOT).first()
+    token = (connection.api_token if connection else "") or settings.HUBSPOT_ACCESS_TOKEN
+    url = settings.HUBSPOT_API_BASE.rstrip("/") + path
+    if params:
+        url += "?" + urlencode(params)
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise helpdesks.DeliveryError(f"HubSpot has no {path}.") from exc
+        raise
+
+
+Mapper = Callable[..., dict[str, Any]]
+KEYS: dict[str, Callable[..., helpdesks.DeliveryKey]] = {
+    HelpdeskProvider.ZENDESK: helpdesks.zendesk_key,
+    HelpdeskProvider.FRESHDESK: helpdesks.freshdesk_key,
+    HelpdeskProvider.HUBSPOT: helpdesks.hubspot_key,
+}
+MAPPERS: dict[str, Mapper] = {
+    HelpdeskProvider.ZENDESK: helpdesks.zendesk_event,
+    HelpdeskProvider.FRESHDESK: helpdesks.freshdesk_event,
+    HelpdeskProvider.HUBSPOT: hubspot_map,
+}
+
+
+def helpdesk_secret(provider: str) -> str:
+    """The admin's secret for the helpdesk, else the one from the environment."""
+    connection = HelpdeskConnection.objects.filter(provider=provider, active=True).first()
+    if connection is not None:
+        return connection.secret
+    return {
+        HelpdeskProvider.ZENDESK: settings.ZENDESK_WEBHOOK_SECRET,
+        HelpdeskProvider.FRESHDESK: settings.FRESHDESK_WEBHOOK_TOKEN,
+        HelpdeskProvider.HUBSPOT: settings.HUBSPOT_CLIENT_SECRET,
+    }[provider]
+
+
+# --- Services --------------------------------------------------------------------------
+
+
+def inbound_delivery_record(
+    *, provider: str, payload: dict[str, Any], body: str = "", now: datetime | None = None
+) -> tuple[InboundDelivery, bool]:
+    """Keep a verified delivery (`body` as received, else the payload) and queue its
+    processing. Returns (delivery, created); a retry of a delivery already kept is
+    not queued again."""
+    now = now or timezone.now()
+    key = KEYS[provider](payload, received_at=now)
+    fields = {
+        "provider": provider,
+        "account": key.account,
+        "ticket_id": key.ticket_id,
+        "solved_at": key.solved_at,
+    }
+    try:
+        with transaction.atomic():
+            delivery = InboundDelivery.objects.create(
+                **fields, body=body or json.dumps(payload), received_at=now
+            )
+            from .tasks import inbound_delivery_process
+
+            services.enqueue(inbound_delivery_process, delivery.pk)
+    except IntegrityError:
+        return InboundDelivery.objects.get(**fields), False
+    return delivery, True
+
+
+def inbound_delivery_process(
+    *, delivery_id: int, now: datetime | None = None
+) -> InboundDelivery | None:
+    """Map and ingest one delivery. Safe to run twice: a processed delivery is skipped,
+    and ticket_ingest is an upsert. A body that does not map is marked processed with
+    the error; any other exception leaves it to the sweep."""
+    now = now or timezone.now()
+    claimed = InboundDelivery.objects.filter(
+        pk=delivery_id, processed_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+    ).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    delivery = InboundDelivery.objects.get(pk=delivery_id)
+    event, error = _event_for(delivery)  # may call the helpdesk: outside the transaction
+    with transaction.atomic():
+        delivery = (
+            InboundDelivery.objects.select_for_update()
+            .filter(pk=delivery_id, processed_at__isnull=True)
+            .first()
+        )
+        if delivery is None:
+            return None  # another worker finished it meanwhile
+        if event is not None:
+            services.ticket_ingest(event=event, now=now)
+        delivery.error, delivery.processed_at = error, now
+        delivery.save(update_fields=["error", "processed_at"])
+    return delivery
+
+
+def _event_for(delivery: InboundDelivery) -> tuple[dict[str, Any] | None, str]:
+    """The validated ticket event of a delivery, or why there is none."""
+    from .api import TicketEventSerializer
+
+    key = helpdesks.DeliveryKey(delivery.account, delivery.ticket_id, delivery.solved_at)
+    try:
+        event = MAPPERS[delivery.provider](json.loads(delivery.body), key=key)
+    except (helpdesks.DeliveryError, json.JSONDecodeError) as exc:
+        return None, str(exc)
+    serializer = TicketEventSerializer(data=event)
+    if not serializer.is_valid():
+        return None, f"Not a valid ticket: {json.dumps(serializer.errors)}"
+    return serializer.validated_data, ""
+
+
+def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Deliveries whose queued task never ran (broker down) or failed midway."""
+    return list(
+        InboundDelivery.objects.filter(
+            processed_at__isnull=True,
+            attempts__lt=MAX_ATTEMPTS,
+            received_at__lte=now - SWEEP_GRACE,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- Views -----------------------------------------------------------------------------
+
+
+def _error(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def _receive(provider: str, body: bytes) -> JsonResponse:
+    try:
+        payload = helpdesks.payload_read(body)
+    except helpdesks.DeliveryError as exc:
+        return _error(400, str(exc))
+    delivery, created = inbound_delivery_record(
+        provider=provider, payload=payload, body=body.decode(errors="replace")
+    )
+    return JsonResponse(
+        {"id": delivery.pk, "duplicate": not created}, status=202 if created else 200
+    )
+
+
+@csrf_exempt
+@require_POST
+def zendesk(request: HttpRequest) -> JsonResponse:
+    """A Zendesk webhook call: 202 when kept, 200 for a retry, 401 when not signed."""
+    try:
+        helpdesks.zendesk_verify(
+            secret=helpdesk_secret(HelpdeskProvider.ZENDESK),
+            signature=request.headers.get("X-Zendesk-Webhook-Signature", ""),
+            timestamp=request.headers.get("X-Zendesk-Webhook-Signature-Timestamp", ""),
+            body=request.body,
+            now=timezone.now(),
+            tolerance=timedelta(seconds=settings.HELPDESK_WEBHOOK_TOLERANCE),
+        )
+    except helpdesks.SignatureError as exc:
+        return _error(401, str(exc))
+    return _receive(HelpdeskProvider.ZENDESK, request.body)
+
+
+@csrf_exempt
+@require_POST
+def freshdesk(request: HttpRequest) -> JsonResponse:
+    """A Freshdesk automation call: 202 when kept, 200 for a retry, 401 without the token."""
+    try:
+        helpdesks.freshdesk_verify(
+            secret=helpdesk_secret(HelpdeskProvider.FRESHDESK),
+            token=request.headers.get("X-Kundpuls-Token", ""),
+        )
+    except helpdesks.SignatureError as exc:
+        return _error(401, str(exc))
+    return _receive(HelpdeskProvider.FRESHDESK, request.body)
+
+
+@csrf_exempt
+@require_POST
+def hubspot(request: HttpRequest) -> JsonResponse:
+    """A HubSpot batch of events: each ticket change is kept as its own delivery."""
+    try:
+        helpdesks.hubspot_verify(
+            secret=helpdesk_secret(HelpdeskProvider.HUBSPOT),
+            signature=request.headers.get("X-HubSpot-Signature-v3", ""),
+            method=request.method or "POST",
+            # HubSpot signs the public URL it called, not the one behind the proxy.
+            uri=settings.SITE_URL + request.get_full_path(),
+            body=request.body,
+            timestamp=request.headers.get("X-HubSpot-Request-Timestamp", ""),
+            now=timezone.now(),
+            tolerance=timedelta(seconds=settings.HELPDESK_WEBHOOK_TOLERANCE),
+        )
+        events = helpdesks.hubspot_events(request.body)
+    except helpdesks.SignatureError as exc:
+        return _error(401, str(exc))
+    except helpdesks.DeliveryError as exc:
+        return _error(400, str(exc))
+    created = [inbound_delivery_record(provider="hubspot", payload=e)[1] for e in events]
+    return JsonResponse({"received": created.count(True), "duplicates": created.count(False)})
+
+
+@staff_member_required
+def setup(request: HttpRequest, provider: str) -> HttpResponse:
+    """The URL, the secret and the steps to connect one helpdesk."""
+    bodies = {
+        HelpdeskProvider.ZENDESK: helpdesks.ZENDESK_BODY,
+        HelpdeskProvider.FRESHDESK: helpdesks.FRESHDESK_BODY,
+        HelpdeskProvider.HUBSPOT: "",
+    }
+    if provider not in bodies:
+        return _error(404, "Unknown helpdesk.")
+    context = {
+        "url": settings.SITE_URL + reverse(f"surveys:hooks_{provider}"),
+        "secret": helpdesk_secret(provider),
+        "body": bodies[provider],
+        "connection_admin": reverse("admin:surveys_helpdeskconnection_changelist"),
+        "tolerance_minutes": settings.HELPDESK_WEBHOOK_TOLERANCE // 60,
+    }
+    return render(request, f"surveys/setup_{provider}.html", context)

@@ -1,0 +1,77 @@
+"""An agent works a follow-up case in headless Chromium: signs in, opens the newest
+case from the inbox, adds a note, emails the customer and resolves the case."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from metrics import followups
+from metrics.models import FollowUp
+from surveys.models import Response
+from tests.browser.conftest import axe_violations
+from tests.factories import AgentFactory, CustomerFactory, InvitationFactory, TeamFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def case(agent, subject, customer, opened):
+    invitation = InvitationFactory(
+        ticket__assignee=agent,
+        ticket__team=TeamFactory(name="Billing"),
+        ticket__subject=subject,
+        ticket__requester=customer,
+        state="answered",
+    )
+    response = Response.objects.create(
+        invitation=invitation, raw_score=1, score=1, comment="Nobody called back"
+    )
+    return followups.followup_flag(response=response, now=opened)
+
+
+@pytest.fixture
+def agent():
+    user = AgentFactory(user__username="lars@support.example").user
+    user.set_password("correct horse battery")
+    user.save()
+    return user
+
+
+def test_agent_works_newest_case_from_inbox(chromium, live_server, agent, mailoutbox):
+    customer = CustomerFactory(email="anna@example.se", name="Anna Berg", locale="sv")
+    case(agent, "Old parcel question", customer, timezone.now() - timedelta(days=2))
+    newest = case(agent, "Refund not received", customer, timezone.now())
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+
+    page.goto(f"{live_server.url}/followups/")
+    page.get_by_label("Username").fill("lars@support.example")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Refund not received").click()
+    page.get_by_label("Note").fill("Called, left a voicemail")
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_role("link", name="Email the customer").click()
+    page.get_by_label("Body").fill("Hej Anna! Kan jag ringa dig i morgon?")
+    page.get_by_role("button", name="Send email").click()
+    page.get_by_label("Status").select_option("resolved")
+    page.get_by_label("Outcome").select_option("recovered")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{live_server.url}/followups/{newest.pk}/")
+    violations = axe_violations(page)
+    context.close()
+
+    newest.refresh_from_db()
+    assert (newest.status, newest.outcome) == ("resolved", "recovered")
+    assert [m.to for m in mailoutbox] == [["anna@example.se"]]
+    assert mailoutbox[0].subject.startswith("Om ditt supportärende")
+    assert list(newest.events.values_list("kind", flat=True)) == [
+        "opened",
+        "note",
+        "email",
+        "status",
+        "status",
+        "outcome",
+    ]
+    assert FollowUp.objects.exclude(pk=newest.pk).get().status == "new"
+    assert violations == []

@@ -1,0 +1,187 @@
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from surveys import outbound, services, tasks
+from surveys.models import WebhookDelivery, WebhookSubscription
+from tests.conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+# The test vector of the Standard Webhooks specification (standard-webhooks/standard-webhooks).
+VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Answers 500 to the first `failures` calls, then 204; keeps what it got."""
+
+    failures = 3
+    calls: list
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        self.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(500 if len(self.calls) <= self.failures else 204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", Receiver.calls
+    server.shutdown()
+    server.server_close()
+
+
+def verify(secret, headers, body):
+    """A receiver's check, written from the specification, not from outbound.py."""
+    key = base64.b64decode(secret.split("_", 1)[1])
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{body}".encode()
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return headers["webhook-signature"] == f"v1,{expected}"
+
+
+def publish(**overrides):
+    event = {"event_type": "response.created", "key": "7:v1", "data": {"id": 7}, "now": NOW}
+    event.update(overrides)
+    return outbound.event_publish(**event)
+
+
+def test_outbound_signature_matches_the_specification_vector():
+    signature = outbound.signature(
+        secret=VECTOR_SECRET,
+        message_id="msg_p5jXN8AQM9LWM0D4loKWxJek",
+        timestamp=1614265330,
+        body='{"test": 2432232314}',
+    )
+
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_outbound_subscription_post_returns_the_secret_once(api):
+    body = {"url": "https://hooks.example.com/kp", "events": ["response.created"]}
+
+    response = api.post("/api/v1/webhooks", data=body, format="json")
+
+    subscription = WebhookSubscription.objects.get()
+    assert response.status_code == 201
+    assert response.json()["secret"] == subscription.secret
+    assert subscription.secret.startswith("whsec_")
+    assert len(base64.b64decode(subscription.secret.removeprefix("whsec_"))) == 24
+
+
+def test_outbound_subscription_post_unknown_event_is_400(api):
+    body = {"url": "https://hooks.example.com/kp", "events": ["ticket.deleted"]}
+
+    response = api.post("/api/v1/webhooks", data=body, format="json")
+
+    assert response.status_code == 400
+    assert "events" in response.json()
+
+
+def test_outbound_event_published_twice_is_one_delivery():
+    outbound.subscription_create(url="https://hooks.example.com/", events=["response.created"])
+    outbound.subscription_create(url="https://other.example.com/", events=["followup.created"])
+
+    assert (publish(), publish()) == (1, 0)
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_outbound_response_saved_publishes_created_then_updated(sent_survey):
+    outbound.subscription_create(
+        url="https://hooks.example.com/", events=["response.created", "response.updated"]
+    )
+    ticket, _token = sent_survey()
+    invitations = list(ticket.invitations.filter(kind="csat"))
+
+    services.response_record(invitations=invitations, answers={"csat": 4}, now=NOW)
+    services.response_record(
+        invitations=invitations, answers={"csat": 5}, now=NOW + timedelta(minutes=1)
+    )
+
+    events = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", flat=True))
+    assert events == ["response.created", "response.updated"]
+    body = json.loads(WebhookDelivery.objects.order_by("pk").last().body)
+    assert (body["type"], body["data"]["raw_score"]) == ("response.updated", 5)
+
+
+def test_outbound_delivery_retries_until_the_receiver_accepts(receiver):
+    url, calls = receiver
+    subscription = outbound.subscription_create(url=url, events=["response.created"])
+    publish()
+    delivery = WebhookDelivery.objects.get()
+
+    now = NOW
+    for wait in [timedelta(0), *outbound.BACKOFF[:3]]:
+        now += wait
+        outbound.webhook_delivery_send(delivery_id=delivery.pk, now=now)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 4, 204)
+    assert len({headers["webhook-id"] for headers, _body in calls}) == 1
+    assert all(verify(subscription.secret, headers, body) for headers, body in calls)
+    assert len(calls) == 4
+
+
+def test_outbound_delivery_is_not_sent_before_its_backoff(receiver):
+    url, calls = receiver
+    outbound.subscription_create(url=url, events=["response.created"])
+    publish()
+    delivery = WebhookDelivery.objects.get()
+
+    first = outbound.webhook_delivery_send(delivery_id=delivery.pk, now=NOW)
+    again = outbound.webhook_delivery_send(delivery_id=delivery.pk, now=NOW + timedelta(seconds=1))
+
+    assert first is not None and again is None
+    assert len(calls) == 1
+    assert WebhookDelivery.objects.get().next_attempt_at == NOW + outbound.BACKOFF[0]
+
+
+def test_outbound_delivery_gives_up_after_a_day_and_disables_the_subscription(receiver):
+    url, _calls = receiver
+    Receiver.failures = 100
+    subscription = outbound.subscription_create(url=url, events=["response.created"])
+    WebhookSubscription.objects.update(failing_since=NOW - timedelta(hours=1))
+    publish()
+    delivery = WebhookDelivery.objects.get()
+    late = NOW + timedelta(hours=23, minutes=59)
+    WebhookDelivery.objects.update(attempts=6, next_attempt_at=late)
+
+    outbound.webhook_delivery_send(delivery_id=delivery.pk, now=late)
+
+    Receiver.failures = 3
+    subscription.refresh_from_db()
+    assert WebhookDelivery.objects.get().state == "failed"
+    assert subscription.active is False
+
+
+def test_outbound_sweep_sends_due_deliveries_and_rescues_stuck_ones(receiver, time_machine):
+    url, calls = receiver
+    Receiver.failures = 0
+    outbound.subscription_create(url=url, events=["response.created"])
+    publish(key="1:a")
+    publish(key="2:a")
+    stuck = WebhookDelivery.objects.order_by("pk").first()
+    WebhookDelivery.objects.filter(pk=stuck.pk).update(
+        state="sending", claimed_at=NOW - timedelta(minutes=10)
+    )
+    time_machine.move_to(NOW, tick=False)
+
+    swept = tasks.integrations_sweep()
+
+    Receiver.failures = 3
+    assert swept == 2
+    assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["delivered"] * 2
+    assert len(calls) == 2
