@@ -141,6 +141,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Surveys
 SURVEY_SEND_DELAY = env.int("SURVEY_SEND_DELAY", default=3600)
+# Outbound webhooks go only to public addresses unless this is set (a lab or test setup).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 # Requests per minute one address may make to survey and unsubscribe links.
 SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
 # How many reverse proxies stand in front of Kundpuls (their X-Forwarded-For entries

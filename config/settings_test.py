@@ -17,6 +17,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SITE_URL = "http://testserver"
+# The webhook receivers in the tests listen on loopback.
+WEBHOOK_ALLOW_PRIVATE_URLS = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the processes an integration test starts share it
     # (they read its name from the connection settings); one per test run.

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import outbound, services  # outbound: connects the webhook event signals
+from . import outbound, services
 from .models import (
     Agent,
     ApiKey,

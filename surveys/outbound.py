@@ -11,14 +11,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -117,7 +121,37 @@ def webhook_delivery_send(
     return delivery
 
 
+def url_refusal(url: str) -> str:
+    """Why Kundpuls must not POST to this URL ("" when it may): webhook receivers are
+    public hosts, so an API key cannot make Kundpuls call into the private network."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_URLS:
+        return ""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return f"cannot resolve {host!r}"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            return f"{host} is a private, loopback or reserved address ({address})"
+    return ""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead to a private address: treat it as the receiver's answer."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str]:
+    refusal = url_refusal(delivery.subscription.url)
+    if refusal:
+        return None, f"refused: {refusal}"
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -135,7 +169,7 @@ def _post(delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str]:
         delivery.subscription.url, data=delivery.body.encode(), headers=headers, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             return response.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"
@@ -232,6 +266,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     def validate_url(self, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise serializers.ValidationError("Must be an http or https URL.")
+        refusal = url_refusal(value)
+        if refusal:
+            raise serializers.ValidationError(f"Must be a public address: {refusal}.")
         return value
 
 

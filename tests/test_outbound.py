@@ -185,3 +185,33 @@ def test_outbound_sweep_sends_due_deliveries_and_rescues_stuck_ones(receiver, ti
     assert swept == 2
     assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["delivered"] * 2
     assert len(calls) == 2
+
+
+def test_outbound_subscription_to_a_private_address_is_400(api, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    body = {"url": "http://127.0.0.1:8080/hook", "events": ["response.created"]}
+
+    response = api.post("/api/v1/webhooks", data=body, format="json")
+
+    assert response.status_code == 400
+    assert "Must be a public address" in response.json()["url"][0]
+    assert WebhookSubscription.objects.count() == 0
+
+
+def test_outbound_delivery_to_a_private_address_is_never_sent(receiver, settings):
+    url, calls = receiver
+    outbound.subscription_create(url=url, events=["response.created"])
+    publish()
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+
+    outbound.webhook_delivery_send(delivery_id=WebhookDelivery.objects.get().pk, now=NOW)
+
+    assert calls == []
+    assert "refused: 127.0.0.1 is a private" in WebhookDelivery.objects.get().last_error
+
+
+def test_outbound_url_refusal_allows_a_public_address(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+
+    assert outbound.url_refusal("https://93.184.215.14/hook") == ""
+    assert "private" in outbound.url_refusal("http://10.1.2.3/hook")
