@@ -212,8 +212,8 @@ def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
 
 # --- Events ----------------------------------------------------------------------------
 # Responses are saved (update_or_create), so post_save sees every version. Follow-up
-# cases are created with a save but changed with queryset updates: followup.updated
-# needs event_publish called where a case changes (metrics/followups.py).
+# cases are created with a save but changed with queryset updates; every change also
+# writes a FollowUpEvent to the case history, so that row's save is followup.updated.
 
 
 def _publish_safely(event_type: str, key: str, data: Any) -> None:
@@ -247,7 +247,26 @@ def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
         )
 
 
+def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    from metrics.api import FollowUpSerializer
+    from metrics.models import FollowUp, FollowUpEvent
+
+    if not created or instance.kind == FollowUpEvent.Kind.OPENED:
+        return
+
+    def data() -> Any:
+        return FollowUpSerializer(FollowUp.objects.get(pk=instance.followup_id)).data
+
+    # After commit: the case row is updated after its history row in the same transaction.
+    # One action (say status and outcome together) writes rows with one time: one event.
+    key = f"{instance.followup_id}:{instance.at.isoformat()}"
+    transaction.on_commit(lambda: _publish_safely("followup.updated", key, data))
+
+
 post_save.connect(_followup_saved, sender="metrics.FollowUp", dispatch_uid="outbound_followup")
+post_save.connect(
+    _followup_changed, sender="metrics.FollowUpEvent", dispatch_uid="outbound_followup_changed"
+)
 
 
 # --- API -------------------------------------------------------------------------------

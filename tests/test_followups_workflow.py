@@ -1,6 +1,7 @@
 """The agents' follow-up workflow: opening rules, due times, roles on every page and
 the API, case actions, escalation and the daily digest."""
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -448,3 +449,21 @@ def test_recovery_report_page_is_for_admins(client, cast, who, code):
     assert page.status_code == code
     if code == 200:
         assert page.context["report"]["total"][0]["recovery_rate"] == 100
+
+
+def test_case_change_publishes_followup_updated_webhook(cast, django_capture_on_commit_callbacks):
+    from surveys import outbound
+    from surveys.models import WebhookDelivery
+
+    outbound.subscription_create(
+        url="https://hooks.example.com/", events=["followup.created", "followup.updated"]
+    )
+    followup = open_case(cast.a, cast.team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        followups.followup_status_set(followup=followup, status="resolved", outcome="recovered")
+
+    deliveries = WebhookDelivery.objects.order_by("pk")
+    assert [d.event_type for d in deliveries] == ["followup.created", "followup.updated"]
+    body = json.loads(deliveries.last().body)
+    assert (body["data"]["status"], body["data"]["outcome"]) == ("resolved", "recovered")
