@@ -291,10 +291,10 @@ def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[In
             "ticket", "customer", "agent"
         )
     )
-    invitations = _drop_blocked(invitations, now)
+    policy = SurveyPolicy.load()
+    invitations = _drop_blocked(invitations, policy, now)
     if not invitations:
         return []
-    policy = SurveyPolicy.load()
     message = emails.survey_email(invitations=invitations, token=token, policy=policy)
     try:
         message.send()
@@ -316,10 +316,11 @@ def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[In
     return invitations
 
 
-def _drop_blocked(invitations: list[Invitation], now: datetime) -> list[Invitation]:
+def _drop_blocked(
+    invitations: list[Invitation], policy: SurveyPolicy, now: datetime
+) -> list[Invitation]:
     """Suppress claimed invitations the rules no longer allow; return the rest."""
     customer = invitations[0].customer
-    policy = SurveyPolicy.load()
     last_email_at = (
         Invitation.objects.filter(customer=customer, sent_at__isnull=False)
         .exclude(ticket_id=invitations[0].ticket_id)
