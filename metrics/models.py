@@ -43,6 +43,11 @@ class FollowUp(models.Model):
     owner_notified_at = models.DateTimeField(null=True, blank=True)
     # Claimed with a conditional UPDATE by the sweep: the team lead is told once.
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # "Did we sort it out?": asked once when the case is resolved; the answer sets
+    # the outcome. Only the SHA-256 of the link token is kept.
+    recovery_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    recovery_sent_at = models.DateTimeField(null=True, blank=True)
+    recovery_answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -74,6 +79,8 @@ class FollowUpEvent(models.Model):
         OWNER = "owner", _("Reassigned")
         EMAIL = "email", _("Emailed the customer")
         ESCALATED = "escalated", _("Escalated")
+        RECOVERY_SENT = "recovery_sent", _("Asked the customer whether it was sorted out")
+        RECOVERY_ANSWER = "recovery_answer", _("The customer answered")
 
     followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

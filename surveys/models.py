@@ -46,6 +46,10 @@ class Customer(models.Model):
     # A language code Kundpuls speaks (en, sv, nb, da, fi, fy), already normalised.
     locale = models.CharField(max_length=10, default="en")
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Set when the email provider reported a hard bounce or a spam complaint for this
+    # address: no survey email goes to it again (an admin may clear it).
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -163,6 +167,12 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
+    # From the email provider's tracking events (django-anymail), when it reports them.
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    # The provider's id of the survey email and of the reminder, to match its events.
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    reminder_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     # SHA-256 of the link token; shared by the invitations sent in one email.
     token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     # The reminder email carries a link token of its own (only the hash is kept).
@@ -373,6 +383,13 @@ class SurveyPolicy(models.Model):
             "It must come before the throttle days have passed."
         ),
     )
+    recovery_survey = models.BooleanField(
+        default=True,
+        help_text=_(
+            'When a follow-up case is resolved, ask the customer "Did we sort it out?"; '
+            "the answer sets the case's outcome."
+        ),
+    )
     excluded_tags = models.JSONField(
         default=list,
         blank=True,
@@ -473,6 +490,8 @@ class HelpdeskProvider(models.TextChoices):
     ZENDESK = "zendesk", "Zendesk"
     FRESHDESK = "freshdesk", "Freshdesk"
     HUBSPOT = "hubspot", "HubSpot"
+    HELPSCOUT = "helpscout", "Help Scout"
+    INTERCOM = "intercom", "Intercom"
 
 
 class HelpdeskConnection(models.Model):
@@ -527,9 +546,21 @@ class InboundDelivery(models.Model):
 
 
 class WebhookSubscription(models.Model):
-    """A URL that is sent Kundpuls events, signed the Standard Webhooks way."""
+    """A URL that is sent Kundpuls events, signed the Standard Webhooks way.
+
+    A Slack or Microsoft Teams incoming webhook is a subscription too: the same
+    delivery, retry and log, with the body written as a chat message.
+    """
+
+    class Format(models.TextChoices):
+        STANDARD = "standard", _("Standard Webhooks (JSON event)")
+        SLACK = "slack", _("Slack incoming webhook")
+        TEAMS = "teams", _("Microsoft Teams incoming webhook")
 
     url = models.URLField(max_length=500)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.STANDARD)
+    # Only events about this team's tickets (none: every team's).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE)
     events = models.JSONField(default=list)
     # whsec_ + base64 of the signing key; shown once, when the subscription is made.
     secret = models.CharField(max_length=100, editable=False)
@@ -582,3 +613,32 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.message_id} to {self.subscription}"
+
+
+class EmailEvent(models.Model):
+    """One tracking event from the email provider (delivered, bounced, complained...).
+
+    Kept as received; the unique key makes a provider's retries of one event one row.
+    """
+
+    esp_name = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=200, blank=True)
+    event_type = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp_name", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="email_event_unique_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp_name} {self.event_type} {self.recipient}"
