@@ -153,6 +153,8 @@ ZENDESK_WEBHOOK_SECRET = env.str("ZENDESK_WEBHOOK_SECRET", default="")
 FRESHDESK_WEBHOOK_TOKEN = env.str("FRESHDESK_WEBHOOK_TOKEN", default="")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
 HUBSPOT_ACCESS_TOKEN = env.str("HUBSPOT_ACCESS_TOKEN", default="")
+HELPSCOUT_WEBHOOK_SECRET = env.str("HELPSCOUT_WEBHOOK_SECRET", default="")
+INTERCOM_CLIENT_SECRET = env.str("INTERCOM_CLIENT_SECRET", default="")
 HUBSPOT_API_BASE = env.str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
 # Pipeline stages (ids) that count as solved; "4" is Closed in the default pipeline.
 HUBSPOT_CLOSED_STAGES = env.list("HUBSPOT_CLOSED_STAGES", default=["4"])

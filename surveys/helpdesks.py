@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -377,3 +378,173 @@ def _parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+# --- Help Scout and Intercom -----------------------------------------------------------
+
+# Help Scout conversation types and Intercom conversation sources, as Kundpuls channels.
+HELPSCOUT_CHANNELS = {"email": "email", "chat": "chat", "phone": "phone", "beacon-v2": "web"}
+INTERCOM_CHANNELS = {
+    "conversation": "chat",
+    "email": "email",
+    "phone_call": "phone",
+    "facebook": "social",
+    "twitter": "social",
+    "instagram": "social",
+    "whatsapp": "social",
+    "sms": "phone",
+}
+
+
+def helpscout_signature(*, secret: str, body: bytes) -> str:
+    """Help Scout's signature: base64 HMAC-SHA1 of the body."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha1).digest()).decode()
+
+
+def helpscout_verify(*, secret: str, signature: str, body: bytes) -> None:
+    """Raise SignatureError unless Help Scout signed this body. Help Scout signs no
+    time: a replayed call is caught by the deduplication on the conversation's
+    close time instead."""
+    if not secret:
+        raise SignatureError("No Help Scout webhook secret is configured.")
+    expected = helpscout_signature(secret=secret, body=body)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise SignatureError("Invalid signature.")
+
+
+def helpscout_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
+    # A reopened conversation may still carry its last closedAt: only a close uses it.
+    closed = _text(payload.get("status")).lower() == "closed"
+    return DeliveryKey(
+        account=_text(payload.get("mailboxId"))[:100],
+        ticket_id=_text(payload["id"])[:100],
+        solved_at=(closed and _parse_time(payload.get("closedAt"))) or received_at,
+    )
+
+
+def helpscout_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
+    """The ticket event for a Help Scout conversation object (webhook version 2)."""
+    customer = payload.get("primaryCustomer") or payload.get("customer") or {}
+    assignee = payload.get("assignee") or {}
+    links = payload.get("_links") or {}
+    body = {
+        "subject": payload.get("subject"),
+        "url": _text((links.get("web") or {}).get("href")),
+        "group": "",
+        "requester": {"email": customer.get("email"), "name": _person(customer, "first", "last")},
+    }
+    tags = [_text(t.get("tag") if isinstance(t, dict) else t) for t in payload.get("tags") or []]
+    return _event(
+        body,
+        source="helpscout",
+        key=key,
+        status="solved" if _text(payload.get("status")).lower() == "closed" else "open",
+        channel=HELPSCOUT_CHANNELS.get(_text(payload.get("type")).lower(), ""),
+        tags=[tag for tag in tags if tag],
+        assignee={"email": assignee.get("email"), "name": _person(assignee, "first", "last")},
+        locale="",
+        created_at=_parse_time(payload.get("createdAt")),
+    )
+
+
+def intercom_signature(*, secret: str, body: bytes) -> str:
+    """Intercom's X-Hub-Signature: sha1= and the hex HMAC-SHA1 of the body."""
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
+def intercom_verify(
+    *, secret: str, signature: str, body: bytes, now: datetime, tolerance: timedelta
+) -> dict[str, Any]:
+    """The notification, if Intercom signed it within the tolerance (its signed
+    created_at is the time); raise SignatureError otherwise."""
+    if not secret:
+        raise SignatureError("No Intercom client secret is configured.")
+    expected = intercom_signature(secret=secret, body=body)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise SignatureError("Invalid signature.")
+    try:
+        notification = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+    if not isinstance(notification, dict):
+        raise DeliveryError("Body must be a JSON object.")
+    created = notification.get("created_at")
+    if not isinstance(created, int | float) or abs(now.timestamp() - created) > (
+        tolerance.total_seconds()
+    ):
+        raise SignatureError("Timestamp outside the replay window.")
+    return notification
+
+
+def intercom_conversation(notification: dict[str, Any]) -> dict[str, Any] | None:
+    """The closed conversation of a conversation.admin.closed notification, with the
+    app id and the close time beside it; None for any other topic (the ping too)."""
+    if notification.get("topic") != "conversation.admin.closed":
+        return None
+    item = (notification.get("data") or {}).get("item")
+    if not isinstance(item, dict) or not _text(item.get("id")):
+        raise DeliveryError("The notification carries no conversation.")
+    closed = (item.get("statistics") or {}).get("last_close_at") or notification.get("created_at")
+    return item | {"app_id": _text(notification.get("app_id")), "closed_at": closed}
+
+
+def intercom_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
+    closed = payload.get("closed_at")
+    return DeliveryKey(
+        account=_text(payload.get("app_id"))[:100],
+        ticket_id=_text(payload["id"])[:100],
+        solved_at=(
+            datetime.fromtimestamp(closed, tz=UTC)
+            if isinstance(closed, int | float)
+            else received_at
+        ),
+    )
+
+
+def intercom_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
+    """The ticket event for a closed Intercom conversation: the customer is the
+    author of its first message, the agent the admin who closed it."""
+    source = payload.get("source") or {}
+    author = source.get("author") or {}
+    if _text(author.get("type")) not in ("user", "lead", "contact"):
+        author = {}
+    closer = {}
+    parts = (payload.get("conversation_parts") or {}).get("conversation_parts") or []
+    for part in parts:
+        if isinstance(part, dict) and part.get("part_type") == "close":
+            closer = part.get("author") or {}
+    created = payload.get("created_at")
+    app_id = payload.get("app_id") or ""
+    body = {
+        "subject": payload.get("title") or _plain(source.get("subject")),
+        "url": (
+            f"https://app.intercom.com/a/apps/{app_id}/inbox/inbox/conversation/{key.ticket_id}"
+            if app_id
+            else ""
+        ),
+        "group": "",
+        "requester": {"email": author.get("email"), "name": author.get("name")},
+    }
+    tags = [_text(t.get("name")) for t in (payload.get("tags") or {}).get("tags") or []]
+    return _event(
+        body,
+        source="intercom",
+        key=key,
+        status="solved",
+        channel=INTERCOM_CHANNELS.get(_text(source.get("type")).lower(), ""),
+        tags=[tag for tag in tags if tag],
+        assignee=closer if _text(closer.get("type")) == "admin" else None,
+        locale="",
+        created_at=(
+            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int | float) else None
+        ),
+    )
+
+
+def _person(person: dict[str, Any], *names: str) -> str:
+    return " ".join(_text(person.get(name)) for name in names if person.get(name))
+
+
+def _plain(value: Any) -> str:
+    """Intercom subjects are HTML: the text only."""
+    return re.sub(r"<[^>]+>", "", _text(value))

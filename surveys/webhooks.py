@@ -83,11 +83,15 @@ KEYS: dict[str, Callable[..., helpdesks.DeliveryKey]] = {
     HelpdeskProvider.ZENDESK: helpdesks.zendesk_key,
     HelpdeskProvider.FRESHDESK: helpdesks.freshdesk_key,
     HelpdeskProvider.HUBSPOT: helpdesks.hubspot_key,
+    HelpdeskProvider.HELPSCOUT: helpdesks.helpscout_key,
+    HelpdeskProvider.INTERCOM: helpdesks.intercom_key,
 }
 MAPPERS: dict[str, Mapper] = {
     HelpdeskProvider.ZENDESK: helpdesks.zendesk_event,
     HelpdeskProvider.FRESHDESK: helpdesks.freshdesk_event,
     HelpdeskProvider.HUBSPOT: hubspot_map,
+    HelpdeskProvider.HELPSCOUT: helpdesks.helpscout_event,
+    HelpdeskProvider.INTERCOM: helpdesks.intercom_event,
 }
 
 
@@ -100,6 +104,8 @@ def helpdesk_secret(provider: str) -> str:
         HelpdeskProvider.ZENDESK: settings.ZENDESK_WEBHOOK_SECRET,
         HelpdeskProvider.FRESHDESK: settings.FRESHDESK_WEBHOOK_TOKEN,
         HelpdeskProvider.HUBSPOT: settings.HUBSPOT_CLIENT_SECRET,
+        HelpdeskProvider.HELPSCOUT: settings.HELPSCOUT_WEBHOOK_SECRET,
+        HelpdeskProvider.INTERCOM: settings.INTERCOM_CLIENT_SECRET,
     }[provider]
 
 
@@ -267,6 +273,53 @@ def hubspot(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"received": created.count(True), "duplicates": created.count(False)})
 
 
+@csrf_exempt
+@require_POST
+def helpscout(request: HttpRequest) -> JsonResponse:
+    """A Help Scout status change: kept (202, or 200 for a retry), so a close surveys
+    and a reopen cancels; other events are acknowledged and ignored."""
+    try:
+        helpdesks.helpscout_verify(
+            secret=helpdesk_secret(HelpdeskProvider.HELPSCOUT),
+            signature=request.headers.get("X-HelpScout-Signature", ""),
+            body=request.body,
+        )
+    except helpdesks.SignatureError as exc:
+        return _error(401, str(exc))
+    event = request.headers.get("X-HelpScout-Event", "")
+    if event != "convo.status":
+        return JsonResponse({"ignored": event})
+    return _receive(HelpdeskProvider.HELPSCOUT, request.body)
+
+
+@csrf_exempt
+@require_POST
+def intercom(request: HttpRequest) -> JsonResponse:
+    """An Intercom notification: conversation.admin.closed is kept (202, or 200 for a
+    retry); other topics, the ping included, are acknowledged and ignored."""
+    try:
+        notification = helpdesks.intercom_verify(
+            secret=helpdesk_secret(HelpdeskProvider.INTERCOM),
+            signature=request.headers.get("X-Hub-Signature", ""),
+            body=request.body,
+            now=timezone.now(),
+            tolerance=timedelta(seconds=settings.HELPDESK_WEBHOOK_TOLERANCE),
+        )
+        conversation = helpdesks.intercom_conversation(notification)
+    except helpdesks.SignatureError as exc:
+        return _error(401, str(exc))
+    except helpdesks.DeliveryError as exc:
+        return _error(400, str(exc))
+    if conversation is None:
+        return JsonResponse({"ignored": str(notification.get("topic") or "")})
+    delivery, created = inbound_delivery_record(
+        provider=HelpdeskProvider.INTERCOM, payload=conversation
+    )
+    return JsonResponse(
+        {"id": delivery.pk, "duplicate": not created}, status=202 if created else 200
+    )
+
+
 @staff_member_required
 def setup(request: HttpRequest, provider: str) -> HttpResponse:
     """The URL, the secret and the steps to connect one helpdesk."""
@@ -274,6 +327,8 @@ def setup(request: HttpRequest, provider: str) -> HttpResponse:
         HelpdeskProvider.ZENDESK: helpdesks.ZENDESK_BODY,
         HelpdeskProvider.FRESHDESK: helpdesks.FRESHDESK_BODY,
         HelpdeskProvider.HUBSPOT: "",
+        HelpdeskProvider.HELPSCOUT: "",
+        HelpdeskProvider.INTERCOM: "",
     }
     if provider not in bodies:
         return _error(404, "Unknown helpdesk.")
