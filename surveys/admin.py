@@ -370,8 +370,50 @@ class QuestionTextAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made here by name; the key itself is shown once, on the page that
+    follows, and only its hash is kept. Revoking is an action, never a delete, so
+    the key's history stays."""
+
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from .api_auth import api_key_create
+
+        key, plain = api_key_create(name=obj.name)
+        obj.pk, obj.prefix, obj.created_at = key.pk, key.prefix, key.created_at
+        request._api_key_plain = plain  # shown once by response_add
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None):
+        from django.shortcuts import render
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"API key “{obj.name}” created",
+            "key": obj,
+            "plain": request._api_key_plain,
+            "opts": self.model._meta,
+        }
+        response = render(request, "admin/surveys/apikey_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from django.utils import timezone
+
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} API keys revoked.", messages.SUCCESS)
 
 
 @admin.register(OutboxMessage)
