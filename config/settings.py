@@ -1,5 +1,6 @@
 """Kundpuls settings, read from the environment (see README, "Configuration")."""
 
+import os
 from pathlib import Path
 
 import bootstrap_wrapper
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "anymail",
     "surveys",
     "metrics",
 ]
@@ -136,11 +138,50 @@ elif EMAIL_URL.startswith("file:"):
 else:
     vars().update(env.email_url_config(EMAIL_URL.replace("smtp+tls://", "submission://")))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Or an email provider's API through django-anymail (README, "Email providers"):
+# EMAIL_PROVIDER=postmark|sendgrid|mailgun|amazon_ses|... and that provider's keys,
+# as environment variables named after it (POSTMARK_SERVER_TOKEN, MAILGUN_API_KEY...).
+# Its tracking webhook marks invitations delivered, bounced or complained.
+EMAIL_PROVIDERS = [
+    "amazon_ses",
+    "brevo",
+    "mailersend",
+    "mailgun",
+    "mailjet",
+    "mailtrap",
+    "mandrill",
+    "postal",
+    "postmark",
+    "resend",
+    "sendgrid",
+    "sparkpost",
+    "unisender_go",
+]
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip().lower()
+ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
+if EMAIL_PROVIDER:
+    if EMAIL_PROVIDER not in EMAIL_PROVIDERS:
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER={EMAIL_PROVIDER!r} is not one of {', '.join(EMAIL_PROVIDERS)} "
+            "(leave it unset to send through EMAIL_URL)."
+        )
+    if not ANYMAIL["WEBHOOK_SECRET"]:
+        raise ImproperlyConfigured(
+            "ANYMAIL_WEBHOOK_SECRET must be set with EMAIL_PROVIDER: a user:password pair "
+            "the provider sends to the tracking webhook, e.g. kundpuls:<random letters>."
+        )
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    _prefix = EMAIL_PROVIDER.upper() + "_"
+    ANYMAIL.update({k: v for k, v in os.environ.items() if k.startswith(_prefix)})
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Kundpuls <surveys@kundpuls.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Surveys
 SURVEY_SEND_DELAY = env.int("SURVEY_SEND_DELAY", default=3600)
+# Follow-ups: the local hour (0-23) from which each owner's daily digest goes out.
+FOLLOWUP_DIGEST_HOUR = env.int("FOLLOWUP_DIGEST_HOUR", default=7)
+if not 0 <= FOLLOWUP_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("FOLLOWUP_DIGEST_HOUR is a local hour, 0 to 23.")
 # Outbound webhooks go only to public addresses unless this is set (a lab or test setup).
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 # Requests per minute one address may make to survey and unsubscribe links.
@@ -233,6 +274,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "surveys.models.Ticket.Status",
         "FollowUpStatusEnum": "metrics.models.FollowUp.Status",
+        "WebhookFormatEnum": "surveys.models.WebhookSubscription.Format",
     },
 }
 

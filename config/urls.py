@@ -42,6 +42,9 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
+    # Email providers' tracking webhooks: anymail/<provider>/tracking/ (see
+    # surveys/provider_events.py; events are ignored unless EMAIL_PROVIDER names it).
+    path("anymail/", include("anymail.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),

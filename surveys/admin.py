@@ -9,11 +9,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import outbound, services
+from . import outbound, provider_events, services
 from .models import (
     Agent,
     ApiKey,
     Customer,
+    EmailEvent,
     HelpdeskConnection,
     InboundDelivery,
     Invitation,
@@ -53,9 +54,43 @@ class AgentAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "locale", "opted_out_at"]
-    list_filter = ["locale", ("opted_out_at", admin.EmptyFieldListFilter)]
+    list_display = ["email", "name", "locale", "opted_out_at", "suppressed_at", "suppressed_reason"]
+    list_filter = [
+        "locale",
+        ("opted_out_at", admin.EmptyFieldListFilter),
+        ("suppressed_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["email", "name"]
+    # Set from the email provider's bounce and complaint events; cleared by the action.
+    readonly_fields = ["suppressed_at", "suppressed_reason"]
+    actions = ["clear_suppression"]
+
+    @admin.action(description="Clear the suppression (send surveys to these addresses again)")
+    def clear_suppression(self, request: HttpRequest, queryset: QuerySet) -> None:
+        customers = list(queryset.filter(suppressed_at__isnull=False))
+        for customer in customers:
+            provider_events.customer_unsuppress(customer=customer)
+        self.message_user(
+            request,
+            f"{len(customers)} addresses get survey emails again, from their next survey on.",
+            messages.SUCCESS if customers else messages.WARNING,
+        )
+
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(admin.ModelAdmin):
+    """What the email provider reported, as received: a log, not editable."""
+
+    list_display = ["occurred_at", "esp_name", "event_type", "recipient", "description"]
+    list_filter = ["event_type", "esp_name", "occurred_at"]
+    search_fields = ["recipient", "message_id", "event_id"]
+    readonly_fields = [f.name for f in EmailEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class InvitationInline(admin.TabularInline):
@@ -133,6 +168,8 @@ class InvitationAdmin(admin.ModelAdmin):
         "state",
         "reason",
         "sent_at",
+        "delivered_at",
+        "bounced_at",
         "reminded_at",
         "first_clicked_at",
         "bot_suspect",
@@ -144,6 +181,8 @@ class InvitationAdmin(admin.ModelAdmin):
         ClicksFilter,
         ("bot_suspect_at", admin.EmptyFieldListFilter),
         ("reminded_at", admin.EmptyFieldListFilter),
+        ("bounced_at", admin.EmptyFieldListFilter),
+        ("complained_at", admin.EmptyFieldListFilter),
         "kind",
         "locale",
         "channel",
@@ -153,6 +192,11 @@ class InvitationAdmin(admin.ModelAdmin):
     raw_id_fields = ["ticket", "customer", "agent"]
     exclude = ["token_hash", "reminder_token_hash"]
     readonly_fields = [
+        "delivered_at",
+        "bounced_at",
+        "complained_at",
+        "message_id",
+        "reminder_message_id",
         "reminded_at",
         "first_clicked_at",
         "bot_suspect_at",
@@ -338,6 +382,7 @@ class SurveyPolicyAdmin(admin.ModelAdmin):
                     "edit_days",
                     "excluded_tags",
                     "internal_domains",
+                    "recovery_survey",
                 ]
             },
         ),
@@ -456,15 +501,23 @@ class InboundDeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["url", "events", "active", "failing_since", "created_at"]
-    list_filter = ["active"]
+    list_display = ["url", "format", "team", "events", "active", "failing_since", "created_at"]
+    list_filter = ["active", "format", "team"]
+    readonly_fields = ["failing_since", "created_at"]
 
     def save_model(
         self, request: HttpRequest, obj: WebhookSubscription, form: Any, change: bool
     ) -> None:
         if not obj.secret:
             obj.secret = outbound.secret_new()
+        if "active" in form.changed_data and obj.active:
+            obj.failing_since = None  # switched on again: a fresh day before giving up
         super().save_model(request, obj, form, change)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(WebhookDelivery)

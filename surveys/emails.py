@@ -3,6 +3,8 @@ the recipient's language and returns the message, ready to send."""
 
 from __future__ import annotations
 
+import urllib.parse
+from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.utils import translation
 if TYPE_CHECKING:
     from metrics.models import FollowUp
 
-    from .models import Customer, Invitation, SurveyPolicy
+    from .models import Customer, Invitation, SurveyPolicy, WebhookSubscription
 
 UNSUBSCRIBE_SALT = "kundpuls.unsubscribe"
 
@@ -30,6 +32,26 @@ def unsubscribe_token(customer: Customer) -> str:
 
 def unsubscribe_url(customer: Customer) -> str:
     return absolute(reverse("surveys:unsubscribe", args=[unsubscribe_token(customer)]))
+
+
+def message_id(message: EmailMultiAlternatives) -> str:
+    """The id the email provider's tracking events will name a sent message by: the
+    provider's own id (django-anymail backends), else the Message-ID header we set."""
+    status = getattr(message, "anymail_status", None)
+    sent_id = status.message_id if status is not None else None
+    if isinstance(sent_id, set):  # one id per recipient; a survey has one recipient
+        sent_id = min(sent_id, default=None)
+    if sent_id is not None:
+        return str(sent_id)
+    return message.extra_headers.get("Message-ID", "")
+
+
+def _own_message_id() -> dict[str, str]:
+    """A Message-ID header for SMTP sends; a provider's API sets its own id."""
+    if settings.EMAIL_BACKEND.startswith("anymail."):
+        return {}
+    domain = urllib.parse.urlsplit(settings.SITE_URL).hostname or "kundpuls.localhost"
+    return {"Message-ID": make_msgid(domain=domain)}
 
 
 def _render(name: str, context: dict[str, Any], to: str, language: str) -> EmailMultiAlternatives:
@@ -104,6 +126,7 @@ def _survey_message(
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
         "X-Kundpuls-Ticket": str(ticket),
+        **_own_message_id(),
     }
     return message
 
@@ -120,14 +143,31 @@ def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
         "kind": kind,
         "score": response.raw_score,
         "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
-        "comment": _survey_comment(invitation),
+        "comment": survey_comment(invitation),
         "customer": invitation.customer,
         "url": absolute(followup.get_absolute_url()),
     }
     return _render("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
 
 
-def _survey_comment(invitation: Invitation) -> str:
+def webhook_disabled_email(
+    *, subscription: WebhookSubscription, error: str, to: list[str]
+) -> EmailMultiAlternatives:
+    """Tell the admins a webhook (or Slack / Teams channel) stopped getting events."""
+    url = absolute(reverse("admin:surveys_webhooksubscription_change", args=[subscription.pk]))
+    body = (
+        f"Kundpuls switched off the webhook subscription to {subscription.url} "
+        f"({subscription.get_format_display()}): its deliveries have failed for a day.\n\n"
+        f"Last error: {error or 'none recorded'}\n\n"
+        "The failed deliveries are kept in the admin (Webhook deliveries). Fix the receiver, "
+        f"then switch the subscription on again:\n{url}\n"
+    )
+    return EmailMultiAlternatives(
+        subject=f"Webhook switched off: {subscription.url}"[:200], body=body, to=to
+    )
+
+
+def survey_comment(invitation: Invitation) -> str:
     """The comment left on the same survey page (it is kept on the first answer)."""
     from .models import Response
 

@@ -1,9 +1,11 @@
 """Outbound webhooks: events signed the Standard Webhooks way, retried through the DB.
 
 An event becomes one WebhookDelivery row per subscription in the transaction that
-caused it; a task sends it after commit, and the sweep retries failures with
-backoff (next_attempt_at) for up to a day, then disables a subscription failing
-that long. Safe to re-run: a delivery is claimed with a conditional UPDATE.
+caused it (a Slack or Microsoft Teams subscription gets it written as a chat message,
+and only the events a person should act on: a low score, a new case); a task sends
+it after commit, and the sweep retries failures with backoff (next_attempt_at) for
+up to a day, then disables a subscription failing that long. Safe to re-run: a
+delivery is claimed with a conditional UPDATE.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -35,11 +38,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from . import services
-from .models import Response, WebhookDelivery, WebhookSubscription
+from .models import Invitation, Response, Team, WebhookDelivery, WebhookSubscription
+
+if TYPE_CHECKING:
+    from metrics.models import FollowUp
 
 logger = logging.getLogger(__name__)
 
 EVENTS = ["response.created", "response.updated", "followup.created", "followup.updated"]
+# The events a chat subscription is sent: a low score and the case it opens.
+CHAT_EVENTS = ["response.created", "followup.created"]
+Format = WebhookSubscription.Format
 # Wait before the 2nd, 3rd ... try (the Standard Webhooks suggestion, cut at a day).
 BACKOFF = [
     timedelta(seconds=5),
@@ -67,20 +76,50 @@ def signature(*, secret: str, message_id: str, timestamp: int, body: str) -> str
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def subscription_create(*, url: str, events: list[str]) -> WebhookSubscription:
-    return WebhookSubscription.objects.create(url=url, events=events, secret=secret_new())
-
-
-def event_publish(*, event_type: str, key: str, data: dict[str, Any], now: datetime) -> int:
-    """Queue an event for every active subscription to it. `key` names this version
-    of the object: publishing the same key twice sends it once. Returns rows made."""
-    message_id = "msg_" + hashlib.sha256(f"{event_type}:{key}".encode()).hexdigest()[:32]
-    body = json.dumps(
-        {"type": event_type, "timestamp": now.isoformat(), "data": data}, cls=DjangoJSONEncoder
+def subscription_create(
+    *, url: str, events: list[str], format: str = Format.STANDARD, team: Team | None = None
+) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(
+        url=url, events=events, format=format, team=team, secret=secret_new()
     )
+
+
+# A chat subscription's body for an event: (format) -> the message, or None to post nothing.
+ChatMessage = Callable[[str], dict[str, Any] | None]
+
+
+def event_publish(
+    *,
+    event_type: str,
+    key: str,
+    data: dict[str, Any],
+    now: datetime,
+    team_id: int | None = None,
+    chat: ChatMessage | None = None,
+) -> int:
+    """Queue an event for every active subscription to it. `key` names this version
+    of the object: publishing the same key twice sends it once. `team_id` is the team
+    of the ticket (a subscription limited to another team is skipped); `chat` writes
+    the Slack or Teams message (without it, chat subscriptions get nothing).
+    Returns rows made."""
+    message_id = "msg_" + hashlib.sha256(f"{event_type}:{key}".encode()).hexdigest()[:32]
+    bodies: dict[str, str | None] = {
+        Format.STANDARD: json.dumps(
+            {"type": event_type, "timestamp": now.isoformat(), "data": data},
+            cls=DjangoJSONEncoder,
+        )
+    }
     made = 0
     for subscription in WebhookSubscription.objects.filter(active=True):
         if event_type not in subscription.events:
+            continue
+        if subscription.team_id is not None and subscription.team_id != team_id:
+            continue
+        if subscription.format not in bodies:
+            message = chat(subscription.format) if chat is not None else None
+            bodies[subscription.format] = json.dumps(message) if message is not None else None
+        body = bodies[subscription.format]
+        if body is None:
             continue
         try:
             with transaction.atomic():
@@ -193,7 +232,27 @@ def _failed(delivery: WebhookDelivery, status: int | None, error: str, now: date
     delivery.save(update_fields=["state", "next_attempt_at", "last_status", "last_error"])
     subscription = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
     subscription.filter(failing_since__isnull=True).update(failing_since=now)
-    subscription.filter(failing_since__lte=now - GIVE_UP_AFTER).update(active=False)
+    if subscription.filter(failing_since__lte=now - GIVE_UP_AFTER, active=True).update(
+        active=False
+    ):
+        _disabled(delivery.subscription, error)
+
+
+def _disabled(subscription: WebhookSubscription, error: str) -> None:
+    """Tell the admins (superusers) a subscription was switched off; the log stays."""
+    from django.contrib.auth import get_user_model
+
+    from .emails import webhook_disabled_email
+
+    logger.error("webhook subscription %s switched off after a day of failures", subscription)
+    admins = get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
+    recipients = sorted(admins.values_list("email", flat=True))
+    if not recipients:
+        return
+    try:
+        webhook_disabled_email(subscription=subscription, error=error, to=recipients).send()
+    except Exception:
+        logger.exception("could not tell the admins that %s was switched off", subscription)
 
 
 def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
@@ -216,13 +275,27 @@ def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
 # writes a FollowUpEvent to the case history, so that row's save is followup.updated.
 
 
-def _publish_safely(event_type: str, key: str, data: Any) -> None:
-    """Publish without ever failing the save that caused the event."""
+def _publish_safely(
+    event_type: str,
+    key: str,
+    data: Any,
+    team: Callable[[], int | None] = lambda: None,
+    chat: ChatMessage | None = None,
+) -> None:
+    """Publish without ever failing the save that caused the event. `data` and `team`
+    (the ticket's team id) are read only when there is a subscription."""
     if not WebhookSubscription.objects.filter(active=True).exists():
         return
     try:
         with transaction.atomic():
-            event_publish(event_type=event_type, key=key, data=data(), now=timezone.now())
+            event_publish(
+                event_type=event_type,
+                key=key,
+                data=data(),
+                now=timezone.now(),
+                team_id=team(),
+                chat=chat,
+            )
     except Exception:
         logger.exception("could not publish %s %s", event_type, key)
 
@@ -235,6 +308,8 @@ def _response_saved(sender: Any, instance: Response, created: bool, **kwargs: An
         "response.created" if created else "response.updated",
         f"{instance.pk}:{instance.updated_at.isoformat()}",
         lambda: ResponseSerializer(instance).data,
+        team=lambda: instance.invitation.team_id,
+        chat=(lambda fmt: _low_score_message(instance, fmt)) if created else None,
     )
 
 
@@ -243,7 +318,13 @@ def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
 
     if created:
         _publish_safely(
-            "followup.created", str(instance.pk), lambda: FollowUpSerializer(instance).data
+            "followup.created",
+            str(instance.pk),
+            lambda: FollowUpSerializer(instance).data,
+            team=lambda: instance.invitation.team_id,
+            chat=lambda fmt: chat_message(
+                response=instance.invitation.response, followup=instance, format=fmt
+            ),
         )
 
 
@@ -260,13 +341,176 @@ def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) 
     # After commit: the case row is updated after its history row in the same transaction.
     # One action (say status and outcome together) writes rows with one time: one event.
     key = f"{instance.followup_id}:{instance.at.isoformat()}"
-    transaction.on_commit(lambda: _publish_safely("followup.updated", key, data))
+
+    def team() -> int | None:
+        return (
+            Invitation.objects.filter(followup__pk=instance.followup_id)
+            .values_list("team_id", flat=True)
+            .first()
+        )
+
+    transaction.on_commit(lambda: _publish_safely("followup.updated", key, data, team))
 
 
 post_save.connect(_followup_saved, sender="metrics.FollowUp", dispatch_uid="outbound_followup")
 post_save.connect(
     _followup_changed, sender="metrics.FollowUpEvent", dispatch_uid="outbound_followup_changed"
 )
+
+
+# --- Chat messages (Slack, Microsoft Teams) ---------------------------------------------
+
+COMMENT_CHARS = 300
+
+
+def _low_score_message(response: Response, format: str) -> dict[str, Any] | None:
+    """A new answer is posted to chat only when it opens a case (a low score, or a
+    listed word); an answer held for review is not posted."""
+    from metrics import followups
+    from metrics.models import FollowUpWord
+
+    invitation = response.invitation
+    reason = followups.case_reason(
+        kind=invitation.kind,
+        raw_score=response.raw_score,
+        score=response.score,
+        low_up_to=followups.low_up_to(kind=invitation.kind, scale_points=invitation.scale_points),
+        comment=response.comment,
+        words=list(FollowUpWord.objects.values_list("word", flat=True)),
+    )
+    if response.held or reason is None:
+        return None
+    return chat_message(response=response, followup=None, format=format)
+
+
+def truncated(text: str, limit: int = COMMENT_CHARS) -> str:
+    """On one line, and cut at a word (with an ellipsis) to at most `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]:
+    from .emails import absolute, survey_comment
+
+    invitation = response.invitation
+    ticket, customer, agent = invitation.ticket, invitation.customer, invitation.agent
+    scale_max = 10 if invitation.kind == "nps" else invitation.scale_points
+    return {
+        "score": f"{invitation.kind.upper()} {response.raw_score} of {scale_max}",
+        "customer": customer.name or customer.email,
+        "ticket": f"{ticket.subject or '(no subject)'} ({ticket.source} #{ticket.external_id})",
+        "ticket_url": ticket.url,
+        "agent": (agent.get_full_name() or agent.email) if agent else "nobody",
+        "team": invitation.team.name if invitation.team else "no team",
+        "comment": truncated(response.comment or survey_comment(invitation)),
+        "case_url": absolute(followup.get_absolute_url()) if followup else "",
+    }
+
+
+def chat_message(
+    *, response: Response, followup: FollowUp | None, format: str
+) -> dict[str, Any] | None:
+    """The Slack or Teams message about a low score (and the case it opened)."""
+    facts = _chat_facts(response, followup)
+    if format == Format.SLACK:
+        return slack_message(facts)
+    if format == Format.TEAMS:
+        return teams_message(facts)
+    return None
+
+
+def slack_escape(text: str) -> str:
+    """Slack's mrkdwn reads only &, < and > as markup (links, mentions): escape them."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_message(facts: dict[str, str]) -> dict[str, Any]:
+    """An incoming-webhook message: `text` for notifications, `blocks` for the channel."""
+    e = {name: slack_escape(value) for name, value in facts.items()}
+    headline = f"{e['score']} from {e['customer']}"
+    ticket = f"<{facts['ticket_url']}|{e['ticket']}>" if facts["ticket_url"] else e["ticket"]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*"}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Ticket*\n{ticket}"},
+                {"type": "mrkdwn", "text": f"*Agent*\n{e['agent']}"},
+                {"type": "mrkdwn", "text": f"*Team*\n{e['team']}"},
+            ],
+        },
+    ]
+    if facts["comment"]:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {e['comment']}"}})
+    if facts["case_url"]:
+        button = {"type": "plain_text", "text": "Open the case"}
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [{"type": "button", "text": button, "url": facts["case_url"]}],
+            }
+        )
+    return {"text": f"{headline}: {e['ticket']}", "blocks": blocks}
+
+
+def _teams_line(label: str, value: str) -> dict[str, Any]:
+    # TextRuns are shown as written (no Markdown), so customers' words need no escaping.
+    return {
+        "type": "RichTextBlock",
+        "inlines": [
+            {"type": "TextRun", "text": f"{label}: ", "weight": "Bolder"},
+            {"type": "TextRun", "text": value},
+        ],
+    }
+
+
+def teams_message(facts: dict[str, str]) -> dict[str, Any]:
+    """A message for a Teams Workflows webhook ("Post to a channel when a webhook
+    request is received"): one Adaptive Card attachment."""
+    headline = f"{facts['score']} from {facts['customer']}"
+    body: list[dict[str, Any]] = [
+        {
+            "type": "RichTextBlock",
+            "inlines": [
+                {"type": "TextRun", "text": headline, "weight": "Bolder", "size": "Medium"}
+            ],
+        },
+        _teams_line("Ticket", facts["ticket"]),
+        _teams_line("Agent", facts["agent"]),
+        _teams_line("Team", facts["team"]),
+    ]
+    if facts["comment"]:
+        body.append(
+            {
+                "type": "RichTextBlock",
+                "inlines": [{"type": "TextRun", "text": facts["comment"], "italic": True}],
+            }
+        )
+    actions = [
+        {"type": "Action.OpenUrl", "title": title, "url": facts[name]}
+        for name, title in (("case_url", "Open the case"), ("ticket_url", "Open the ticket"))
+        if facts[name]
+    ]
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+        "actions": actions,
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
 
 
 # --- API -------------------------------------------------------------------------------
@@ -276,11 +520,38 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENTS), min_length=1, max_length=len(EVENTS)
     )
+    format = serializers.ChoiceField(
+        choices=Format.choices,
+        default=Format.STANDARD,
+        help_text="standard: the signed JSON event; slack or teams: a chat message for "
+        "an incoming webhook (events response.created, for low scores, and followup.created).",
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only events about this team's tickets (its id); none: every team's.",
+    )
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "events", "secret", "active", "created_at"]
+        fields = ["id", "url", "format", "team", "events", "secret", "active", "created_at"]
         read_only_fields = ["id", "secret", "active", "created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("format", Format.STANDARD) != Format.STANDARD:
+            others = sorted(set(attrs["events"]) - set(CHAT_EVENTS))
+            if others:
+                raise serializers.ValidationError(
+                    {
+                        "events": [
+                            f"A {attrs['format']} subscription is sent "
+                            f"{' and '.join(CHAT_EVENTS)} only, not {', '.join(others)}."
+                        ]
+                    }
+                )
+        return attrs
 
     def validate_url(self, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -299,5 +570,7 @@ def subscriptions(request: Request) -> ApiResponse:
     subscription = subscription_create(
         url=serializer.validated_data["url"],
         events=sorted(set(serializer.validated_data["events"])),
+        format=serializer.validated_data["format"],
+        team=serializer.validated_data["team"],
     )
     return ApiResponse(SubscriptionSerializer(subscription).data, status=201)

@@ -53,9 +53,14 @@ def survey_plan(
     last_nps_at: datetime | None,
     nps_interval_days: int,
     now: datetime,
+    suppressed_reason: str | None = None,
 ) -> SurveyPlan:
+    """`suppressed_reason` is None unless the email provider reported the address
+    undeliverable or a complaint (then it says which; see suppression_text)."""
     if opted_out:
         return SurveyPlan((), "customer opted out")
+    if suppressed_reason is not None:
+        return SurveyPlan((), suppression_text(suppressed_reason))
     domain = requester_email.rsplit("@", 1)[-1].lower()
     if any(domain == d.lower().lstrip("@") for d in internal_domains):
         return SurveyPlan((), f"internal domain {domain}")
@@ -74,12 +79,24 @@ def nps_due(*, last_nps_at: datetime | None, interval_days: int, now: datetime) 
     return last_nps_at is None or now - last_nps_at >= timedelta(days=interval_days)
 
 
+def suppression_text(reason: str) -> str:
+    """The reason shown on an invitation not sent to a suppressed address."""
+    return f"email address suppressed: {reason}" if reason else "email address suppressed"
+
+
 def send_block_reason(
-    *, opted_out: bool, last_email_at: datetime | None, throttle_days: int, now: datetime
+    *,
+    opted_out: bool,
+    last_email_at: datetime | None,
+    throttle_days: int,
+    now: datetime,
+    suppressed_reason: str | None = None,
 ) -> str:
     """Why a due survey email must not go out now ("" when it may)."""
     if opted_out:
         return "customer opted out"
+    if suppressed_reason is not None:
+        return suppression_text(suppressed_reason)
     if last_email_at is not None and now - last_email_at < timedelta(days=throttle_days):
         return f"customer had a survey email in the last {throttle_days} days"
     return ""
@@ -108,6 +125,7 @@ def reminder_block_reason(
     opted_out: bool,
     other_email_since: bool,
     now: datetime,
+    suppressed_reason: str | None = None,
 ) -> str:
     """Why the one reminder of a survey email must not go out now ("" when it may).
 
@@ -125,6 +143,8 @@ def reminder_block_reason(
         return "answered"
     if opted_out:
         return "customer opted out"
+    if suppressed_reason is not None:
+        return suppression_text(suppressed_reason)
     if ticket_reopened:
         return "ticket reopened"
     if age < timedelta(days=reminder_days):

@@ -210,6 +210,7 @@ def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
         last_nps_at=_last_nps_at(customer),
         nps_interval_days=policy.nps_interval_days,
         now=now,
+        suppressed_reason=_suppressed_reason(customer),
     )
     solved_at = ticket.solved_at or now
     if plan.kinds and solved_at < now - STALE_AFTER:
@@ -307,6 +308,8 @@ def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[In
         expires_at=now + timedelta(days=policy.answer_days),
         attempts=invitations[0].attempts + 1,
         reason="",
+        # The provider's events about this email name it by this id.
+        message_id=emails.message_id(message)[:255],
     )
     from metrics.services import rollups_refresh
 
@@ -331,6 +334,7 @@ def _drop_blocked(
         last_email_at=last_email_at,
         throttle_days=policy.throttle_days,
         now=now,
+        suppressed_reason=_suppressed_reason(customer),
     )
     blocked = list(invitations) if reason else []
     if not reason:
@@ -345,6 +349,11 @@ def _drop_blocked(
             state=State.SUPPRESSED, reason=reason, token_hash=""
         )
     return [i for i in invitations if i not in blocked]
+
+
+def _suppressed_reason(customer: Customer) -> str | None:
+    """None unless the provider reported the address bouncing or complaining."""
+    return customer.suppressed_reason if customer.suppressed_at is not None else None
 
 
 def _send_failed(invitations: list[Invitation], exc: Exception, now: datetime) -> None:
@@ -372,7 +381,16 @@ def _send_failed(invitations: list[Invitation], exc: Exception, now: datetime) -
 
 
 def _is_permanent(exc: Exception) -> bool:
-    """A 5xx answer from the mail server will not change on a retry."""
+    """A 5xx answer from the mail server will not change on a retry, nor will an
+    email provider's refusal of the address or its 4xx answer to the request."""
+    from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+
+    if isinstance(exc, AnymailRecipientsRefused):
+        return True
+    if isinstance(exc, AnymailAPIError):
+        # 429 is the provider's rate limit: a later try goes through.
+        status = exc.status_code or 0
+        return 400 <= status < 500 and status != 429
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _msg in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -635,6 +653,7 @@ def reminders_due(*, now: datetime, limit: int = 1000) -> list[int]:
             sent_at__lte=now - timedelta(days=policy.reminder_days),
             sent_at__gt=now - timedelta(days=window),
             customer__opted_out_at__isnull=True,
+            customer__suppressed_at__isnull=True,
         )
         .exclude(token_hash="")
         .exclude(Exists(answered))
@@ -678,6 +697,7 @@ def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> 
         logger.warning("reminder for invitation %s not sent, will retry: %s", invitation_id, exc)
         siblings.filter(reminded_at=now).update(reminded_at=None, reminder_token_hash="")
         return []
+    siblings.filter(reminded_at=now).update(reminder_message_id=emails.message_id(message)[:255])
     return unanswered
 
 
@@ -702,6 +722,7 @@ def _reminder_block_reason(invitations: list[Invitation], now: datetime) -> str:
         opted_out=customer.is_opted_out,
         other_email_since=other_email_since,
         now=now,
+        suppressed_reason=_suppressed_reason(customer),
     )
 
 

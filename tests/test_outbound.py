@@ -167,6 +167,29 @@ def test_outbound_delivery_gives_up_after_a_day_and_disables_the_subscription(re
     assert subscription.active is False
 
 
+def test_outbound_switched_off_subscription_is_reported_to_the_admins(
+    receiver, mailoutbox, django_user_model
+):
+    url, _calls = receiver
+    Receiver.failures = 100
+    django_user_model.objects.create_superuser("root", "root@kundpuls.example", "pw")
+    subscription = outbound.subscription_create(url=url, events=["response.created"])
+    WebhookSubscription.objects.update(failing_since=NOW - timedelta(hours=25))
+    publish()
+
+    outbound.webhook_delivery_send(delivery_id=WebhookDelivery.objects.get().pk, now=NOW)
+    outbound.webhook_delivery_send(delivery_id=WebhookDelivery.objects.get().pk, now=NOW)
+
+    Receiver.failures = 3
+    [message] = mailoutbox
+    assert (message.to, message.subject) == (
+        ["root@kundpuls.example"],
+        f"Webhook switched off: {url}",
+    )
+    assert "Last error: HTTP 500" in message.body
+    assert f"/admin/surveys/webhooksubscription/{subscription.pk}/change/" in message.body
+
+
 def test_outbound_sweep_sends_due_deliveries_and_rescues_stuck_ones(receiver, time_machine):
     url, calls = receiver
     Receiver.failures = 0

@@ -59,6 +59,11 @@ def test_survey_plan_skips_nps_within_interval():
         ({"opted_out": True}, "customer opted out"),
         ({"requester_email": "boss@Support.example"}, "internal domain support.example"),
         ({"tags": ["vip", "No-Survey"]}, "ticket tagged no-survey"),
+        (
+            {"suppressed_reason": "postmark: bounced on 2026-11-20"},
+            "email address suppressed: postmark: bounced on 2026-11-20",
+        ),
+        ({"suppressed_reason": ""}, "email address suppressed"),
     ],
 )
 def test_survey_plan_skips_with_reason(overrides, reason):
@@ -78,6 +83,18 @@ def test_send_block_reason_throttles_within_days():
         )
         == ""
     )
+
+
+def test_send_block_reason_names_the_suppression():
+    reason = rules.send_block_reason(
+        opted_out=False,
+        last_email_at=None,
+        throttle_days=7,
+        now=NOW,
+        suppressed_reason="sendgrid: marked as spam on 2026-11-20",
+    )
+
+    assert reason == "email address suppressed: sendgrid: marked as spam on 2026-11-20"
 
 
 def test_retry_delay_grows():
@@ -120,6 +137,7 @@ def test_reminder_goes_after_three_days():
         ({"expires_at": NOW}, "survey expired"),
         ({"sent_at": NOW - timedelta(days=7)}, "past the 7-day throttle"),
         ({"other_email_since": True}, "customer had another survey email since"),
+        ({"suppressed_reason": "mailgun: bounced"}, "email address suppressed: mailgun: bounced"),
     ],
 )
 def test_reminder_blocked_with_reason(overrides, reason):

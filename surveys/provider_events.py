@@ -1,0 +1,180 @@
+"""Email provider tracking events (django-anymail): delivered, bounced, complained.
+
+Every event is kept as an EmailEvent row; a provider's retry of the same event finds
+its row and changes nothing. An event about a survey email or its reminder marks
+the invitations in that email; a hard bounce, a rejection or a spam complaint also
+suppresses the customer's address, so no survey email goes to it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from anymail.signals import AnymailTrackingEvent, EventType
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import rules
+from .models import Customer, EmailEvent, Invitation
+
+logger = logging.getLogger(__name__)
+
+State = Invitation.State
+
+# Events that say the address must not be mailed again.
+SUPPRESSING = {EventType.BOUNCED, EventType.REJECTED, EventType.COMPLAINED}
+# Bounces a provider reports as temporary (a later try may arrive): never suppressing.
+_SOFT_BOUNCE_TYPES = {"SoftBounce", "Transient", "DnsError", "blocked"}
+
+
+def provider_key(esp_name: str) -> str:
+    """anymail's provider name as EMAIL_PROVIDER spells it: "Amazon SES" -> amazon_ses."""
+    return esp_name.strip().lower().replace(" ", "_")
+
+
+def is_soft_bounce(event: AnymailTrackingEvent) -> bool:
+    """A bounce the provider calls temporary (Postmark SoftBounce/Transient, Amazon
+    SES Transient, SendGrid blocked): the address may work on the next email."""
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    kind = raw.get("Type") or raw.get("type") or ""
+    if isinstance(kind, str) and kind in _SOFT_BOUNCE_TYPES:
+        return True
+    return (event.description or "").startswith("Transient")
+
+
+def email_event_record(
+    *, esp_name: str, event: AnymailTrackingEvent, now: datetime | None = None
+) -> EmailEvent | None:
+    """Keep one tracking event and apply it to the invitations of its email.
+
+    Safe to repeat: an event already kept (same provider and event id) returns None
+    and changes nothing. An event about an unknown message is kept and ignored.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = _stored(esp_name, event, now)
+        if row is None:
+            return None
+        invitations = _invitations_of(row.message_id)
+        if not invitations:
+            logger.info("%s %s for unknown message %r", esp_name, row.event_type, row.message_id)
+            return row
+        _apply(row, event, invitations)
+    return row
+
+
+def _event_id(esp_name: str, event: AnymailTrackingEvent) -> str:
+    """The provider's event id, or (for events without one, such as a Postmark
+    delivery) a digest of what the event says, so its retries are one row too."""
+    if event.event_id:
+        return str(event.event_id)[:200]
+    timestamp = event.timestamp.isoformat() if event.timestamp else ""
+    said = f"{esp_name}|{event.event_type}|{event.message_id}|{event.recipient}|{timestamp}"
+    return "digest:" + hashlib.sha256(said.encode()).hexdigest()
+
+
+def _stored(esp_name: str, event: AnymailTrackingEvent, now: datetime) -> EmailEvent | None:
+    esp = provider_key(esp_name)
+    event_id = _event_id(esp_name, event)
+    if EmailEvent.objects.filter(esp_name=esp, event_id=event_id).exists():
+        return None
+    description = event.description or event.mta_response or ""
+    try:
+        with transaction.atomic():
+            return EmailEvent.objects.create(
+                esp_name=esp,
+                event_id=event_id,
+                event_type=str(event.event_type)[:20],
+                message_id=str(event.message_id or "")[:255],
+                recipient=str(event.recipient or "")[:254],
+                description=str(description)[:500],
+                occurred_at=event.timestamp or now,
+                received_at=now,
+            )
+    except IntegrityError:
+        return None  # the same event, kept by a concurrent request
+
+
+def _invitations_of(message_id: str) -> list[Invitation]:
+    if not message_id:
+        return []
+    return list(
+        Invitation.objects.filter(Q(message_id=message_id) | Q(reminder_message_id=message_id))
+        .select_related("customer")
+        .order_by("pk")
+    )
+
+
+def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invitation]) -> None:
+    survey = [i for i in invitations if i.message_id == row.message_id]
+    pks = [i.pk for i in survey]
+    at = row.occurred_at
+    if row.event_type == EventType.DELIVERED:
+        Invitation.objects.filter(pk__in=pks, delivered_at__isnull=True).update(delivered_at=at)
+        return
+    if row.event_type not in SUPPRESSING or is_soft_bounce(event):
+        return
+    if row.event_type == EventType.COMPLAINED:
+        emailed = [i.pk for i in invitations]
+        Invitation.objects.filter(pk__in=emailed, complained_at__isnull=True).update(
+            complained_at=at
+        )
+    else:
+        Invitation.objects.filter(pk__in=pks, bounced_at__isnull=True).update(bounced_at=at)
+    customer_suppress(customer=invitations[0].customer, reason=_reason(row), now=at)
+    if row.event_type != EventType.COMPLAINED:
+        from metrics.services import rollups_refresh
+
+        # The response rate counts delivered emails: a bounced one leaves it.
+        for invitation in Invitation.objects.filter(pk__in=pks):
+            rollups_refresh(invitation=invitation)
+
+
+def _reason(row: EmailEvent) -> str:
+    what = {
+        EventType.BOUNCED: "bounced",
+        EventType.REJECTED: "rejected by the provider",
+        EventType.COMPLAINED: "marked as spam",
+    }[row.event_type]
+    detail = f" ({row.description})" if row.description else ""
+    return f"{row.esp_name}: {what} on {row.occurred_at:%Y-%m-%d}{detail}"[:200]
+
+
+def customer_suppress(*, customer: Customer, reason: str, now: datetime) -> Customer:
+    """Send no survey email or reminder to this address again, the scheduled ones
+    included. Safe to repeat: the first reason is kept."""
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk, suppressed_at__isnull=True).update(
+            suppressed_at=now, suppressed_reason=reason[:200]
+        )
+        customer.refresh_from_db()
+        Invitation.objects.filter(customer=customer, state=State.SCHEDULED).update(
+            state=State.SUPPRESSED, reason=rules.suppression_text(customer.suppressed_reason)[:300]
+        )
+    return customer
+
+
+def customer_unsuppress(*, customer: Customer) -> Customer:
+    """Mail this address again (an admin fixed or confirmed it); from the next survey on."""
+    Customer.objects.filter(pk=customer.pk).update(suppressed_at=None, suppressed_reason="")
+    customer.refresh_from_db()
+    return customer
+
+
+def tracking_received(
+    sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any
+) -> None:
+    """anymail's tracking signal: the webhook view has checked the request already."""
+    if provider_key(esp_name) != settings.EMAIL_PROVIDER:
+        logger.warning(
+            "ignored a %s tracking event: EMAIL_PROVIDER is %r",
+            esp_name,
+            settings.EMAIL_PROVIDER,
+        )
+        return
+    email_event_record(esp_name=esp_name, event=event)
