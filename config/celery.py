@@ -48,10 +48,17 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
     },
     # Escalate follow-up cases past their due time to the team lead (once each), and
-    # send each owner the daily digest of open cases (once a day, from 07:00 local).
+    # send each owner the daily digest of open cases (once a day, from
+    # FOLLOWUP_DIGEST_HOUR local time, default 07:00).
     "followups-sweep": {
         "task": "metrics.tasks.followups_sweep",
         "schedule": 300.0,
+    },
+    # Ask "Did we sort it out?" of customers whose case was resolved in the last day
+    # and whose send was lost or failed (each case is claimed, so it goes once).
+    "recovery-sweep": {
+        "task": "metrics.tasks.recovery_sweep",
+        "schedule": SWEEP_SECONDS,
     },
     # Rebuild every metric rollup from the raw rows, nightly at 02:30 UTC.
     "rollups-rebuild": {

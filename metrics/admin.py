@@ -30,9 +30,13 @@ class FollowUpAdmin(admin.ModelAdmin):
         "created_at",
         "due_at",
         "escalated_at",
+        "recovery_sent_at",
+        "recovery_answered_at",
     ]
     list_filter = ["status", "outcome", "invitation__kind"]
     raw_id_fields = ["invitation", "owner"]
+    # Set by the recovery survey: when it was sent and answered, and the link's hash.
+    readonly_fields = ["recovery_token_hash", "recovery_sent_at", "recovery_answered_at"]
     inlines = [FollowUpEventInline]
 
 

@@ -7,8 +7,11 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
 
 from surveys.models import Agent, Team, Ticket
+from surveys.services import COMMENT_MAX_CHARS
 
 from .models import BusinessFigures, FollowUp
 from .responses import COMMENT_FILTERS
@@ -61,6 +64,44 @@ class FollowUpReassignForm(forms.Form):
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.email
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+
+# As long as a survey comment may be.
+RECOVERY_COMMENT_MAX_CHARS = COMMENT_MAX_CHARS
+
+
+class RecoveryForm(forms.Form):
+    """The customer's answer to "Did we sort it out?" and an optional comment."""
+
+    answer = forms.ChoiceField(
+        label=_("Did we sort it out?"),
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please choose Yes or No."),
+            "invalid_choice": _("Please choose Yes or No."),
+        },
+    )
+    comment = forms.CharField(
+        label=_("Anything you would like to add?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def clean_comment(self) -> str:
+        comment: str = self.cleaned_data["comment"]
+        if len(comment) > RECOVERY_COMMENT_MAX_CHARS:
+            raise forms.ValidationError(
+                _(
+                    "Please keep your comment under %(max)s characters; it has %(length)s. "
+                    "Your text is still in the box."
+                ),
+                params={
+                    "max": number_format(RECOVERY_COMMENT_MAX_CHARS, force_grouping=True),
+                    "length": number_format(len(comment), force_grouping=True),
+                },
+            )
+        return comment
 
 
 def dimension_choices(name: str) -> list[tuple[str, str]]:

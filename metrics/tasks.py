@@ -53,3 +53,21 @@ def followups_sweep() -> tuple[int, int]:
         for owner_id in followups.digest_owners(now=now)
     )
     return escalated, digests
+
+
+@shared_task
+def recovery_send(followup_id: int) -> bool:
+    """Ask the customer of a resolved case "Did we sort it out?"; sends once however
+    often it runs (the case is claimed with a conditional UPDATE)."""
+    return followups.recovery_send(followup_id=followup_id, now=timezone.now())
+
+
+@shared_task
+def recovery_sweep() -> int:
+    """Send the recovery surveys whose task was lost (broker down) or whose send failed.
+    Returns how many went out."""
+    now = timezone.now()
+    return sum(
+        followups.recovery_send(followup_id=followup_id, now=now)
+        for followup_id in followups.recovery_unsent(older_than=SWEEP_GRACE, now=now)
+    )

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LoginView
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, scores, views
 
 app_name = "metrics"
 
@@ -11,7 +11,11 @@ urlpatterns = [
         LoginView.as_view(template_name="metrics/followup_login.html", next_page="metrics:inbox"),
         name="login",
     ),
+    # The customer's "Did we sort it out?" page: public, by link token.
+    path("r/<str:token>/", views.recovery, name="recovery"),
+    path("r/<str:token>/thanks/", views.recovery_thanks, name="recovery_thanks"),
     path("followups/", views.inbox, name="inbox"),
+    path("scores/", scores.scores, name="scores"),
     path("followups/report/", views.followup_report, name="followup_report"),
     path("followups/<int:pk>/", views.followup_detail, name="followup_detail"),
     path("followups/<int:pk>/note/", views.followup_note, name="followup_note"),

@@ -1,4 +1,5 @@
-"""Pages: the follow-up inbox and cases (agents), and the reports and exports (staff only)."""
+"""Pages: the follow-up inbox and cases (agents), the customers' "Did we sort it out?"
+page (public, by link token), and the reports and exports (staff only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import (
     FileResponse,
     Http404,
@@ -21,10 +23,18 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
-from . import exports, followups, reports, tables
+from surveys import rules
+from surveys import views as customer_pages
+from surveys.emails import brand_context
+from surveys.models import SurveyPolicy
+
+from . import exports, followups, reports, scores, tables
 from .forms import (
     BusinessFiguresForm,
     CommentFilterForm,
@@ -33,6 +43,7 @@ from .forms import (
     FollowUpNoteForm,
     FollowUpReassignForm,
     FollowUpStatusForm,
+    RecoveryForm,
     ReportFilterForm,
     ResponseFilterForm,
 )
@@ -163,12 +174,151 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 @staff_required
 def followup_report(request: HttpRequest) -> HttpResponse:
-    """Recovery per agent and team over the last `days` days (default 90)."""
-    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
-    end = timezone.now()
-    report = followups.recovery_report(start=end - timedelta(days=max(days, 1)), end=end)
-    context = {"report": report, "days": days, "nav": "followups"}
+    """Recovery per agent and team over the last `days` days (default 90), or over
+    the dashboard's dates (`from`, `to`) when it links here."""
+    context: dict[str, Any] = {"nav": "followups"}
+    if "from" in request.GET or "to" in request.GET:
+        form, filters = _filters(request)
+        start, end = filters.bounds()
+        context.update(filters=filters, form_errors=form.errors)
+    else:
+        days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
+        end = timezone.now()
+        start = end - timedelta(days=max(days, 1))
+        context["days"] = days
+    context["report"] = followups.recovery_report(start=start, end=end)
     return render(request, "metrics/followup_report.html", context)
+
+
+# --- "Did we sort it out?" (customers, by link token) ------------------------------------
+
+# The customer's latest answer as the page's choice.
+ANSWERS = {FollowUp.Outcome.RECOVERED: "yes", FollowUp.Outcome.NOT_RECOVERED: "no"}
+ANSWERS_SET = ("yes", "no")
+
+
+def _recovery_or_404(request: HttpRequest, token: str) -> tuple[FollowUp, str]:
+    """The case of a recovery link and the language to show it in (the one chosen with
+    the switch, else the customer's); an unknown or altered token is a 404."""
+    followup = followups.followup_for_recovery_token(token=token)
+    if followup is None:
+        raise Http404("unknown recovery link")
+    chosen = customer_pages._chosen_language(request)
+    locale = followup.invitation.customer.locale
+    return followup, chosen or (locale if locale in rules.SUPPORTED_LANGUAGES else "en")
+
+
+def _recovery_context(request: HttpRequest, followup: FollowUp, token: str) -> dict[str, Any]:
+    chosen = customer_pages._chosen_language(request)
+    keep = {k: v for k, v in request.GET.items() if k == "answer" and v in ANSWERS_SET}
+    current = translation.get_language()
+    return {
+        **brand_context(SurveyPolicy.load()),
+        "subject": followup.invitation.ticket.subject or str(followup.invitation.ticket),
+        "answered": followup.recovery_answered_at is not None,
+        "action_url": customer_pages._with_lang(reverse("metrics:recovery", args=[token]), chosen),
+        "change_url": customer_pages._with_lang(
+            reverse("metrics:recovery", args=[token]), chosen or current
+        ),
+        "language_links": [
+            {
+                "code": code,
+                "name": customer_pages.LANGUAGE_NAMES[code],
+                "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
+                "current": code == current,
+            }
+            for code in rules.SUPPORTED_LANGUAGES
+        ],
+    }
+
+
+def _recovery_closed_page(
+    request: HttpRequest, followup: FollowUp, context: dict[str, Any]
+) -> HttpResponse | None:
+    """The 410 page once the link expired, the closed page once the answer may no
+    longer change; None while the link is open."""
+    state = followups.recovery_link_state(
+        sent_at=followup.recovery_sent_at,
+        answered_at=followup.recovery_answered_at,
+        now=timezone.now(),
+    )
+    if state == "expired":
+        return customer_pages._public(
+            request, "surveys/expired.html", context, status=410, switch=False
+        )
+    if state == "closed":
+        return customer_pages._public(request, "surveys/closed.html", context, switch=False)
+    return None
+
+
+# A cross-site form cannot know the link token, and these pages set no cookie: the
+# token does CSRF's job (like the survey pages, whose no-referrer breaks CSRF checks).
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def recovery(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows the question with the answer clicked in the email chosen and records
+    nothing (mail scanners open every link); only the button (a POST) records it."""
+    if customer_pages._rate_limited(request):
+        return customer_pages._too_many(request)
+    followup, language = _recovery_or_404(request, token)
+    with translation.override(language):
+        context = _recovery_context(request, followup, token)
+        closed = _recovery_closed_page(request, followup, context)
+        if closed is not None:
+            return closed
+        if request.method == "HEAD":  # mail scanners send many; nobody reads the body
+            return customer_pages._private(HttpResponse(content_type="text/html; charset=utf-8"))
+        if request.method == "POST":
+            return _recovery_answer(request, followup, token, context)
+        clicked = request.GET.get("answer", "")
+        previous = ANSWERS.get(followups.recovery_answer_of(followup))
+        context["form"] = RecoveryForm(
+            initial={"answer": clicked if clicked in ANSWERS_SET else previous}
+        )
+        return customer_pages._public(request, "surveys/recovery.html", context, switch=False)
+
+
+def _recovery_answer(
+    request: HttpRequest, followup: FollowUp, token: str, context: dict[str, Any]
+) -> HttpResponse:
+    """Record a valid answer and go to the thank-you page; show an invalid one again
+    (400) with what the customer wrote."""
+    form = RecoveryForm(request.POST)
+    if not form.is_valid():
+        context["form"] = form
+        return customer_pages._public(
+            request, "surveys/recovery.html", context, status=400, switch=False
+        )
+    try:
+        followups.recovery_answer_record(
+            followup_id=followup.pk,
+            recovered=form.cleaned_data["answer"] == "yes",
+            comment=form.cleaned_data["comment"],
+            now=timezone.now(),
+        )
+    except followups.RecoveryClosed:  # the window closed while the page was open
+        followup.refresh_from_db()
+        return _recovery_closed_page(request, followup, context) or redirect(request.path)
+    thanks = reverse("metrics:recovery_thanks", args=[token])
+    return redirect(customer_pages._with_lang(thanks, customer_pages._chosen_language(request)))
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def recovery_thanks(request: HttpRequest, token: str) -> HttpResponse:
+    if customer_pages._rate_limited(request):
+        return customer_pages._too_many(request)
+    followup, language = _recovery_or_404(request, token)
+    with translation.override(language):
+        context = _recovery_context(request, followup, token)
+        closed = _recovery_closed_page(request, followup, context)
+        if closed is not None:
+            return closed
+        return customer_pages._public(request, "surveys/thanks.html", context, switch=False)
+
+
+# --- Reports ------------------------------------------------------------------------------
 
 
 def _query(filters: ReportFilters) -> str:
@@ -188,6 +338,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     comments = CommentFilterForm(request.GET)
     comment_filter = comments.cleaned_data["comments"] if comments.is_valid() else ""
     context = reports.dashboard_build(filters=filters, comment_filter=comment_filter)
+    start, end = filters.bounds()
+    context["followup_figures"] = followups.recovery_figures(
+        start=start,
+        end=end,
+        team=filters.team,
+        agent=filters.agent,
+        channel=filters.channel,
+        category=filters.category,
+    )
+    context["followup_report_query"] = urlencode(
+        {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
+    )
     filter_keep = [(k, v) for k, v in filters.params().items()]
     context.update(
         form=form,
@@ -268,6 +430,12 @@ def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
     form = ResponseFilterForm(request.GET)
     filters = form.filters()
     data = form.cleaned_data if form.is_valid() else {}
+    # Staff see every answer; a lead the team's, an agent their own (else 404).
+    scope = (
+        Q()
+        if request.user.is_staff
+        else scores.responses_scope_q(user=request.user, agent=filters.agent, team=filters.team)
+    )
     if data.get("ticket") and "from" not in request.GET:
         filters = None  # a ticket's answers, whenever they were given
     responses = responses_matching(
@@ -279,11 +447,11 @@ def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
         commented=bool(data.get("commented")),
         ticket=data.get("ticket") or None,
         by_sent_day=data.get("basis") == "sent",
-    )
+    ).filter(scope)
     return form, responses
 
 
-@staff_required
+@agent_login_required
 def responses(request: HttpRequest) -> HttpResponse:
     form, rows = _responses(request)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
@@ -293,7 +461,7 @@ def responses(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/responses.html", context)
 
 
-@staff_required
+@agent_login_required
 def responses_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _form, rows = _responses(request)
     stamp = timezone.localdate().isoformat()

@@ -2,6 +2,7 @@
 the API, case actions, escalation and the daily digest."""
 
 import json
+import re
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -142,19 +143,30 @@ def test_flag_due_time_follows_team_service_level(cast):
 
 # --- Who sees what ------------------------------------------------------------------
 
-PAGES = ["inbox", "detail", "note", "email", "reassign"]
-# What each role gets from each page of agent A's case.
+PAGES = ["inbox", "detail", "note", "email", "reassign", "recovery", "recovery_thanks"]
+# What each role gets from each page of agent A's case. The customer's recovery page
+# (and its thank-you page) is public: the link token is the key.
 EXPECTED = {
-    "anonymous": [302, 302, 302, 302, 302],
-    "a": [200, 200, 302, 200, 403],
-    "b": [200, 404, 404, 404, 404],
-    "lead": [200, 200, 302, 200, 302],
-    "admin": [200, 200, 302, 200, 302],
+    "anonymous": [302, 302, 302, 302, 302, 200, 200],
+    "a": [200, 200, 302, 200, 403, 200, 200],
+    "b": [200, 404, 404, 404, 404, 200, 200],
+    "lead": [200, 200, 302, 200, 302, 200, 200],
+    "admin": [200, 200, 302, 200, 302, 200, 200],
 }
+
+
+def recovery_link(followup, mailoutbox):
+    """Resolve the case and ask the customer; the path of the email's link."""
+    followups.followup_status_set(followup=followup, status="resolved")
+    followups.recovery_send(followup_id=followup.pk, now=timezone.now())
+    return re.search(r"http://testserver(/r/[\w-]+/)", mailoutbox[-1].body).group(1)
 
 
 def _request(client, page, followup, cast):
     base = f"/followups/{followup.pk}/"
+    if page in ("recovery", "recovery_thanks"):
+        path = cast.recovery_path + ("thanks/" if page == "recovery_thanks" else "")
+        return client.get(path + "?answer=yes")
     if page == "inbox":
         return client.get("/followups/")
     if page == "detail":
@@ -167,8 +179,9 @@ def _request(client, page, followup, cast):
 
 
 @pytest.mark.parametrize("who", list(EXPECTED))
-def test_followup_pages_answer_each_role(client, cast, who):
+def test_followup_pages_answer_each_role(client, cast, who, mailoutbox):
     followup = open_case(cast.a, cast.team)
+    cast.recovery_path = recovery_link(open_case(cast.a, cast.team), mailoutbox)
     if who != "anonymous":
         client.force_login(getattr(cast, who))
 
@@ -361,6 +374,17 @@ def test_digest_waits_for_the_morning(cast, mailoutbox, time_machine):
     assert metrics_tasks.followups_sweep() == (0, 0)
 
 
+def test_digest_hour_is_a_setting(cast, mailoutbox, time_machine, settings):
+    settings.FOLLOWUP_DIGEST_HOUR = 9
+    open_case(cast.a, cast.team)
+    time_machine.move_to(local(2026, 11, 23, 8, 30), tick=False)
+    early = metrics_tasks.followups_sweep()
+    time_machine.move_to(local(2026, 11, 23, 9, 5), tick=False)
+
+    assert (early, metrics_tasks.followups_sweep()) == ((0, 0), (0, 1))
+    assert [m.to for m in mailoutbox] == [["a@support.example"]]
+
+
 # --- API ------------------------------------------------------------------------------
 
 
@@ -421,17 +445,18 @@ def test_api_patch_unknown_case_is_404(api):
 def test_recovery_row_counts_in_time_contacts_median_and_recovery():
     opened = MONDAY_MORNING
     cases = [
-        {"created_at": opened, "due_at": opened + timedelta(hours=8), "outcome": "recovered",
-         "first_contacted_at": opened + timedelta(hours=1)},
-        {"created_at": opened, "due_at": opened + timedelta(hours=8), "outcome": "not_recovered",
-         "first_contacted_at": opened + timedelta(hours=9)},
-        {"created_at": opened, "due_at": opened + timedelta(hours=8), "outcome": "unknown",
-         "first_contacted_at": None},
+        {"created_at": opened, "due_at": opened + timedelta(hours=8),
+         "recovery_answer": "recovered", "first_contacted_at": opened + timedelta(hours=1)},
+        {"created_at": opened, "due_at": opened + timedelta(hours=8),
+         "recovery_answer": "not_recovered", "first_contacted_at": opened + timedelta(hours=9)},
+        {"created_at": opened, "due_at": opened + timedelta(hours=8),
+         "recovery_answer": None, "first_contacted_at": None},
     ]  # fmt: skip
 
     row = followups.recovery_row("a@support.example", cases)
 
     assert (row["opened"], row["median_wait"], row["recovery_rate"]) == (3, timedelta(hours=5), 50)
+    assert (row["answered"], row["recovered"], row["in_time_count"]) == (2, 1, 1)
     assert row["in_time"] == pytest.approx(100 / 3)
 
 
@@ -440,7 +465,11 @@ def test_recovery_row_counts_in_time_contacts_median_and_recovery():
 )
 def test_recovery_report_page_is_for_admins(client, cast, who, code):
     followup = open_case(cast.a, cast.team, now=timezone.now())
-    followups.followup_status_set(followup=followup, status="resolved", outcome="recovered")
+    followups.followup_status_set(followup=followup, status="resolved")
+    followups.recovery_send(followup_id=followup.pk, now=timezone.now())
+    followups.recovery_answer_record(
+        followup_id=followup.pk, recovered=True, comment="", now=timezone.now()
+    )
     if who != "anonymous":
         client.force_login(getattr(cast, who))
 
@@ -463,7 +492,8 @@ def test_case_change_publishes_followup_updated_webhook(cast, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         followups.followup_status_set(followup=followup, status="resolved", outcome="recovered")
 
+    # The change, then the recovery survey sent to the customer after commit.
     deliveries = WebhookDelivery.objects.order_by("pk")
-    assert [d.event_type for d in deliveries] == ["followup.created", "followup.updated"]
-    body = json.loads(deliveries.last().body)
+    assert [d.event_type for d in deliveries] == ["followup.created"] + ["followup.updated"] * 2
+    body = json.loads(deliveries[1].body)
     assert (body["data"]["status"], body["data"]["outcome"]) == ("resolved", "recovered")

@@ -516,3 +516,40 @@ def test_every_customer_page_and_email_is_translated(
     for name, page in pages.items():
         assert f'<html lang="{lang}">' in page, name
         assert_no_english(visible(page), english_pages)
+
+
+RECOVERY_TEMPLATES = (
+    "templates/emails/recovery-",
+    "templates/surveys/recovery.html",
+    "metrics/forms.py",
+)
+RECOVERY_QUESTION = {
+    "sv": "Lyckades vi lösa det?",
+    "nb": "Fikk vi løst det?",
+    "da": "Fik vi løst det?",
+    "fi": "Saimmeko asian ratkaistua?",
+    "fy": "Hawwe wy it oplost?",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_recovery_email_and_page_are_in_customer_language(lang, client, mailoutbox):
+    from metrics import followups
+    from tests.test_recovery import link, open_case
+
+    followup = open_case(locale=lang)
+    followups.followup_status_set(followup=followup, status="resolved")
+    followups.recovery_send(followup_id=followup.pk, now=followup.created_at)
+    message = mailoutbox[-1]
+    page = client.get(link(message) + "?answer=no").content.decode()
+    error = client.post(link(message), {"comment": "x"}).content.decode()
+
+    html_part = message.alternatives[0][0]
+    assert f'<html lang="{lang}">' in html_part
+    assert f'<html lang="{lang}">' in page
+    assert RECOVERY_QUESTION[lang] in visible(html_part)
+    assert RECOVERY_QUESTION[lang] in visible(page)
+    english = english_sentences(RECOVERY_TEMPLATES)
+    for text in (message.subject, message.body, visible(html_part), visible(page), visible(error)):
+        assert_no_english(text, english)

@@ -1,5 +1,7 @@
 """An agent works a follow-up case in headless Chromium: signs in, opens the newest
-case from the inbox, adds a note, emails the customer and resolves the case."""
+case from the inbox, adds a note, emails the customer (through Django's SMTP backend
+to a real SMTP server on loopback) and resolves the case, which asks the customer
+"Did we sort it out?"."""
 
 from datetime import timedelta
 
@@ -11,6 +13,7 @@ from metrics.models import FollowUp
 from surveys.models import Response
 from tests.browser.conftest import axe_violations
 from tests.factories import AgentFactory, CustomerFactory, InvitationFactory, TeamFactory
+from tests.smtp_sink import smtp_sink
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +40,18 @@ def agent():
     return user
 
 
-def test_agent_works_newest_case_from_inbox(chromium, live_server, agent, mailoutbox):
+@pytest.fixture
+def smtp(settings):
+    """Django's SMTP backend, pointed at an SMTP server on loopback."""
+    with smtp_sink() as (mailbox, port):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield mailbox
+
+
+def test_agent_works_newest_case_from_inbox(chromium, live_server, agent, smtp):
     customer = CustomerFactory(email="anna@example.se", name="Anna Berg", locale="sv")
     case(agent, "Old parcel question", customer, timezone.now() - timedelta(days=2))
     newest = case(agent, "Refund not received", customer, timezone.now())
@@ -54,24 +68,29 @@ def test_agent_works_newest_case_from_inbox(chromium, live_server, agent, mailou
     page.get_by_role("link", name="Email the customer").click()
     page.get_by_label("Body").fill("Hej Anna! Kan jag ringa dig i morgon?")
     page.get_by_role("button", name="Send email").click()
+    page.get_by_text("Email sent to anna@example.se.").wait_for()
+    [reply] = smtp.wait_for("anna@example.se")
     page.get_by_label("Status").select_option("resolved")
-    page.get_by_label("Outcome").select_option("recovered")
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(f"{live_server.url}/followups/{newest.pk}/")
     violations = axe_violations(page)
     context.close()
 
+    assert reply.rcpt_tos == ["anna@example.se"]
+    assert reply.subject.startswith("Om ditt supportärende")
+    assert "Hej Anna! Kan jag ringa dig i morgon?" in reply.text
+    assert reply.header("Reply-To") == "lars@support.example"
+    [_reply, survey] = smtp.wait_for("anna@example.se", count=2)
+    assert survey.subject == "Lyckades vi lösa ”Refund not received”?"
     newest.refresh_from_db()
-    assert (newest.status, newest.outcome) == ("resolved", "recovered")
-    assert [m.to for m in mailoutbox] == [["anna@example.se"]]
-    assert mailoutbox[0].subject.startswith("Om ditt supportärende")
+    assert newest.status == "resolved"
     assert list(newest.events.values_list("kind", flat=True)) == [
         "opened",
         "note",
         "email",
         "status",
         "status",
-        "outcome",
+        "recovery_sent",
     ]
     assert FollowUp.objects.exclude(pk=newest.pk).get().status == "new"
     assert violations == []

@@ -1,0 +1,102 @@
+"""Agents' and team leads' own scores.
+
+The same exact counts as the admin reports, held to what the role may see: an agent
+the answers about their own tickets, a team lead the team's (with a row per agent).
+Admins have the full reports instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from surveys.models import Team
+
+from . import reports
+from .responses import comments_latest
+from .selectors import MIN_ANSWERS, ReportFilters
+
+# The periods offered, in days; the first is the default.
+PERIODS = (30, 90, 365)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose scores a user may see: their own (agent) or a team's (team lead)."""
+
+    agent: int | None = None
+    team: Team | None = None
+
+    def filters(self, *, days: int, today: date) -> ReportFilters:
+        return ReportFilters(
+            start=today - timedelta(days=days - 1),
+            end=today,
+            agent=self.agent,
+            team=self.team.pk if self.team else None,
+        )
+
+
+def scores_scope(*, user: Any, team_id: str | None = None) -> Scope:
+    """A team lead sees a team they lead (the one asked for, else the first); anyone
+    else their own answers. Asking for a team one does not lead is a 404."""
+    led = list(Team.objects.filter(lead=user).order_by("name"))
+    if team_id:
+        chosen = next((team for team in led if str(team.pk) == team_id), None)
+        if chosen is None:
+            raise Http404("No such team of yours.")
+        return Scope(team=chosen)
+    return Scope(team=led[0]) if led else Scope(agent=user.pk)
+
+
+def scores_build(*, scope: Scope, days: int, today: date) -> dict[str, Any]:
+    filters = scope.filters(days=days, today=today)
+    context: dict[str, Any] = {
+        "filters": filters,
+        "previous": filters.previous(),
+        "headlines": reports.headlines(filters),
+        "trends": reports.trend_charts(filters),
+        "comments": comments_latest(filters=filters, limit=10),
+    }
+    if scope.team is not None:
+        context["agents"] = reports.group_table(filters, "agent")
+    return context
+
+
+@login_required
+def scores(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff:
+        return redirect("metrics:dashboard")
+    days = request.GET.get("days", "")
+    days = int(days) if days.isdigit() and int(days) in PERIODS else PERIODS[0]
+    scope = scores_scope(user=request.user, team_id=request.GET.get("team"))
+    context = scores_build(scope=scope, days=days, today=timezone.localdate())
+    context.update(
+        scope=scope,
+        days=days,
+        periods=PERIODS,
+        led_teams=Team.objects.filter(lead=request.user).order_by("name"),
+        min_answers=MIN_ANSWERS,
+        nav="scores",
+    )
+    return render(request, "metrics/scores.html", context)
+
+
+def responses_scope_q(*, user: Any, agent: int | None = None, team: int | None = None) -> Q:
+    """The answers a user who is not staff may open: a team lead those about the
+    teams they lead, an agent those about their own tickets. Asking for another
+    agent's or team's answers is a 404, as if they did not exist."""
+    led = set(Team.objects.filter(lead=user).values_list("pk", flat=True))
+    if led:
+        if team is not None and team not in led:
+            raise Http404("No such team of yours.")
+        return Q(invitation__team_id__in=led)
+    if agent is not None and agent != user.pk:
+        raise Http404("No such answers of yours.")
+    return Q(invitation__agent_id=user.pk)
