@@ -17,5 +17,6 @@ urlpatterns = [
     path("hooks/hubspot/", webhooks.hubspot, name="hooks_hubspot"),
     path("hooks/helpscout/", webhooks.helpscout, name="hooks_helpscout"),
     path("hooks/intercom/", webhooks.intercom, name="hooks_intercom"),
+    path("setup/", webhooks.integrations, name="integrations"),
     path("setup/<str:provider>/", webhooks.setup, name="setup_helpdesk"),
 ]

@@ -12,6 +12,7 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Max, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -28,7 +29,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import helpdesks, services
-from .models import HelpdeskConnection, HelpdeskProvider, InboundDelivery
+from .models import (
+    ApiKey,
+    HelpdeskConnection,
+    HelpdeskProvider,
+    InboundDelivery,
+    WebhookSubscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +325,55 @@ def intercom(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"id": delivery.pk, "duplicate": not created}, status=202 if created else 200
     )
+
+
+@dataclass(frozen=True)
+class HelpdeskStatus:
+    provider: str
+    label: str
+    configured: bool
+    last_received_at: datetime | None
+    received_week: int
+    failed_week: int
+
+
+def helpdesks_status(*, now: datetime) -> list[HelpdeskStatus]:
+    """Each helpdesk: is a secret set, when did it last call, how many calls in the
+    last 7 days and how many of those could not be read as a ticket."""
+    week = now - timedelta(days=7)
+    rows = {
+        row["provider"]: row
+        for row in InboundDelivery.objects.values("provider").annotate(
+            last=Max("received_at"),
+            week=Count("pk", filter=Q(received_at__gte=week)),
+            failed=Count("pk", filter=Q(received_at__gte=week) & ~Q(error="")),
+        )
+    }
+    return [
+        HelpdeskStatus(
+            provider=provider,
+            label=label,
+            configured=bool(helpdesk_secret(provider)),
+            last_received_at=rows.get(provider, {}).get("last"),
+            received_week=rows.get(provider, {}).get("week", 0),
+            failed_week=rows.get(provider, {}).get("failed", 0),
+        )
+        for provider, label in HelpdeskProvider.choices
+    ]
+
+
+@staff_member_required
+def integrations(request: HttpRequest) -> HttpResponse:
+    """Every way in and out of Kundpuls, with what is set up and working."""
+    context = {
+        "helpdesks": helpdesks_status(now=timezone.now()),
+        "email_provider": getattr(settings, "EMAIL_PROVIDER", "") or "",
+        "email_backend": settings.EMAIL_BACKEND.rsplit(".", 2)[-2],
+        "subscriptions": WebhookSubscription.objects.order_by("pk"),
+        "api_keys": ApiKey.objects.filter(revoked_at__isnull=True).count(),
+        "nav": "integrations",
+    }
+    return render(request, "surveys/integrations.html", context)
 
 
 @staff_member_required

@@ -329,3 +329,29 @@ def test_100_concurrent_deliveries_make_one_ticket(live_server, time_machine, pr
     assert statuses == [200] * 99 + [202]
     assert Ticket.objects.count() == 1
     assert Invitation.objects.filter(kind="csat").count() == 1
+
+
+def test_integrations_page_shows_each_helpdesk_with_its_calls(admin_client, client, settings):
+    settings.ZENDESK_WEBHOOK_SECRET = ""
+    post_helpscout(client, helpscout_body())
+    post_helpscout(client, helpscout_body(id=9002, primaryCustomer={}))
+
+    page = admin_client.get("/setup/")
+
+    rows = {d.provider: d for d in page.context["helpdesks"]}
+    assert page.status_code == 200
+    assert (rows["helpscout"].configured, rows["helpscout"].received_week) == (True, 2)
+    assert rows["helpscout"].last_received_at == NOW
+    assert (rows["zendesk"].configured, rows["zendesk"].received_week) == (False, 0)
+    assert "never" in page.content.decode()
+
+
+def test_integrations_page_counts_unreadable_calls(
+    admin_client, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_helpscout(client, helpscout_body(primaryCustomer={}))
+
+    page = admin_client.get("/setup/")
+
+    assert {d.provider: d.failed_week for d in page.context["helpdesks"]}["helpscout"] == 1
