@@ -32,7 +32,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from metrics import formulas
-from metrics.models import FollowUp
+from metrics.followups import followup_due
+from metrics.models import FollowUp, FollowUpEvent
 from metrics.services import rollups_rebuild
 from surveys import rules
 from surveys.models import (
@@ -937,6 +938,9 @@ class DemoBuilder:
         self._write_followups(responses)
 
     def _write_followups(self, responses: list[Response]) -> None:
+        """Cases for the low scores, with a history like a team's: most contacted
+        within the service level, resolved ones asked "Did we sort it out?" and
+        about half of those answered."""
         low = [
             r
             for r in responses
@@ -946,7 +950,7 @@ class DemoBuilder:
         ]
         low.sort(key=lambda r: r.processed_at or r.answered_at)
         recent = self.now - timedelta(days=FOLLOWUP_OPEN_DAYS)
-        followups = []
+        cases: list[tuple[FollowUp, list[FollowUpEvent]]] = []
         for position, response in enumerate(low):
             opened = response.processed_at or response.answered_at
             # The newest cases are still being worked on, however small the demo.
@@ -955,23 +959,61 @@ class DemoBuilder:
                 status = self.rng.choice(("new", "new", "contacted", "contacted", "new"))
             else:
                 status = self.rng.choices(("resolved", "no_action", "contacted"), (65, 30, 5))[0]
-            updated = opened
-            if status != "new":
-                handled = opened + self._lognormal_minutes(20 * 60, 1.0)
-                updated = min(handled, self.now)
             invitation = response.invitation
-            followups.append(
-                FollowUp(
-                    invitation=invitation,
-                    owner=invitation.agent,
-                    status=status,
-                    reason=f"{SurveyKind(invitation.kind).label} {response.raw_score}",
-                    created_at=opened,
-                    updated_at=updated,
-                    owner_notified_at=opened,
-                )
+            case = FollowUp(
+                invitation=invitation,
+                owner=invitation.agent,
+                status=status,
+                reason=f"{SurveyKind(invitation.kind).label} {response.raw_score}",
+                created_at=opened,
+                updated_at=opened,
+                owner_notified_at=opened,
+                due_at=followup_due(invitation=invitation, opened=opened),
             )
-        FollowUp.objects.bulk_create(followups, batch_size=BATCH)
+            events = [FollowUpEvent(kind=FollowUpEvent.Kind.OPENED, at=opened, new=case.reason)]
+            if status != "new":
+                contacted = min(opened + self._lognormal_minutes(10 * 60, 1.0), self.now)
+                case.first_contacted_at = case.updated_at = contacted
+                agent = invitation.agent
+                events.append(self._event("status", agent, contacted, "new", "contacted"))
+            if status in ("resolved", "no_action"):
+                closed = min(case.updated_at + self._lognormal_minutes(6 * 60, 1.0), self.now)
+                case.updated_at = closed
+                events.append(self._event("status", invitation.agent, closed, "contacted", status))
+            if status == "resolved":
+                self._recovery(case, events)
+            cases.append((case, events))
+        FollowUp.objects.bulk_create([case for case, _events in cases], batch_size=BATCH)
+        for case, events in cases:
+            for event in events:
+                event.followup = case
+        FollowUpEvent.objects.bulk_create(
+            [event for _case, events in cases for event in events], batch_size=BATCH
+        )
+
+    def _event(self, kind: str, actor: Any, at: datetime, old: str, new: str) -> FollowUpEvent:
+        return FollowUpEvent(kind=kind, actor=actor, at=at, old=old, new=new)
+
+    def _recovery(self, case: FollowUp, events: list[FollowUpEvent]) -> None:
+        """The customer is asked once the case is resolved; about half answer, most of
+        them that it was sorted out."""
+        asked = case.updated_at
+        case.recovery_sent_at = asked
+        events.append(
+            FollowUpEvent(
+                kind=FollowUpEvent.Kind.RECOVERY_SENT,
+                at=asked,
+                new=case.invitation.customer.email,
+            )
+        )
+        answered = asked + self._lognormal_minutes(8 * 60, 1.2)
+        if self.rng.random() < 0.45 or answered > self.now:
+            return
+        outcome = "recovered" if self.rng.random() < 0.7 else "not_recovered"
+        case.recovery_answered_at, case.outcome = answered, outcome
+        events.append(
+            FollowUpEvent(kind=FollowUpEvent.Kind.RECOVERY_ANSWER, at=answered, new=outcome)
+        )
 
 
 def _ascii(text: str) -> str:
