@@ -1,0 +1,132 @@
+"""Every URL Kundpuls serves, asked by each kind of visitor: anonymous, agent A (owner
+of the case), agent B (same team), the team lead and an admin. A URL added without a
+line here fails test_it_knows_every_url, so no page goes out unchecked."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from metrics import followups
+from surveys.models import Response
+from tests.conftest import NOW
+from tests.factories import AgentFactory, InvitationFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "a", "b", "lead", "admin"]
+LOGIN = 302  # anonymous visitors (and agents at the admin site) go to a login page
+API = 401  # the API takes keys, never a browser session
+
+# name: (method, path, codes for anonymous, a, b, lead, admin). {case} is agent A's case.
+ROUTES = {
+    "home": ("get", "/", [302, 302, 302, 302, 302]),
+    "health": ("get", "/healthz", [200] * 5),
+    "metrics:login": ("get", "/login/", [200] * 5),
+    # Customers' pages work by link token: an unknown token is 404 for everyone.
+    "surveys:survey": ("get", "/s/not-a-token/", [404] * 5),
+    "surveys:thanks": ("get", "/s/not-a-token/thanks/", [404] * 5),
+    "surveys:honeypot": ("get", "/s/not-a-token/h/", [404] * 5),
+    "surveys:unsubscribe": ("get", "/u/not-a-token/", [404] * 5),
+    "metrics:recovery": ("get", "/r/not-a-token/", [404] * 5),
+    "metrics:recovery_thanks": ("get", "/r/not-a-token/thanks/", [404] * 5),
+    "surveys:logo": ("get", "/brand/logo/0000/", [404] * 5),
+    # Helpdesks post, signed: a browser's GET is refused.
+    "surveys:hooks_zendesk": ("get", "/hooks/zendesk/", [405] * 5),
+    "surveys:hooks_freshdesk": ("get", "/hooks/freshdesk/", [405] * 5),
+    "surveys:hooks_hubspot": ("get", "/hooks/hubspot/", [405] * 5),
+    "surveys:hooks_helpscout": ("get", "/hooks/helpscout/", [405] * 5),
+    "surveys:hooks_intercom": ("get", "/hooks/intercom/", [405] * 5),
+    # Settings pages are the admin's.
+    "surveys:setup_helpdesk": ("get", "/setup/zendesk/", [LOGIN] * 4 + [200]),
+    "surveys:integrations": ("get", "/setup/", [LOGIN] * 4 + [200]),
+    "surveys:outbox": ("get", "/dev/outbox/", [LOGIN] * 4 + [200]),
+    "surveys:outbox_message": ("get", "/dev/outbox/999999/", [LOGIN] * 4 + [404]),
+    # Cases: the owner and the lead see agent A's case; agent B is told it does not exist.
+    "metrics:inbox": ("get", "/followups/", [LOGIN, 200, 200, 200, 200]),
+    "metrics:followup_detail": ("get", "/followups/{case}/", [LOGIN, 200, 404, 200, 200]),
+    "metrics:followup_note": ("post", "/followups/{case}/note/", [LOGIN, 302, 404, 302, 302]),
+    "metrics:followup_email": ("get", "/followups/{case}/email/", [LOGIN, 200, 404, 200, 200]),
+    "metrics:followup_reassign": (
+        "post",
+        "/followups/{case}/reassign/",
+        [LOGIN, 403, 404, 302, 302],
+    ),
+    # Reports are the admin's; agents and leads are refused.
+    "metrics:followup_report": ("get", "/followups/report/", [LOGIN, 403, 403, 403, 200]),
+    "metrics:dashboard": ("get", "/reports/", [LOGIN, 403, 403, 403, 200]),
+    "metrics:monthly": ("get", "/reports/monthly/", [LOGIN, 403, 403, 403, 200]),
+    "metrics:compare": ("get", "/reports/compare/", [LOGIN, 403, 403, 403, 200]),
+    "metrics:business": ("get", "/reports/business/", [LOGIN, 403, 403, 403, 200]),
+    "metrics:exports": ("get", "/reports/exports/", [LOGIN, 403, 403, 403, 200]),
+    # The answers behind a number: an agent's own, a lead's team's (tests/test_scores.py).
+    "metrics:responses": ("get", "/reports/responses/", [LOGIN, 200, 200, 200, 200]),
+    "metrics:responses_export": ("get", "/reports/responses.csv", [LOGIN, 200, 200, 200, 200]),
+    "metrics:scores": ("get", "/scores/", [LOGIN, 200, 200, 200, 302]),
+    "metrics:table_export": ("get", "/reports/tables/agents.csv", [LOGIN, 403, 403, 403, 200]),
+    # The API: keys only (tests/test_ticket_api.py and friends use them).
+    "api:tickets": ("post", "/api/v1/tickets", [API] * 5),
+    "api:responses": ("get", "/api/v1/responses", [API] * 5),
+    "api:metrics": ("get", "/api/v1/metrics", [API] * 5),
+    "api:followups": ("get", "/api/v1/followups", [API] * 5),
+    "api:webhooks": ("post", "/api/v1/webhooks", [API] * 5),
+    "metrics:api_followup": ("patch", "/api/v1/followups/{case}", [API] * 5),
+    # The API's description is public, like any published API reference.
+    "schema": ("get", "/api/schema/", [200] * 5),
+    "api_docs": ("get", "/api/docs/", [200] * 5),
+}
+# URLs that belong to a library and are tested there or in their own module.
+NOT_HERE = ("admin:", "anymail:", "anymail_")
+
+
+@pytest.fixture
+def cast():
+    lead = UserFactory(username="lead@support.example")
+    team = TeamFactory(name="Billing", lead=lead)
+    agent_a = AgentFactory(user__username="a@support.example", team=team).user
+    agent_b = AgentFactory(user__username="b@support.example", team=team).user
+    admin = UserFactory(username="admin@support.example", is_staff=True, is_superuser=True)
+    invitation = InvitationFactory(
+        ticket__assignee=agent_a, ticket__team=team, kind="csat", scale_points=5, state="answered"
+    )
+    response = Response.objects.create(invitation=invitation, raw_score=1, score=1, answered_at=NOW)
+    case = followups.followup_flag(response=response, now=NOW)
+    return SimpleNamespace(a=agent_a, b=agent_b, lead=lead, admin=admin, case=case)
+
+
+def _names(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{pattern.namespace}:" if pattern.namespace else ""
+            yield from _names(pattern.url_patterns, prefix + namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield prefix + pattern.name
+
+
+def test_it_knows_every_url():
+    served = {name for name in _names(get_resolver().url_patterns)}
+
+    unchecked = {n for n in served if not n.startswith(NOT_HERE)} - set(ROUTES)
+
+    assert unchecked == set()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_answers_each_role_as_expected(client, cast, role):
+    if role != "anonymous":
+        client.force_login(getattr(cast, role))
+
+    answers = {}
+    for name, (method, path, _codes) in ROUTES.items():
+        url = path.format(case=cast.case.pk)
+        data = {"owner": cast.b.pk, "text": "Called"} if method == "post" else None
+        answers[name] = getattr(client, method)(url, data).status_code
+
+    expected = {name: codes[ROLES.index(role)] for name, (_m, _p, codes) in ROUTES.items()}
+    assert answers == expected
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client, cast):
+    page = client.get(f"/followups/{cast.case.pk}/")
+
+    assert page["Location"] == f"/login/?next=/followups/{cast.case.pk}/"
