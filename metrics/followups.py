@@ -1,12 +1,12 @@
 """Follow-up cases: opening, due times, who sees what, the case actions, and the
-escalation and digest sweeps. Services write; selectors (followups_*) read."""
+escalation and digest sweeps. Services write; selectors (followups_*) read. The
+recovery survey and the recovery report are in metrics/recovery.py."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,14 +14,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 
-from surveys.models import Agent, Invitation, Response, SurveyPolicy
-from surveys.rules import SUPPORTED_LANGUAGES
-from surveys.tokens import token_hash, token_new
+from surveys.models import Agent, Invitation, Response
 
 from . import formulas
 from .models import (
@@ -36,13 +33,6 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_SERVICE_LEVEL = TeamServiceLevel(hours=8, start=time(8), end=time(16), weekdays="12345")
-# "Did we sort it out?": the link works this long after it was sent, and the customer
-# may change the answer this long after first giving it.
-RECOVERY_LINK_DAYS = 30
-RECOVERY_EDIT_DAYS = 7
-# The sweep re-creates the sends of cases resolved this recently, never older ones (say,
-# cases resolved while the recovery survey was switched off).
-RECOVERY_SWEEP_WINDOW = timedelta(days=1)
 
 # --- Pure rules ----------------------------------------------------------------------
 
@@ -283,7 +273,9 @@ def followup_status_set(
     FollowUp.objects.filter(pk=followup.pk).update(**changes)
     if changes.get("status") == FollowUp.Status.RESOLVED:
         # robust: a broker that is down must not undo the change; the sweep sends later.
-        transaction.on_commit(partial(_recovery_enqueue, followup.pk), robust=True)
+        from .recovery import recovery_enqueue
+
+        transaction.on_commit(partial(recovery_enqueue, followup.pk), robust=True)
     followup.refresh_from_db()
     return followup
 
@@ -426,250 +418,3 @@ def digest_send(*, owner_id: int, day: date, now: datetime) -> bool:
 def followups_sees_others(*, user: Any) -> bool:
     """Whether the user sees cases besides their own (an admin or a team lead)."""
     return bool(user.is_staff or user.led_teams.exists())
-
-
-# --- Recovery survey ------------------------------------------------------------------
-
-
-class RecoveryClosed(Exception):
-    """The recovery link expired, or the time to change the answer has passed."""
-
-
-def recovery_link_state(
-    *, sent_at: datetime | None, answered_at: datetime | None, now: datetime
-) -> str:
-    """Whether a recovery link is "open", "expired" (RECOVERY_LINK_DAYS after it was
-    sent) or "closed" (answered more than RECOVERY_EDIT_DAYS ago)."""
-    if sent_at is None or now >= sent_at + timedelta(days=RECOVERY_LINK_DAYS):
-        return "expired"
-    if answered_at is not None and now >= answered_at + timedelta(days=RECOVERY_EDIT_DAYS):
-        return "closed"
-    return "open"
-
-
-def _recovery_enqueue(followup_id: int) -> None:
-    from .tasks import recovery_send
-
-    recovery_send.delay(followup_id)
-
-
-def _recovery_askable() -> QuerySet[FollowUp]:
-    """Resolved cases not yet asked whose customer still takes survey emails."""
-    return FollowUp.objects.filter(
-        status=FollowUp.Status.RESOLVED,
-        recovery_sent_at__isnull=True,
-        invitation__customer__opted_out_at__isnull=True,
-        invitation__customer__suppressed_at__isnull=True,
-    ).exclude(invitation__customer__email="")
-
-
-def recovery_unsent(*, older_than: timedelta, now: datetime) -> list[int]:
-    """Cases resolved within RECOVERY_SWEEP_WINDOW (and longer than older_than ago)
-    whose customer was not asked yet: their task was lost, or the send failed."""
-    if not SurveyPolicy.load().recovery_survey:
-        return []
-    resolved = FollowUpEvent.objects.filter(
-        kind=FollowUpEvent.Kind.STATUS,
-        new=FollowUp.Status.RESOLVED,
-        at__gte=now - RECOVERY_SWEEP_WINDOW,
-        at__lt=now - older_than,
-    )
-    return list(
-        _recovery_askable()
-        .filter(pk__in=resolved.values("followup_id"))
-        .values_list("pk", flat=True)[:1000]
-    )
-
-
-def recovery_email(
-    *, followup: FollowUp, token: str, policy: SurveyPolicy
-) -> EmailMultiAlternatives:
-    """The recovery question with a one-click Yes and No, in the customer's language."""
-    from surveys.emails import absolute, brand_context, unsubscribe_url
-
-    invitation = followup.invitation
-    customer = invitation.customer
-    url = absolute(reverse("metrics:recovery", args=[token]))
-    context = {
-        **brand_context(policy),
-        "customer_name": customer.name.split(" ")[0] if customer.name else "",
-        "subject": invitation.ticket.subject or str(invitation.ticket),
-        "recovery_url": url,
-        "yes_url": f"{url}?answer=yes",
-        "no_url": f"{url}?answer=no",
-        "unsubscribe_url": unsubscribe_url(customer),
-    }
-    language = customer.locale if customer.locale in SUPPORTED_LANGUAGES else "en"
-    with translation.override(language):
-        subject = " ".join(render_to_string("emails/recovery-subject.txt", context).split())
-        text = render_to_string("emails/recovery-body.txt", context)
-        html = render_to_string("emails/recovery-body.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[customer.email])
-    message.attach_alternative(html, "text/html")
-    message.extra_headers = {
-        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "Auto-Submitted": "auto-generated",
-        "X-Kundpuls-Followup": str(followup.pk),
-    }
-    return message
-
-
-def recovery_send(*, followup_id: int, now: datetime) -> bool:
-    """Ask the customer of a resolved case "Did we sort it out?", once: the case is
-    claimed with a conditional UPDATE, so running this again (or the sweep) sends
-    nothing. Returns whether an email went out; a failed send is released for the
-    sweep to retry. Nothing goes out when the survey policy has it switched off, or
-    the customer opted out or bounces."""
-    policy = SurveyPolicy.load()
-    if not policy.recovery_survey or not _recovery_askable().filter(pk=followup_id).exists():
-        return False
-    token, hashed = token_new()
-    claimed = FollowUp.objects.filter(
-        pk=followup_id, status=FollowUp.Status.RESOLVED, recovery_sent_at__isnull=True
-    ).update(recovery_sent_at=now, recovery_token_hash=hashed)
-    if not claimed:
-        return False
-    followup = _loaded(followup_id)
-    try:
-        recovery_email(followup=followup, token=token, policy=policy).send()
-    except Exception:
-        logger.exception(
-            "could not send the recovery survey of follow-up %s; will retry", followup_id
-        )
-        FollowUp.objects.filter(pk=followup_id, recovery_token_hash=hashed).update(
-            recovery_sent_at=None, recovery_token_hash=""
-        )
-        return False
-    _event(
-        followup,
-        FollowUpEvent.Kind.RECOVERY_SENT,
-        None,
-        now,
-        new=followup.invitation.customer.email,
-    )
-    return True
-
-
-def followup_for_recovery_token(*, token: str) -> FollowUp | None:
-    if not token or len(token) > 100:
-        return None
-    return (
-        FollowUp.objects.select_related("invitation__ticket", "invitation__customer")
-        .filter(recovery_token_hash=token_hash(token))
-        .exclude(recovery_token_hash="")
-        .first()
-    )
-
-
-def recovery_answer_record(
-    *, followup_id: int, recovered: bool, comment: str, now: datetime
-) -> FollowUp:
-    """The customer's answer sets the outcome; each answer (a change too) goes on the
-    history with the comment. Raises RecoveryClosed once the link expired or the time
-    to change the answer has passed."""
-    with transaction.atomic():
-        followup = FollowUp.objects.select_for_update().get(pk=followup_id)
-        state = recovery_link_state(
-            sent_at=followup.recovery_sent_at, answered_at=followup.recovery_answered_at, now=now
-        )
-        if state != "open":
-            raise RecoveryClosed(state)
-        outcome = FollowUp.Outcome.RECOVERED if recovered else FollowUp.Outcome.NOT_RECOVERED
-        kind = FollowUpEvent.Kind.RECOVERY_ANSWER
-        _event(followup, kind, None, now, old=followup.outcome, new=outcome, text=comment)
-        changes: dict[str, Any] = {"outcome": outcome, "updated_at": now}
-        if followup.recovery_answered_at is None:
-            changes["recovery_answered_at"] = now
-        FollowUp.objects.filter(pk=followup.pk).update(**changes)
-    followup.refresh_from_db()
-    return followup
-
-
-def recovery_answer_of(followup: FollowUp) -> str:
-    """The customer's latest answer ("recovered", "not_recovered"), "" before one."""
-    event = followup.events.filter(kind=FollowUpEvent.Kind.RECOVERY_ANSWER).last()
-    return event.new if event else ""
-
-
-# --- Recovery report -----------------------------------------------------------------
-
-
-def recovery_row(name: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
-    """Cases opened, % first contacted by the due time, median time to first contact,
-    and the recovery rate: customers who answered "Did we sort it out?" with yes, of
-    those who answered (their latest answer; an outcome set by hand does not count).
-    Pure: takes FollowUp values with their "recovery_answer"."""
-    contacted = [c for c in cases if c["first_contacted_at"] is not None]
-    in_time = [
-        c for c in contacted if c["due_at"] is None or c["first_contacted_at"] <= c["due_at"]
-    ]
-    waits = [(c["first_contacted_at"] - c["created_at"]).total_seconds() for c in contacted]
-    answered = [c for c in cases if c["recovery_answer"]]
-    recovered = [c for c in answered if c["recovery_answer"] == FollowUp.Outcome.RECOVERED]
-    return {
-        "name": name,
-        "opened": len(cases),
-        "in_time_count": len(in_time),
-        "in_time": formulas.percent(len(in_time), len(cases)),
-        "median_wait": timedelta(seconds=median(waits)) if waits else None,
-        "answered": len(answered),
-        "recovered": len(recovered),
-        "recovery_rate": formulas.percent(len(recovered), len(answered)),
-    }
-
-
-def recovery_cases(*, start: datetime, end: datetime, **dimensions: Any) -> list[dict[str, Any]]:
-    """The values recovery_row needs, of the cases opened from start up to (not
-    including) end; dimensions filter FollowUp (e.g. invitation__team_id=3)."""
-    latest_answer = FollowUpEvent.objects.filter(
-        followup=OuterRef("pk"), kind=FollowUpEvent.Kind.RECOVERY_ANSWER
-    ).order_by("-at", "-pk")
-    return list(
-        FollowUp.objects.filter(created_at__gte=start, created_at__lt=end, **dimensions)
-        .annotate(recovery_answer=Subquery(latest_answer.values("new")[:1]))
-        .values(
-            "created_at",
-            "due_at",
-            "first_contacted_at",
-            "recovery_answer",
-            "owner__email",
-            "invitation__team__name",
-        )
-    )
-
-
-def recovery_figures(
-    *,
-    start: datetime,
-    end: datetime,
-    team: int | None = None,
-    agent: int | None = None,
-    channel: str | None = None,
-    category: str | None = None,
-) -> dict[str, Any]:
-    """recovery_row of every case opened from start up to (not including) end, for
-    the dashboard: narrowed like its other figures (the ticket's team, agent, channel
-    and category)."""
-    narrowed = {
-        "invitation__team_id": team,
-        "invitation__agent_id": agent,
-        "invitation__channel": channel,
-        "invitation__category": category,
-    }
-    dimensions = {k: v for k, v in narrowed.items() if v is not None}
-    return recovery_row("All", recovery_cases(start=start, end=end, **dimensions))
-
-
-def recovery_report(*, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
-    """The recovery figures per agent (case owner) and per team, for cases opened
-    from start up to (not including) end."""
-    cases = recovery_cases(start=start, end=end)
-    report: dict[str, list[dict[str, Any]]] = {}
-    for key, label in (("owner__email", "agents"), ("invitation__team__name", "teams")):
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for case in cases:
-            groups.setdefault(case[key] or "(none)", []).append(case)
-        report[label] = [recovery_row(name, rows) for name, rows in sorted(groups.items())]
-    report["total"] = [recovery_row("All", cases)]
-    return report

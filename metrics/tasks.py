@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import followups, services
+from . import followups, recovery, services
 
 # Work younger than this is probably still in the broker; the sweep leaves it be.
 SWEEP_GRACE = timedelta(seconds=20)
@@ -59,7 +59,7 @@ def followups_sweep() -> tuple[int, int]:
 def recovery_send(followup_id: int) -> bool:
     """Ask the customer of a resolved case "Did we sort it out?"; sends once however
     often it runs (the case is claimed with a conditional UPDATE)."""
-    return followups.recovery_send(followup_id=followup_id, now=timezone.now())
+    return recovery.recovery_send(followup_id=followup_id, now=timezone.now())
 
 
 @shared_task
@@ -68,6 +68,6 @@ def recovery_sweep() -> int:
     Returns how many went out."""
     now = timezone.now()
     return sum(
-        followups.recovery_send(followup_id=followup_id, now=now)
-        for followup_id in followups.recovery_unsent(older_than=SWEEP_GRACE, now=now)
+        recovery.recovery_send(followup_id=followup_id, now=now)
+        for followup_id in recovery.recovery_unsent(older_than=SWEEP_GRACE, now=now)
     )

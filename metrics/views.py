@@ -35,6 +35,7 @@ from surveys.emails import brand_context
 from surveys.models import SurveyPolicy
 
 from . import exports, followups, reports, scores, tables
+from . import recovery as recovery_survey
 from .forms import (
     BusinessFiguresForm,
     CommentFilterForm,
@@ -186,7 +187,7 @@ def followup_report(request: HttpRequest) -> HttpResponse:
         end = timezone.now()
         start = end - timedelta(days=max(days, 1))
         context["days"] = days
-    context["report"] = followups.recovery_report(start=start, end=end)
+    context["report"] = recovery_survey.recovery_report(start=start, end=end)
     return render(request, "metrics/followup_report.html", context)
 
 
@@ -200,7 +201,7 @@ ANSWERS_SET = ("yes", "no")
 def _recovery_or_404(request: HttpRequest, token: str) -> tuple[FollowUp, str]:
     """The case of a recovery link and the language to show it in (the one chosen with
     the switch, else the customer's); an unknown or altered token is a 404."""
-    followup = followups.followup_for_recovery_token(token=token)
+    followup = recovery_survey.followup_for_recovery_token(token=token)
     if followup is None:
         raise Http404("unknown recovery link")
     chosen = customer_pages._chosen_language(request)
@@ -237,7 +238,7 @@ def _recovery_closed_page(
 ) -> HttpResponse | None:
     """The 410 page once the link expired, the closed page once the answer may no
     longer change; None while the link is open."""
-    state = followups.recovery_link_state(
+    state = recovery_survey.recovery_link_state(
         sent_at=followup.recovery_sent_at,
         answered_at=followup.recovery_answered_at,
         now=timezone.now(),
@@ -272,7 +273,7 @@ def recovery(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             return _recovery_answer(request, followup, token, context)
         clicked = request.GET.get("answer", "")
-        previous = ANSWERS.get(followups.recovery_answer_of(followup))
+        previous = ANSWERS.get(recovery_survey.recovery_answer_of(followup))
         context["form"] = RecoveryForm(
             initial={"answer": clicked if clicked in ANSWERS_SET else previous}
         )
@@ -291,13 +292,13 @@ def _recovery_answer(
             request, "surveys/recovery.html", context, status=400, switch=False
         )
     try:
-        followups.recovery_answer_record(
+        recovery_survey.recovery_answer_record(
             followup_id=followup.pk,
             recovered=form.cleaned_data["answer"] == "yes",
             comment=form.cleaned_data["comment"],
             now=timezone.now(),
         )
-    except followups.RecoveryClosed:  # the window closed while the page was open
+    except recovery_survey.RecoveryClosed:  # the window closed while the page was open
         followup.refresh_from_db()
         return _recovery_closed_page(request, followup, context) or redirect(request.path)
     thanks = reverse("metrics:recovery_thanks", args=[token])
@@ -339,7 +340,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     comment_filter = comments.cleaned_data["comments"] if comments.is_valid() else ""
     context = reports.dashboard_build(filters=filters, comment_filter=comment_filter)
     start, end = filters.bounds()
-    context["followup_figures"] = followups.recovery_figures(
+    context["followup_figures"] = recovery_survey.recovery_figures(
         start=start,
         end=end,
         team=filters.team,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from metrics import followups
+from metrics import followups, recovery
 from metrics import tasks as metrics_tasks
 from metrics.models import (
     FollowUp,
@@ -158,7 +158,7 @@ EXPECTED = {
 def recovery_link(followup, mailoutbox):
     """Resolve the case and ask the customer; the path of the email's link."""
     followups.followup_status_set(followup=followup, status="resolved")
-    followups.recovery_send(followup_id=followup.pk, now=timezone.now())
+    recovery.recovery_send(followup_id=followup.pk, now=timezone.now())
     return re.search(r"http://testserver(/r/[\w-]+/)", mailoutbox[-1].body).group(1)
 
 
@@ -453,7 +453,7 @@ def test_recovery_row_counts_in_time_contacts_median_and_recovery():
          "recovery_answer": None, "first_contacted_at": None},
     ]  # fmt: skip
 
-    row = followups.recovery_row("a@support.example", cases)
+    row = recovery.recovery_row("a@support.example", cases)
 
     assert (row["opened"], row["median_wait"], row["recovery_rate"]) == (3, timedelta(hours=5), 50)
     assert (row["answered"], row["recovered"], row["in_time_count"]) == (2, 1, 1)
@@ -466,8 +466,8 @@ def test_recovery_row_counts_in_time_contacts_median_and_recovery():
 def test_recovery_report_page_is_for_admins(client, cast, who, code):
     followup = open_case(cast.a, cast.team, now=timezone.now())
     followups.followup_status_set(followup=followup, status="resolved")
-    followups.recovery_send(followup_id=followup.pk, now=timezone.now())
-    followups.recovery_answer_record(
+    recovery.recovery_send(followup_id=followup.pk, now=timezone.now())
+    recovery.recovery_answer_record(
         followup_id=followup.pk, recovered=True, comment="", now=timezone.now()
     )
     if who != "anonymous":

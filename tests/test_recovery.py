@@ -9,7 +9,7 @@ import pytest
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
-from metrics import followups
+from metrics import followups, recovery
 from metrics import tasks as metrics_tasks
 from metrics.models import FollowUp, FollowUpEvent
 from surveys.models import Agent, Response, SurveyPolicy
@@ -454,7 +454,7 @@ def test_it_link_state_follows_the_seven_and_thirty_days(sent_days_ago, answered
     now = timezone.now()
     answered = None if answered_days_ago is None else now - timedelta(days=answered_days_ago)
 
-    found = followups.recovery_link_state(
+    found = recovery.recovery_link_state(
         sent_at=now - timedelta(days=sent_days_ago), answered_at=answered, now=now
     )
 

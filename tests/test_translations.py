@@ -535,12 +535,12 @@ RECOVERY_QUESTION = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_recovery_email_and_page_are_in_customer_language(lang, client, mailoutbox):
-    from metrics import followups
+    from metrics import followups, recovery
     from tests.test_recovery import link, open_case
 
     followup = open_case(locale=lang)
     followups.followup_status_set(followup=followup, status="resolved")
-    followups.recovery_send(followup_id=followup.pk, now=followup.created_at)
+    recovery.recovery_send(followup_id=followup.pk, now=followup.created_at)
     message = mailoutbox[-1]
     page = client.get(link(message) + "?answer=no").content.decode()
     error = client.post(link(message), {"comment": "x"}).content.decode()
