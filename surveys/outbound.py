@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -38,10 +38,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from . import services
+from .chat import chat_message, low_score_message
 from .models import Invitation, Response, Team, WebhookDelivery, WebhookSubscription
-
-if TYPE_CHECKING:
-    from metrics.models import FollowUp
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +307,7 @@ def _response_saved(sender: Any, instance: Response, created: bool, **kwargs: An
         f"{instance.pk}:{instance.updated_at.isoformat()}",
         lambda: ResponseSerializer(instance).data,
         team=lambda: instance.invitation.team_id,
-        chat=(lambda fmt: _low_score_message(instance, fmt)) if created else None,
+        chat=(lambda fmt: low_score_message(instance, fmt)) if created else None,
     )
 
 
@@ -356,161 +354,6 @@ post_save.connect(_followup_saved, sender="metrics.FollowUp", dispatch_uid="outb
 post_save.connect(
     _followup_changed, sender="metrics.FollowUpEvent", dispatch_uid="outbound_followup_changed"
 )
-
-
-# --- Chat messages (Slack, Microsoft Teams) ---------------------------------------------
-
-COMMENT_CHARS = 300
-
-
-def _low_score_message(response: Response, format: str) -> dict[str, Any] | None:
-    """A new answer is posted to chat only when it opens a case (a low score, or a
-    listed word); an answer held for review is not posted."""
-    from metrics import followups
-    from metrics.models import FollowUpWord
-
-    invitation = response.invitation
-    reason = followups.case_reason(
-        kind=invitation.kind,
-        raw_score=response.raw_score,
-        score=response.score,
-        low_up_to=followups.low_up_to(kind=invitation.kind, scale_points=invitation.scale_points),
-        comment=response.comment,
-        words=list(FollowUpWord.objects.values_list("word", flat=True)),
-    )
-    if response.held or reason is None:
-        return None
-    return chat_message(response=response, followup=None, format=format)
-
-
-def truncated(text: str, limit: int = COMMENT_CHARS) -> str:
-    """On one line, and cut at a word (with an ellipsis) to at most `limit` characters."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
-
-
-def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]:
-    from .emails import absolute, survey_comment
-
-    invitation = response.invitation
-    ticket, customer, agent = invitation.ticket, invitation.customer, invitation.agent
-    scale_max = 10 if invitation.kind == "nps" else invitation.scale_points
-    return {
-        "score": f"{invitation.kind.upper()} {response.raw_score} of {scale_max}",
-        "customer": customer.name or customer.email,
-        "ticket": f"{ticket.subject or '(no subject)'} ({ticket.source} #{ticket.external_id})",
-        "ticket_url": ticket.url,
-        "agent": (agent.get_full_name() or agent.email) if agent else "nobody",
-        "team": invitation.team.name if invitation.team else "no team",
-        "comment": truncated(response.comment or survey_comment(invitation)),
-        "case_url": absolute(followup.get_absolute_url()) if followup else "",
-    }
-
-
-def chat_message(
-    *, response: Response, followup: FollowUp | None, format: str
-) -> dict[str, Any] | None:
-    """The Slack or Teams message about a low score (and the case it opened)."""
-    facts = _chat_facts(response, followup)
-    if format == Format.SLACK:
-        return slack_message(facts)
-    if format == Format.TEAMS:
-        return teams_message(facts)
-    return None
-
-
-def slack_escape(text: str) -> str:
-    """Slack's mrkdwn reads only &, < and > as markup (links, mentions): escape them."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_message(facts: dict[str, str]) -> dict[str, Any]:
-    """An incoming-webhook message: `text` for notifications, `blocks` for the channel."""
-    e = {name: slack_escape(value) for name, value in facts.items()}
-    headline = f"{e['score']} from {e['customer']}"
-    ticket = f"<{facts['ticket_url']}|{e['ticket']}>" if facts["ticket_url"] else e["ticket"]
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{headline}*"}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*Ticket*\n{ticket}"},
-                {"type": "mrkdwn", "text": f"*Agent*\n{e['agent']}"},
-                {"type": "mrkdwn", "text": f"*Team*\n{e['team']}"},
-            ],
-        },
-    ]
-    if facts["comment"]:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {e['comment']}"}})
-    if facts["case_url"]:
-        button = {"type": "plain_text", "text": "Open the case"}
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [{"type": "button", "text": button, "url": facts["case_url"]}],
-            }
-        )
-    return {"text": f"{headline}: {e['ticket']}", "blocks": blocks}
-
-
-def _teams_line(label: str, value: str) -> dict[str, Any]:
-    # TextRuns are shown as written (no Markdown), so customers' words need no escaping.
-    return {
-        "type": "RichTextBlock",
-        "inlines": [
-            {"type": "TextRun", "text": f"{label}: ", "weight": "Bolder"},
-            {"type": "TextRun", "text": value},
-        ],
-    }
-
-
-def teams_message(facts: dict[str, str]) -> dict[str, Any]:
-    """A message for a Teams Workflows webhook ("Post to a channel when a webhook
-    request is received"): one Adaptive Card attachment."""
-    headline = f"{facts['score']} from {facts['customer']}"
-    body: list[dict[str, Any]] = [
-        {
-            "type": "RichTextBlock",
-            "inlines": [
-                {"type": "TextRun", "text": headline, "weight": "Bolder", "size": "Medium"}
-            ],
-        },
-        _teams_line("Ticket", facts["ticket"]),
-        _teams_line("Agent", facts["agent"]),
-        _teams_line("Team", facts["team"]),
-    ]
-    if facts["comment"]:
-        body.append(
-            {
-                "type": "RichTextBlock",
-                "inlines": [{"type": "TextRun", "text": facts["comment"], "italic": True}],
-            }
-        )
-    actions = [
-        {"type": "Action.OpenUrl", "title": title, "url": facts[name]}
-        for name, title in (("case_url", "Open the case"), ("ticket_url", "Open the ticket"))
-        if facts[name]
-    ]
-    card = {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.4",
-        "body": body,
-        "actions": actions,
-    }
-    return {
-        "type": "message",
-        "attachments": [
-            {
-                "contentType": "application/vnd.microsoft.card.adaptive",
-                "contentUrl": None,
-                "content": card,
-            }
-        ],
-    }
 
 
 # --- API -------------------------------------------------------------------------------
