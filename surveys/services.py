@@ -1,9 +1,8 @@
-"""Writes and sends for the survey side: ticket ingestion, survey emails, answers."""
+"""Writes and sends for the survey side: ticket ingestion, survey emails, answers.
+Link fetches are in surveys/clicks.py, reminders in surveys/reminders.py."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, Min, OuterRef, Q
+from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,7 +23,6 @@ from .models import (
     Agent,
     Customer,
     Invitation,
-    LinkClick,
     Response,
     ResponseRevision,
     SurveyPolicy,
@@ -210,7 +208,7 @@ def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
         last_nps_at=_last_nps_at(customer),
         nps_interval_days=policy.nps_interval_days,
         now=now,
-        suppressed_reason=_suppressed_reason(customer),
+        suppressed_reason=suppressed_reason(customer),
     )
     solved_at = ticket.solved_at or now
     if plan.kinds and solved_at < now - STALE_AFTER:
@@ -334,7 +332,7 @@ def _drop_blocked(
         last_email_at=last_email_at,
         throttle_days=policy.throttle_days,
         now=now,
-        suppressed_reason=_suppressed_reason(customer),
+        suppressed_reason=suppressed_reason(customer),
     )
     blocked = list(invitations) if reason else []
     if not reason:
@@ -351,7 +349,7 @@ def _drop_blocked(
     return [i for i in invitations if i not in blocked]
 
 
-def _suppressed_reason(customer: Customer) -> str | None:
+def suppressed_reason(customer: Customer) -> str | None:
     """None unless the provider reported the address bouncing or complaining."""
     return customer.suppressed_reason if customer.suppressed_at is not None else None
 
@@ -554,176 +552,6 @@ def responses_discard(*, response_ids: list[int], now: datetime | None = None) -
         for invitation in invitations:
             transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))
     return deleted
-
-
-# --- Link fetches --------------------------------------------------------------------
-
-# More fetches than this of one email's links are not kept: nobody clicks that often.
-CLICKS_KEPT = 200
-
-
-def link_click_record(
-    *,
-    invitations: list[Invitation],
-    link: str,
-    score: int | None = None,
-    method: str = "GET",
-    user_agent: str = "",
-    now: datetime | None = None,
-) -> LinkClick | None:
-    """Keep one fetch of a survey email's link and judge every fetch of that email
-    again: the email is marked bot-suspect once any fetch looks automated, and its
-    first_clicked_at is the first fetch that does not. Records no answer."""
-    now = now or timezone.now()
-    lead = invitations[0]
-    with transaction.atomic():
-        # One email's fetches are judged one at a time.
-        list(Invitation.objects.select_for_update().filter(token_hash=lead.token_hash))
-        if LinkClick.objects.filter(invitation=lead).count() >= CLICKS_KEPT:
-            return None
-        click = LinkClick.objects.create(
-            invitation=lead,
-            link=link,
-            score=score,
-            method=method.upper()[:8],
-            agent_key=_agent_key(user_agent),
-            at=now,
-        )
-        _clicks_judge(lead)
-    from metrics.services import rollups_refresh
-
-    # The funnel counts clicked and filtered-as-bot emails.
-    for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
-        rollups_refresh(invitation=invitation)
-    return click
-
-
-def _agent_key(user_agent: str) -> str:
-    """A short keyed hash: tells clients apart without keeping what they are."""
-    if not user_agent:
-        return ""
-    digest = hmac.new(settings.SECRET_KEY.encode(), user_agent.encode(), hashlib.sha256)
-    return digest.hexdigest()[:12]
-
-
-def _clicks_judge(lead: Invitation) -> None:
-    clicks = list(LinkClick.objects.filter(invitation=lead).order_by("at", "pk"))
-    reasons = rules.clicks_automated(
-        [
-            rules.Click(c.at, c.link + (f":{c.score}" if c.score is not None else ""), c.method)
-            for c in clicks
-        ],
-        send_times=[t for t in (lead.sent_at, lead.reminded_at) if t is not None],
-        rating_links=lead.scale_points if lead.kind == "csat" else 0,
-    )
-    changed: dict[str, list[int]] = {}
-    for click, reason in zip(clicks, reasons, strict=True):
-        if click.automated_reason != reason:
-            changed.setdefault(reason, []).append(click.pk)
-    for reason, pks in changed.items():
-        LinkClick.objects.filter(pk__in=pks).update(automated_reason=reason)
-    human = [c.at for c, reason in zip(clicks, reasons, strict=True) if not reason]
-    siblings = Invitation.objects.filter(token_hash=lead.token_hash)
-    siblings.update(first_clicked_at=min(human) if human else None)
-    suspect = next((reason for reason in reasons if reason), "")
-    if suspect:
-        siblings.filter(bot_suspect_at__isnull=True).update(
-            bot_suspect_at=max(c.at for c, r in zip(clicks, reasons, strict=True) if r),
-            bot_suspect_reason=suspect,
-        )
-
-
-# --- Reminders -----------------------------------------------------------------------
-
-
-def reminders_due(*, now: datetime, limit: int = 1000) -> list[int]:
-    """One invitation id per survey email that may get its reminder now.
-
-    The query narrows to the candidates; rules.reminder_block_reason decides.
-    """
-    policy = SurveyPolicy.load()
-    if not policy.reminder_days:
-        return []
-    window = policy.throttle_days or policy.answer_days
-    answered = Response.objects.filter(invitation__token_hash=OuterRef("token_hash"))
-    rows = (
-        Invitation.objects.filter(
-            state=State.SENT,
-            reminded_at__isnull=True,
-            sent_at__lte=now - timedelta(days=policy.reminder_days),
-            sent_at__gt=now - timedelta(days=window),
-            customer__opted_out_at__isnull=True,
-            customer__suppressed_at__isnull=True,
-        )
-        .exclude(token_hash="")
-        .exclude(Exists(answered))
-        .values("token_hash")
-        .annotate(first=Min("pk"), sent=Min("sent_at"))
-        .order_by("sent")
-    )
-    return [row["first"] for row in rows[:limit]]
-
-
-def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> list[Invitation]:
-    """Send the one reminder of an unanswered survey email. Claimed with a
-    conditional UPDATE of reminded_at, so it goes out once however often this runs.
-    A failed send is given back to the next sweep. Returns the invitations reminded."""
-    now = now or timezone.now()
-    lead = Invitation.objects.filter(pk=invitation_id).exclude(token_hash="").first()
-    if lead is None:
-        return []
-    siblings = Invitation.objects.filter(token_hash=lead.token_hash)
-    invitations = by_question_order(list(siblings.select_related("ticket", "customer", "agent")))
-    reason = _reminder_block_reason(invitations, now)
-    if reason:
-        logger.info("no reminder for invitation %s: %s", invitation_id, reason)
-        return []
-    token, hashed = token_new()
-    answered = Response.objects.filter(invitation__token_hash=lead.token_hash)
-    claimed = (
-        siblings.filter(reminded_at__isnull=True)
-        .exclude(Exists(answered))
-        .update(reminded_at=now, reminder_token_hash=hashed)
-    )
-    if not claimed:
-        return []
-    unanswered = [i for i in invitations if i.state == State.SENT]
-    message = emails.survey_reminder_email(
-        invitations=unanswered, token=token, policy=SurveyPolicy.load()
-    )
-    try:
-        message.send()
-    except Exception as exc:
-        logger.warning("reminder for invitation %s not sent, will retry: %s", invitation_id, exc)
-        siblings.filter(reminded_at=now).update(reminded_at=None, reminder_token_hash="")
-        return []
-    siblings.filter(reminded_at=now).update(reminder_message_id=emails.message_id(message)[:255])
-    return unanswered
-
-
-def _reminder_block_reason(invitations: list[Invitation], now: datetime) -> str:
-    first = invitations[0]
-    ticket, customer = first.ticket, first.customer
-    policy = SurveyPolicy.load()
-    other_email_since = (
-        Invitation.objects.filter(customer=customer, sent_at__gt=first.sent_at)
-        .exclude(token_hash=first.token_hash)
-        .exists()
-    )
-    return rules.reminder_block_reason(
-        reminder_days=policy.reminder_days,
-        throttle_days=policy.throttle_days,
-        sent_at=first.sent_at,
-        expires_at=first.expires_at,
-        already_reminded=any(i.reminded_at for i in invitations),
-        answered=any(i.state == State.ANSWERED or hasattr(i, "response") for i in invitations),
-        ticket_reopened=not ticket.is_solved
-        or (ticket.solved_at is not None and ticket.solved_at > first.sent_at),
-        opted_out=customer.is_opted_out,
-        other_email_since=other_email_since,
-        now=now,
-        suppressed_reason=_suppressed_reason(customer),
-    )
 
 
 def customer_opt_out(*, customer: Customer, now: datetime | None = None) -> Customer:

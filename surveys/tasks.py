@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import reminders, services
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +41,13 @@ def invitations_expire() -> int:
 def survey_reminder_send(invitation_id: int) -> int:
     """Send the one reminder of a survey email. Safe to run twice: the claim on
     reminded_at lets only one run send."""
-    return len(services.survey_reminder_send(invitation_id=invitation_id))
+    return len(reminders.survey_reminder_send(invitation_id=invitation_id))
 
 
 @shared_task
 def reminders_sweep() -> int:
     """Queue the reminder of every unanswered survey email that is due one."""
-    due = services.reminders_due(now=timezone.now())
+    due = reminders.reminders_due(now=timezone.now())
     for invitation_id in due:
         survey_reminder_send.delay(invitation_id)
     return len(due)

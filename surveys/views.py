@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
-from . import rules, services
+from . import clicks, rules, services
 from .emails import UNSUBSCRIBE_SALT, brand_context
 from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
 from .models import Customer, Invitation, LinkClick, OutboxMessage, SurveyPolicy
@@ -256,7 +256,7 @@ def _click_record(
     request: HttpRequest, invitations: list[Invitation], clicked: str, now: Any
 ) -> None:
     link = LinkClick.Link.RATING if clicked.isdigit() and len(clicked) <= 2 else None
-    services.link_click_record(
+    clicks.link_click_record(
         invitations=invitations,
         link=link or LinkClick.Link.SURVEY,
         score=int(clicked) if link else None,
@@ -273,7 +273,7 @@ def honeypot(request: HttpRequest, token: str) -> HttpResponse:
     if _rate_limited(request):
         return _too_many(request)
     invitations = _invitations_or_404(token)
-    services.link_click_record(
+    clicks.link_click_record(
         invitations=invitations,
         link=LinkClick.Link.HONEYPOT,
         method=request.method or "GET",

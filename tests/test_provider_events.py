@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from metrics import services as metrics_services
-from surveys import provider_events, services
+from surveys import provider_events, reminders, services
 from surveys.models import Customer, EmailEvent
 from tests.conftest import NOW, _validated, ticket_event
 
@@ -233,7 +233,7 @@ def test_it_keeps_the_reminder_message_id(postmark):
     ticket = survey()
     lead = ticket.invitations.order_by("pk").first()
 
-    services.survey_reminder_send(invitation_id=lead.pk, now=NOW + timedelta(days=3, hours=3))
+    reminders.survey_reminder_send(invitation_id=lead.pk, now=NOW + timedelta(days=3, hours=3))
 
     reminder_id = postmark[-1]["message_id"]
     assert len(postmark) == 2
@@ -426,8 +426,8 @@ def test_it_sends_no_reminder_to_a_complaining_address(postmark, client):
     ticket = survey()
     post_event(client, "postmark", postmark_complaint(postmark[0]["message_id"]))
 
-    due = services.reminders_due(now=NOW + timedelta(days=3, hours=3))
-    sent = services.survey_reminder_send(
+    due = reminders.reminders_due(now=NOW + timedelta(days=3, hours=3))
+    sent = reminders.survey_reminder_send(
         invitation_id=ticket.invitations.first().pk, now=NOW + timedelta(days=3, hours=3)
     )
 

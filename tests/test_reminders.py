@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from surveys import services, tasks
+from surveys import reminders, services, tasks
 from surveys.models import Invitation, SurveyPolicy
 from tests.conftest import NOW, _validated, survey_token, ticket_event
 from tests.test_survey_page import answer
@@ -60,7 +60,7 @@ def test_no_reminder_after_an_answer(client, sent_survey, mailoutbox, at, time_m
     at(DUE)
 
     assert tasks.reminders_sweep() == 0
-    assert services.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
+    assert reminders.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
     assert len(mailoutbox) == 1
 
 
@@ -79,7 +79,7 @@ def test_no_reminder_to_an_opted_out_customer(sent_survey, mailoutbox, at):
     services.customer_opt_out(customer=ticket.requester)
     at(DUE)
 
-    assert services.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
+    assert reminders.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
     assert len(mailoutbox) == 1
 
 
@@ -88,7 +88,7 @@ def test_no_reminder_past_the_throttle(sent_survey, mailoutbox, at):
     at(SENT + timedelta(days=7, minutes=1))
 
     assert tasks.reminders_sweep() == 0
-    assert services.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
+    assert reminders.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
 
 
 def test_no_reminder_when_turned_off(sent_survey, mailoutbox, at):

@@ -488,14 +488,14 @@ def customer_pages(client, time_machine, token: str, unsubscribe: str) -> dict[s
 def test_every_customer_page_and_email_is_translated(
     lang, client, sent_survey, mailoutbox, time_machine
 ):
-    from surveys import services
+    from surveys import reminders
     from surveys.models import Invitation
 
     cache.clear()
     _ticket, token = sent_survey(requester=customer(lang))
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = lang
     invitation = Invitation.objects.get(kind="csat")
-    services.survey_reminder_send(
+    reminders.survey_reminder_send(
         invitation_id=invitation.pk, now=invitation.sent_at + timedelta(days=3, minutes=1)
     )
     survey_email, reminder = mailoutbox[-2:]

@@ -28,7 +28,7 @@ from django.test.testcases import LiveServerThread
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from surveys import rules, services
+from surveys import reminders, rules, services
 from surveys.models import Invitation, SurveyPolicy
 from surveys.tokens import token_hash
 
@@ -228,7 +228,7 @@ def _reminder_html(lang: str) -> str:
     token, _html = _sent_survey(lang)
     lead = Invitation.objects.filter(token_hash=token_hash(token)).first()
     later = lead.sent_at + timedelta(days=3, minutes=1)
-    services.survey_reminder_send(invitation_id=lead.pk, now=later)
+    reminders.survey_reminder_send(invitation_id=lead.pk, now=later)
     message = mail.outbox[-1]
     return next(c for c, mimetype in message.alternatives if mimetype == "text/html")
 
