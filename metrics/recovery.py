@@ -246,6 +246,8 @@ def recovery_cases(*, start: datetime, end: datetime, **dimensions: Any) -> list
             "first_contacted_at",
             "recovery_answer",
             "owner__email",
+            "owner__first_name",
+            "owner__last_name",
             "invitation__team__name",
         )
     )
@@ -278,10 +280,25 @@ def recovery_report(*, start: datetime, end: datetime) -> dict[str, list[dict[st
     from start up to (not including) end."""
     cases = recovery_cases(start=start, end=end)
     report: dict[str, list[dict[str, Any]]] = {}
-    for key, label in (("owner__email", "agents"), ("invitation__team__name", "teams")):
+    for label, name_of in (("agents", _owner_name), ("teams", _team_name)):
         groups: dict[str, list[dict[str, Any]]] = {}
         for case in cases:
-            groups.setdefault(case[key] or "(none)", []).append(case)
-        report[label] = [recovery_row(name, rows) for name, rows in sorted(groups.items())]
+            groups.setdefault(name_of(case), []).append(case)
+        report[label] = [
+            recovery_row(name, rows) for name, rows in sorted(groups.items(), key=_by_name)
+        ]
     report["total"] = [recovery_row("All", cases)]
     return report
+
+
+def _owner_name(case: dict[str, Any]) -> str:
+    name = f"{case['owner__first_name']} {case['owner__last_name']}".strip()
+    return name or case["owner__email"] or "(no owner)"
+
+
+def _team_name(case: dict[str, Any]) -> str:
+    return case["invitation__team__name"] or "(no team)"
+
+
+def _by_name(item: tuple[str, Any]) -> str:
+    return item[0].lower()

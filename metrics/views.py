@@ -177,7 +177,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 def followup_report(request: HttpRequest) -> HttpResponse:
     """Recovery per agent and team over the last `days` days (default 90), or over
     the dashboard's dates (`from`, `to`) when it links here."""
-    context: dict[str, Any] = {"nav": "followups"}
+    context: dict[str, Any] = {"nav": "recovery"}
     if "from" in request.GET or "to" in request.GET:
         form, filters = _filters(request)
         start, end = filters.bounds()

@@ -480,6 +480,23 @@ def test_recovery_report_page_is_for_admins(client, cast, who, code):
         assert page.context["report"]["total"][0]["recovery_rate"] == 100
 
 
+def test_recovery_report_names_agents_and_teams(client, cast):
+    followup = open_case(cast.a, cast.team, now=timezone.now())
+    followups.followup_status_set(followup=followup, status="resolved")
+    recovery.recovery_send(followup_id=followup.pk, now=timezone.now())
+    recovery.recovery_answer_record(
+        followup_id=followup.pk, recovered=True, comment="", now=timezone.now()
+    )
+    client.force_login(cast.admin)
+
+    report = client.get("/followups/report/").context["report"]
+
+    assert [row["name"] for row in report["agents"]] == [cast.a.get_full_name()]
+    assert [(row["name"], row["recovered"], row["answered"]) for row in report["teams"]] == [
+        ("Billing", 1, 1)
+    ]
+
+
 def test_case_change_publishes_followup_updated_webhook(cast, django_capture_on_commit_callbacks):
     from surveys import outbound
     from surveys.models import WebhookDelivery
