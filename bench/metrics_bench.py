@@ -4,7 +4,7 @@
         .venv/bin/python bench/metrics_bench.py [--fresh] [--check]
 
 Creates the database when it is missing (createdb), migrates it and fills it once
-with generate_series (about two minutes): 440,000 tickets over two years, three
+with generate_series (about five minutes on two cores): 440,000 tickets over two years, three
 invitations per solved ticket (1,254,000) and 1,000,000 responses. A ticket gets at
 most one invitation per kind, so 1,000,000 responses need at least 333,334 tickets;
 300,000 could carry 900,000. Later runs reuse the data (--fresh makes it again).
@@ -66,6 +66,12 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
     return (time.perf_counter() - start) * 1000, result
+
+
+def load() -> str:
+    """The machine's load: other work on the same cores slows every figure here."""
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
 
 
 def p95(values: list[float]) -> float:
@@ -277,7 +283,7 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     call_command("migrate", verbosity=0)
     print(f"PostgreSQL {connection.cursor().connection.info.server_version}, "
-          f"{os.cpu_count()} cores")  # fmt: skip
+          f"{os.cpu_count()} cores, {load()}")  # fmt: skip
 
     # Answers an earlier run added for the incremental figures go first.
     Response.objects.filter(comment=INCREMENTAL_MARK).delete()
@@ -376,6 +382,7 @@ def main() -> None:
     if args.check:
         ms, differences = timed(services.rollups_differences)
         print(f"rollups_check: {len(differences)} differences ({ms / 1000:.1f} s)")
+    print(f"at the end: {load()}")
 
 
 if __name__ == "__main__":

@@ -199,8 +199,10 @@ class ScoreRollup(models.Model):
     commented = models.PositiveIntegerField(default=0)
 
     class Meta:
-        # Reports read a date range, all kinds at once.
-        indexes = [models.Index(fields=["day", "kind", "scale_points", "score"])]
+        # Reports read a date range, all kinds at once, and a refresh one day. The
+        # rebuild writes the rows in day order, so an index on the day alone finds
+        # them as well, and is built in a fraction of the time of a wider one.
+        indexes = [models.Index(fields=["day"], name="metrics_scorerollup_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.score}: {self.count}"
@@ -233,7 +235,8 @@ class InvitationRollup(models.Model):
     count = models.PositiveIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["day", "step"])]
+        # As for ScoreRollup: reports read a date range, a refresh one day.
+        indexes = [models.Index(fields=["day"], name="metrics_invitationrollup_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.step}: {self.count}"

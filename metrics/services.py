@@ -7,14 +7,15 @@ incremented, so every function here is safe to run again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, DateField, Func, Model, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -92,14 +93,25 @@ def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _score_counts(responses: QuerySet[Response]) -> QuerySet[Response, dict[str, Any]]:
+class _SessionDate(Func):
+    """The date of a timestamp in the database session's time zone: on PostgreSQL,
+    after SET LOCAL timezone, a plain cast. The same day as TruncDate, which names
+    the zone on every row: at a million rows that costs about half a second more."""
+
+    template = "(%(expressions)s)::date"
+    output_field = DateField()
+
+
+def _score_counts(
+    responses: QuerySet[Response], *, day: Func | None = None
+) -> QuerySet[Response, dict[str, Any]]:
     """Answers per day answered, dimension and score: the rows of ScoreRollup.
 
     Answers held for review (they look automated) stay out until released.
     """
     return (
         responses.filter(held=False)
-        .annotate(day=TruncDate("answered_at"))
+        .annotate(day=day or TruncDate("answered_at"))
         .values(
             "day",
             "invitation__kind",
@@ -115,11 +127,13 @@ def _score_counts(responses: QuerySet[Response]) -> QuerySet[Response, dict[str,
     )
 
 
-def _step_counts(invitations: QuerySet[Invitation]) -> QuerySet[Invitation, dict[str, Any]]:
+def _step_counts(
+    invitations: QuerySet[Invitation], *, day: Func | None = None
+) -> QuerySet[Invitation, dict[str, Any]]:
     """Invitations per day sent and dimension, one column per funnel step."""
     return (
         invitations.filter(sent_at__isnull=False)
-        .annotate(day=TruncDate("sent_at"))
+        .annotate(day=day or TruncDate("sent_at"))
         .values("day", *DIMENSIONS)
         .annotate(**{step.name: Count("pk", filter=step.condition) for step in FUNNEL_STEPS})
         .order_by()
@@ -134,7 +148,11 @@ Statement = tuple[str, list[Any]]
 
 
 def _score_insert(
-    responses: QuerySet[Response], *, ordered: bool = False, replacing: QuerySet[Any] | None = None
+    responses: QuerySet[Response],
+    *,
+    ordered: bool = False,
+    replacing: QuerySet[Any] | None = None,
+    day: Func | None = None,
 ) -> list[Statement]:
     """INSERT ... SELECT the score counts of these responses.
 
@@ -142,12 +160,12 @@ def _score_insert(
     neighbouring pages (worth it for a full rebuild). replacing: rollup rows to delete
     first (in the same statement on PostgreSQL).
     """
-    sql, params = _score_counts(responses).query.sql_with_params()
+    sql, params = _score_counts(responses, day=day).query.sql_with_params()
     if ordered:  # sort the grouped rows by day only, not the raw rows by every key
         sql = f"SELECT * FROM ({sql}) AS score_counts ORDER BY 1"  # noqa: S608
     table = connection.ops.quote_name(ScoreRollup._meta.db_table)
     insert = f"INSERT INTO {table} ({_quoted(*SCORE_COLUMNS)}) {sql}"
-    return _replacing(replacing, "", insert, list(params))
+    return _replacing(replacing, insert, list(params))
 
 
 def _invitation_insert(
@@ -155,38 +173,46 @@ def _invitation_insert(
     *,
     ordered: bool = False,
     replacing: QuerySet[Any] | None = None,
+    day: Func | None = None,
 ) -> list[Statement]:
-    """INSERT ... SELECT one row per funnel step with a count, in one pass over the rows."""
-    sql, params = _step_counts(invitations).query.sql_with_params()
+    """INSERT ... SELECT one row per funnel step with a count, in one pass over the
+    rows: each bucket's counts are computed once and unpivoted against the list of
+    steps."""
+    sql, params = _step_counts(invitations, day=day).query.sql_with_params()
     table = connection.ops.quote_name(InvitationRollup._meta.db_table)
     keys = _quoted("day", *DIMENSIONS)
-    selects = " UNION ALL ".join(
-        f"SELECT {keys}, %s, {_quoted(step.name)} FROM step_counts "  # noqa: S608
-        f"WHERE {_quoted(step.name)} > 0"
-        for step in FUNNEL_STEPS
-    )
     order = " ORDER BY 1" if ordered else ""
-    insert = f"INSERT INTO {table} ({_quoted(*INVITATION_COLUMNS)}) {selects}{order}"
-    return _replacing(replacing, f"step_counts AS ({sql})", insert, [*params, *STEP_NAMES])
+    if connection.vendor == "postgresql":
+        # LATERAL: the buckets are grouped once, then each gives its steps.
+        pairs = ", ".join(f"(%s, {_quoted(name)})" for name in STEP_NAMES)
+        steps = f"CROSS JOIN LATERAL (VALUES {pairs}) AS steps (step, step_count)"
+        unpivoted = f"SELECT {keys}, step, step_count FROM ({sql}) AS step_counts {steps}"  # noqa: S608
+        params = [*params, *STEP_NAMES]
+    else:
+        count = " ".join(f"WHEN %s THEN {_quoted(name)}" for name in STEP_NAMES)
+        names = " UNION ALL ".join(["SELECT %s AS step"] * len(STEP_NAMES))
+        unpivoted = (
+            f"SELECT {keys}, steps.step, CASE steps.step {count} END AS step_count "  # noqa: S608
+            f"FROM ({sql}) AS step_counts CROSS JOIN ({names}) AS steps"
+        )
+        params = [*STEP_NAMES, *params, *STEP_NAMES]
+    insert = (
+        f"INSERT INTO {table} ({_quoted(*INVITATION_COLUMNS)}) "  # noqa: S608
+        f"SELECT {keys}, step, step_count FROM ({unpivoted}) AS unpivoted "
+        f"WHERE step_count > 0{order}"
+    )
+    return _replacing(replacing, insert, list(params))
 
 
-def _replacing(
-    replacing: QuerySet[Any] | None, cte: str, insert: str, params: list[Any]
-) -> list[Statement]:
+def _replacing(replacing: QuerySet[Any] | None, insert: str, params: list[Any]) -> list[Statement]:
     """An INSERT after deleting `replacing`: one statement on PostgreSQL (a
     data-modifying WITH), two elsewhere."""
-    ctes = [cte] if cte else []
-    statements: list[Statement] = []
-    if replacing is not None:
-        delete_sql, delete_params = _delete_sql(replacing)
-        if connection.vendor == "postgresql":
-            ctes.insert(0, f"replaced AS ({delete_sql})")
-            params = [*delete_params, *params]
-        else:
-            statements.append((delete_sql, list(delete_params)))
-    with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
-    statements.append((with_clause + insert, params))
-    return statements
+    if replacing is None:
+        return [(insert, params)]
+    delete_sql, delete_params = _delete_sql(replacing)
+    if connection.vendor == "postgresql":
+        return [(f"WITH replaced AS ({delete_sql}) {insert}", [*delete_params, *params])]
+    return [(delete_sql, list(delete_params)), (insert, params)]
 
 
 def _delete_sql(rows: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
@@ -336,57 +362,139 @@ def rollups_refresh(*, invitation: Invitation) -> None:
             bucket[f"{name}_day"] = day
             bucket[f"{name}_from"], bucket[f"{name}_to"] = _local_day_bounds(day)
     statements = _refresh_statements({**_STAND_INS, **bucket})
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Rollups are derived data: a crash may lose this commit, never corrupt it,
-            # and the nightly rebuild redoes it. Not waiting for the disk saves time.
-            statements["set"] = [("SET LOCAL synchronous_commit = off", [])]
-        _execute(statements.get("set", []))
-        if response is not None:
-            _execute(statements["scores"])
-        if invitation.sent_at is not None:
-            _execute(statements["steps"])
+    parts = [
+        *(statements["scores"] if response is not None else []),
+        *(statements["steps"] if invitation.sent_at is not None else []),
+    ]
+    if connection.vendor == "postgresql":
+        _execute_at_once(parts)
+    else:
+        with transaction.atomic():
+            _execute(parts)
+
+
+def _execute_at_once(statements: list[Statement]) -> None:
+    """Run the statements in one round trip to PostgreSQL, as one transaction (or in
+    the caller's). Rollups are derived data: a crash may lose this commit, never
+    corrupt it, and the nightly rebuild redoes it, so a transaction of its own need
+    not wait for the disk. A caller's transaction keeps its durable commit."""
+    if not statements:
+        return
+    sqls = [sql for sql, _params in statements]
+    if not connection.in_atomic_block:
+        sqls.insert(0, "SET LOCAL synchronous_commit = off")
+    sql = "; ".join(sqls)
+    with connection.cursor() as cursor:
+        # The client binds the values, so several statements can go in one message.
+        cursor.execute(sql, [param for _sql, params in statements for param in params])
 
 
 @contextmanager
-def _indexes_rebuilt_after(*models: type[Model]) -> Iterator[None]:
-    """Drop the models' secondary indexes, and build them again after the block: one
-    sorted build is cheaper than hundreds of thousands of single inserts. PostgreSQL
-    only (there the tables are truncated first and locked until commit anyway)."""
+def _indexes_rebuilt_after(model: type[Model]) -> Iterator[None]:
+    """Drop the table's primary key and indexes, and build them again after the block:
+    one sorted build is cheaper than hundreds of thousands of single inserts.
+    PostgreSQL only (there the table is truncated first and locked until commit)."""
     if connection.vendor != "postgresql":
         yield
         return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
+            [model._meta.db_table],
+        )
+        primary = [name for (name,) in cursor.fetchall()]
+        for name in primary:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(name)}")
     with connection.schema_editor(atomic=False) as editor:
-        for model in models:
-            for index in model._meta.indexes:
-                editor.remove_index(model, index)
+        for index in model._meta.indexes:
+            editor.remove_index(model, index)
     yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for name in primary:  # the ids come from the table's identity: unique already
+            pk = _quoted(model._meta.pk.column)
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} PRIMARY KEY ({pk})")
     with connection.schema_editor(atomic=False) as editor:
-        for model in models:
-            for index in model._meta.indexes:
-                editor.add_index(model, index)
+        for index in model._meta.indexes:
+            editor.add_index(model, index)
+
+
+def _rebuilt_scores(day: Func | None) -> list[Statement]:
+    return _score_insert(Response.objects.all(), ordered=True, day=day)
+
+
+def _rebuilt_steps(day: Func | None) -> list[Statement]:
+    return _invitation_insert(Invitation.objects.all(), ordered=True, day=day)
+
+
+_REBUILDS: tuple[tuple[type[Model], Callable[[Func | None], list[Statement]], str], ...] = (
+    (ScoreRollup, _rebuilt_scores, "answered_at"),
+    (InvitationRollup, _rebuilt_steps, "sent_at"),
+)
+
+
+def _table_rebuild(
+    model: type[Model],
+    statements: Callable[[Func | None], list[Statement]],
+    day: Func | None = None,
+) -> int:
+    """Replace one rollup table with rows computed from the raw rows, inside the
+    current transaction. On PostgreSQL the table is truncated: readers wait for the
+    seconds it takes, then see the new rollups, never a half-built table."""
+    if connection.vendor != "postgresql":
+        model._default_manager.all().delete()
+        return _execute(statements(day))
+    with connection.cursor() as cursor:
+        # Room to group a million rows in memory instead of spilling to disk.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
+    with _indexes_rebuilt_after(model):
+        return _execute(statements(day))
+
+
+def _table_rebuild_alone(
+    model: type[Model],
+    statements: Callable[[Func | None], list[Statement]],
+    moment: str,
+    zone: str,
+) -> int:
+    """_table_rebuild in a transaction of its own on this thread's own connection
+    (PostgreSQL), counting days in the session's time zone, set for this transaction
+    only. Derived data, so the commit need not wait for the disk (see
+    _execute_at_once)."""
+    try:
+        with timezone.override(zone), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            return _table_rebuild(model, statements, _SessionDate(moment))
+    finally:
+        connection.close()
 
 
 def rollups_rebuild() -> tuple[int, int]:
     """Recompute every rollup from the raw rows in SQL (nightly); safe to re-run.
 
-    On PostgreSQL the tables are truncated inside the transaction: readers wait for
-    the few seconds it takes, then see the new rollups, never a half-built table.
+    Each table is truncated and refilled inside a transaction: readers wait for the
+    seconds it takes, then see the new rollups, never a half-built table. On
+    PostgreSQL, outside a transaction, the score and funnel tables are rebuilt at the
+    same time, each on a connection (and a transaction) of its own. An answer
+    refreshed meanwhile waits for the table and is then recomputed from its rows. If
+    one table fails, the other may be rebuilt already; each is whole either way.
     Returns (score rows, invitation rows).
     """
+    alone = connection.vendor == "postgresql" and connection.get_autocommit()
+    if alone and not connection.in_atomic_block:
+        zone = timezone.get_current_timezone_name()
+        with ThreadPoolExecutor(max_workers=len(_REBUILDS)) as pool:
+            futures = [pool.submit(_table_rebuild_alone, *part, zone) for part in _REBUILDS]
+        scores, invitations = (future.result() for future in futures)
+        return scores, invitations
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            tables = _quoted(ScoreRollup._meta.db_table, InvitationRollup._meta.db_table)
-            with connection.cursor() as cursor:
-                # Room to group a million rows in memory instead of spilling to disk.
-                cursor.execute("SET LOCAL work_mem = '256MB'")
-                cursor.execute(f"TRUNCATE {tables}")
-        else:
-            ScoreRollup.objects.all().delete()
-            InvitationRollup.objects.all().delete()
-        with _indexes_rebuilt_after(ScoreRollup, InvitationRollup):
-            scores = _execute(_score_insert(Response.objects.all(), ordered=True))
-            invitations = _execute(_invitation_insert(Invitation.objects.all(), ordered=True))
+        scores, invitations = (
+            _table_rebuild(model, statements) for model, statements, _ in _REBUILDS
+        )
     return scores, invitations
 
 

@@ -4,6 +4,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.models import Sum
 
 from metrics import services as metrics_services
 from metrics.models import InvitationRollup, ScoreRollup
@@ -240,3 +242,73 @@ def test_responses_api_rejects_bad_filters(api):
     body = api.get("/api/v1/responses?kind=happiness&min_score=9&max_score=2").json()
 
     assert set(body) == {"kind"}
+
+
+def _funnel():
+    rows = InvitationRollup.objects.values_list("step").annotate(n=Sum("count"))
+    return dict(rows.order_by("step"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_rebuilds_outside_a_transaction_and_then_refreshes_exactly():
+    respond(kind="csat", score=5)
+    sent = NOW - timedelta(days=2)
+    InvitationFactory(state="sent", sent_at=sent, bounced_at=sent + timedelta(minutes=5))
+
+    assert metrics_services.rollups_rebuild() == (1, 4)
+    respond(kind="nps", score=3, scale=11)  # refreshed into the rebuilt tables
+
+    assert _funnel() == {"answered": 2, "delivered": 2, "sent": 3}
+    assert metrics_services.rollups_differences() == []
+
+
+def test_it_counts_each_funnel_step_of_a_bucket_once():
+    response = respond(kind="csat", score=2)
+    services.response_record(
+        invitations=[response.invitation], answers={"csat": 4}, comment="Slow reply", now=NOW
+    )
+    metrics_services.response_process(response_id=response.pk)
+
+    metrics_services.rollups_rebuild()
+
+    assert _funnel() == {"answered": 1, "commented": 1, "delivered": 1, "sent": 1}
+
+
+def test_it_rebuilds_twice_and_keeps_refreshing():
+    respond(kind="ces", score=6, scale=7)
+    metrics_services.rollups_rebuild()
+    metrics_services.rollups_rebuild()
+
+    respond(kind="ces", score=2, scale=7)
+
+    assert sorted(ScoreRollup.objects.values_list("score", "count")) == [(2, 1), (6, 1)]
+    assert metrics_services.rollups_differences() == []
+
+
+def test_it_refresh_is_undone_with_the_callers_transaction():
+    response = respond(kind="csat", score=5)
+    ScoreRollup.objects.all().delete()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        metrics_services.rollups_refresh(invitation=response.invitation)
+        raise RuntimeError("the caller fails after the refresh")
+
+    assert ScoreRollup.objects.count() == 0
+
+
+def test_it_refresh_of_an_unsent_invitation_writes_nothing():
+    invitation = InvitationFactory()
+
+    metrics_services.rollups_refresh(invitation=invitation)
+
+    assert (ScoreRollup.objects.count(), InvitationRollup.objects.count()) == (0, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_it_refresh_inside_a_transaction_keeps_its_commit_durable():
+    response = respond(kind="csat", score=4)
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        metrics_services.rollups_refresh(invitation=response.invitation)
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
