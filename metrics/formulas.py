@@ -116,7 +116,8 @@ def ces(*, easy: int, answers: int) -> float | None:
 
 
 def response_rate(*, answered: int, delivered: int) -> float | None:
-    """Invitations answered / invitations delivered (sent, not bounced) x 100."""
+    """Invitations answered / invitations delivered (sent, neither bounced nor marked
+    as spam) x 100."""
     return percent(answered, delivered)
 
 

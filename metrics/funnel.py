@@ -23,7 +23,9 @@ class FunnelStep:
 
 
 SENT = Q(sent_at__isnull=False)
-DELIVERED = SENT & Q(bounced_at__isnull=True)
+# A survey email that bounced, or that the customer marked as spam (the provider tells),
+# is out of the response rate's denominator.
+DELIVERED = SENT & Q(bounced_at__isnull=True, complained_at__isnull=True)
 # Answers held for review (they look automated) count nowhere until released.
 ANSWERED = DELIVERED & Q(response__isnull=False, response__held=False)
 

@@ -83,6 +83,7 @@ def invitations_url(filters: ReportFilters, step: str, kind: str | None = None) 
         params["kind"] = kind
     if step != "sent":
         params["bounced_at__isnull"] = "True"
+        params["complained_at__isnull"] = "True"
     return f"{_path('admin:surveys_invitation_changelist')}?{urlencode(params)}"
 
 

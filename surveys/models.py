@@ -202,7 +202,7 @@ class Invitation(models.Model):
 
     @property
     def is_delivered(self) -> bool:
-        return self.sent_at is not None and self.bounced_at is None
+        return self.sent_at is not None and self.bounced_at is None and self.complained_at is None
 
     @property
     def is_bot_suspect(self) -> bool:

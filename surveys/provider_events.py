@@ -127,12 +127,11 @@ def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invit
     else:
         Invitation.objects.filter(pk__in=pks, bounced_at__isnull=True).update(bounced_at=at)
     customer_suppress(customer=invitations[0].customer, reason=_reason(row), now=at)
-    if row.event_type != EventType.COMPLAINED:
-        from metrics.services import rollups_refresh
+    from metrics.services import rollups_refresh
 
-        # The response rate counts delivered emails: a bounced one leaves it.
-        for invitation in Invitation.objects.filter(pk__in=pks):
-            rollups_refresh(invitation=invitation)
+    # The response rate counts delivered emails: a bounced or complained one leaves it.
+    for invitation in Invitation.objects.filter(pk__in=pks):
+        rollups_refresh(invitation=invitation)
 
 
 def _reason(row: EmailEvent) -> str:

@@ -465,6 +465,19 @@ def test_it_drops_a_bounced_email_from_the_response_rate(postmark, client, api):
     assert (after["delivered"], after["answered"]) == (3, 1)
 
 
+def test_it_drops_an_email_marked_as_spam_from_the_response_rate(postmark, client, api):
+    survey()
+    survey(external_id="48999", requester={"email": "bo@example.se", "name": "Bo"})
+    rate = "/api/v1/metrics?metric=response_rate&from=2026-11-01&to=2026-11-30"
+    metrics_services.rollups_rebuild()
+    before = api.get(rate).json()["results"][0]["delivered"]
+
+    post_event(client, "postmark", postmark_complaint(postmark[1]["message_id"]))
+
+    assert (before, api.get(rate).json()["results"][0]["delivered"]) == (6, 3)
+    assert metrics_services.rollups_differences() == []
+
+
 # --- Admin and configuration ---------------------------------------------------------
 
 
