@@ -39,6 +39,8 @@ from surveys.api_auth import api_key_create
 from surveys.models import ApiKey, Ticket
 
 DEMO_KEY_NAME = "demo"
+# The demo team lead whose login `up` prints, to see the agents' side.
+DEMO_AGENT = "anna@support.example"
 SEND_DELAY_DEFAULT = "60"
 SWEEP_SECONDS_DEFAULT = "10"
 
@@ -217,13 +219,21 @@ class Command(BaseCommand):
                     "starting with an empty database."
                 )
         admin, password = self.admin_ensure()
+        agent, agent_password = self.demo_agent_ensure()
         api_key = None
         if not ApiKey.objects.filter(name=DEMO_KEY_NAME).exists():
             _api_key, api_key = api_key_create(name=DEMO_KEY_NAME)
         external_id = "48213"
         while Ticket.objects.filter(source="zendesk", external_id=external_id).exists():
             external_id = str(secrets.randbelow(90000) + 10000)
-        return {"admin": admin, "password": password, "api_key": api_key, "ticket_id": external_id}
+        return {
+            "admin": admin,
+            "password": password,
+            "agent": agent,
+            "agent_password": agent_password,
+            "api_key": api_key,
+            "ticket_id": external_id,
+        }
 
     def admin_ensure(self) -> tuple[str, str | None]:
         """The superuser to log in as, and its password if it was made just now."""
@@ -239,6 +249,19 @@ class Command(BaseCommand):
         user.save()
         return user.get_username(), password
 
+    def demo_agent_ensure(self) -> tuple[str | None, str | None]:
+        """A demo team lead to see the agents' side with (their inbox, their team's
+        scores), and a password if one was set just now."""
+        user = get_user_model().objects.filter(email=DEMO_AGENT).first()
+        if user is None:
+            return None, None
+        if user.has_usable_password():
+            return user.get_username(), None
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        return user.get_username(), password
+
     def banner(
         self,
         *,
@@ -247,6 +270,8 @@ class Command(BaseCommand):
         redis_note: str,
         admin: str,
         password: str | None,
+        agent: str | None,
+        agent_password: str | None,
         api_key: str | None,
         ticket_id: str,
     ) -> None:
@@ -271,11 +296,20 @@ class Command(BaseCommand):
             mail_line = f"Email    sent via {urlsplit(settings.EMAIL_URL).scheme}: (EMAIL_URL)"
         body = json.dumps(ticket_example(external_id=ticket_id), ensure_ascii=False)
         stops = ", beat and the embedded Redis" if "embedded" in redis_note else " and beat"
+        agent_lines = []
+        if agent:
+            how = (
+                f"password {agent_password}  (shown only now)"
+                if agent_password
+                else f"reset with {manage} changepassword {agent}"
+            )
+            agent_lines = [f"  Agent    {base}/login/  user {agent} (a team lead), {how}"]
         lines = [
             "",
             "Kundpuls",
             f"  App      {base}/",
             f"  Admin    {base}/admin/  {login}",
+            *agent_lines,
             f"  {mail_line}",
             f"  API key  {key_line}",
             f"  Redis    {redis_note}",
