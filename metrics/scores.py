@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from surveys.models import Team
+from surveys.models import Agent, Team
 
 from . import reports
 from .responses import comments_latest
@@ -100,3 +100,17 @@ def responses_scope_q(*, user: Any, agent: int | None = None, team: int | None =
     if agent is not None and agent != user.pk:
         raise Http404("No such answers of yours.")
     return Q(invitation__agent_id=user.pk)
+
+
+def filter_choices_narrow(*, form: Any, user: Any) -> None:
+    """Offer a user who is not staff only the teams and agents they may filter by: a
+    lead the teams they lead and those teams' agents, an agent themselves."""
+    led = list(Team.objects.filter(lead=user).order_by("name"))
+    if led:
+        form.fields["team"].choices = [("", "All my teams")] + [(str(t.pk), t.name) for t in led]
+        agents = Agent.objects.filter(team__in=led).select_related("user")
+        form.fields["agent"].choices = [("", "All")] + [(str(a.user_id), str(a)) for a in agents]
+    else:
+        form.fields["team"].choices = [("", "All")]
+        name = user.get_full_name() or user.get_username()
+        form.fields["agent"].choices = [("", "Me"), (str(user.pk), name)]

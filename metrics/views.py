@@ -437,6 +437,8 @@ def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
         if request.user.is_staff
         else scores.responses_scope_q(user=request.user, agent=filters.agent, team=filters.team)
     )
+    if not request.user.is_staff:
+        scores.filter_choices_narrow(form=form, user=request.user)
     if data.get("ticket") and "from" not in request.GET:
         filters = None  # a ticket's answers, whenever they were given
     responses = responses_matching(

@@ -140,3 +140,12 @@ def test_it_lets_a_lead_open_the_team_answers_but_not_another_team(client, cast,
         "B was slow",
     ]
     assert other.status_code == 404
+
+
+def test_it_offers_a_lead_only_the_team_and_its_agents_to_filter_by(client, cast, answers):
+    client.force_login(cast.lead)
+
+    form = client.get("/reports/responses/").context["form"]
+
+    assert [name for _pk, name in form.fields["team"].choices] == ["All my teams", "Billing"]
+    assert len(form.fields["agent"].choices) == 3  # All, Alva, Bo
