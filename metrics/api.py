@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -145,7 +145,7 @@ class FollowUpQuerySerializer(serializers.Serializer):
                 else rows.filter(invitation__team__name__iexact=team)
             )
         if data.get("overdue") is not None:
-            overdue = Q(status__in=FollowUp.OPEN_STATUSES, due_at__lt=timezone.now())
+            overdue = FollowUp.overdue_q(timezone.now())
             rows = rows.filter(overdue) if data["overdue"] else rows.exclude(overdue)
         return rows
 

@@ -339,9 +339,9 @@ def customer_reply_send(
 
 def followups_overdue(*, now: datetime) -> list[int]:
     return list(
-        FollowUp.objects.filter(
-            status__in=FollowUp.OPEN_STATUSES, due_at__lt=now, escalated_at__isnull=True
-        ).values_list("pk", flat=True)[:1000]
+        FollowUp.objects.filter(FollowUp.overdue_q(now), escalated_at__isnull=True).values_list(
+            "pk", flat=True
+        )[:1000]
     )
 
 
@@ -356,7 +356,7 @@ def followup_escalate(*, followup_id: int, now: datetime) -> bool:
     """Tell the team lead a case is past its due time, once (claimed with a conditional
     UPDATE). A case without a lead is claimed and recorded, but nobody is emailed."""
     claimed = FollowUp.objects.filter(
-        pk=followup_id, escalated_at__isnull=True, status__in=FollowUp.OPEN_STATUSES
+        pk=followup_id, escalated_at__isnull=True, status=FollowUp.Status.NEW
     ).update(escalated_at=now)
     if not claimed:
         return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
 from django.conf import settings
 from django.db import models
@@ -65,7 +65,17 @@ class FollowUp(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+        """The due time is for the first contact: a case still waiting for it past then."""
+        return (
+            self.status == self.Status.NEW
+            and self.due_at is not None
+            and self.due_at < timezone.now()
+        )
+
+    @classmethod
+    def overdue_q(cls, now: datetime) -> models.Q:
+        """The cases is_overdue is true of, as a filter."""
+        return models.Q(status=cls.Status.NEW, due_at__lt=now)
 
 
 class FollowUpEvent(models.Model):

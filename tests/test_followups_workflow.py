@@ -353,6 +353,18 @@ def test_sweep_leaves_cases_within_due_time_and_closed_cases(cast, time_machine)
     assert followups.followups_overdue(now=MONDAY_MORNING + timedelta(hours=1)) == []
 
 
+def test_sweep_leaves_a_case_contacted_in_time_past_its_due_time(cast, mailoutbox, time_machine):
+    followup = open_case(cast.a, cast.team, now=MONDAY_MORNING - timedelta(days=7))
+    followups.followup_status_set(followup=followup, status="contacted", actor=cast.a)
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    metrics_tasks.followups_sweep()
+
+    followup.refresh_from_db()
+    assert (followup.is_overdue, followup.escalated_at) == (False, None)
+    assert not [m for m in mailoutbox if "lead@support.example" in m.to]
+
+
 def test_digest_goes_once_a_day_per_owner(cast, mailoutbox, time_machine):
     open_case(cast.a, cast.team)
     open_case(cast.b, cast.team)
