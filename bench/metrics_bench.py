@@ -9,11 +9,15 @@ invitations per solved ticket (1,254,000) and 1,000,000 responses. A ticket gets
 most one invitation per kind, so 1,000,000 responses need at least 333,334 tickets;
 300,000 could carry 900,000. Later runs reuse the data (--fresh makes it again).
 
-Then prints: the plain SQL GROUP BY over the raw tables (the floor), the full rollup
-rebuild and its ratio to the floor, the incremental update per response (median,
-p95 over 200 answers), and the dashboard's server time (median, p95 over 20 loads,
-no filter and one filter) against the same headline numbers straight from the raw
-tables. --check also runs rollups_check at this size.
+Then prints: the plain SQL GROUP BY over the raw tables (the floor); the full rollup
+rebuild and its ratio to the floor, three ways: from empty tables (truncate and bulk
+insert), with the tables already in step (the nightly case: every bucket recomputed,
+nothing to write) and after a known drift (1,000 changed counts and 1,000 deleted rows
+per table, with how many rows it rewrote), and the rebuild's two aggregations alone,
+writing nothing (the least any full rebuild can take); the incremental update per
+response (median, p95 over 200 answers), and the dashboard's server time (median, p95
+over 20 loads, no filter and one filter) against the same headline numbers straight
+from the raw tables. --check also runs rollups_check at this size.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -255,6 +260,66 @@ def floor_run(where: str = "", params: Any = None) -> tuple[float, dict[str, flo
     return ms, headline_from_raw(rows)
 
 
+ROLLUP_TABLES = ("metrics_scorerollup", "metrics_invitationrollup")
+DRIFT = 1_000
+
+
+def drift() -> None:
+    """Corrupt each rollup table: DRIFT counts off by one, DRIFT rows deleted. The
+    rebuild should then delete DRIFT rows (the wrong counts) and insert 2 * DRIFT per
+    table."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        for table in ROLLUP_TABLES:
+            c.execute(f"SELECT id FROM {table} ORDER BY random() LIMIT %s", [2 * DRIFT])  # noqa: S608
+            ids = [row[0] for row in c.fetchall()]
+            changed, deleted = ids[:DRIFT], ids[DRIFT:]
+            c.execute(f"UPDATE {table} SET count = count + 1 WHERE id = ANY(%s)", [changed])  # noqa: S608
+            c.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [deleted])  # noqa: S608
+
+
+def rebuild_line(runs: list[float], floor: float) -> str:
+    best = min(runs)
+    each = ", ".join(f"{ms / 1000:.2f}" for ms in runs)
+    return f"{best:.0f} ms (best of {len(runs)}: {each} s) = {best / floor:.1f} x the floor"
+
+
+def aggregations_alone() -> float:
+    """The two aggregations every full rebuild runs, side by side on two connections
+    as the rebuild runs them, counting their rows and writing nothing: the least any
+    rebuild that recomputes every bucket can take."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from metrics import services
+    from metrics.models import InvitationRollup, ScoreRollup
+
+    zone = timezone.get_current_timezone_name()
+
+    def count(model: Any, moment: str) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as c:
+                c.execute("SELECT set_config('TimeZone', %s, true)", [zone])
+                c.execute("SET LOCAL work_mem = '256MB'")
+                c.execute("SET LOCAL jit = off")
+                sql, params = services._fresh_select(model, services._SessionDate(moment))
+                c.execute(f"SELECT count(*) FROM ({sql}) AS fresh", params)  # noqa: S608
+        finally:
+            connection.close()
+
+    def both() -> None:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [
+                pool.submit(count, ScoreRollup, "answered_at"),
+                pool.submit(count, InvitationRollup, "sent_at"),
+            ]
+        for future in futures:
+            future.result()
+
+    return timed(both)[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fresh", action="store_true", help="generate the data again")
@@ -298,18 +363,46 @@ def main() -> None:
     floor_all = min(floor_run()[0] for _ in range(3))
     print(f"\nplain GROUP BY over all raw rows (headline numbers): {floor_all:.0f} ms (best of 3)")
 
-    # 2. Full rebuild (what the nightly job runs).
-    rebuilds = []
+    # 2. Full rebuild: from empty tables, then the nightly case (tables in step, and
+    # after a known drift), each against the floor.
+    def from_empty() -> tuple[float, int, int]:
+        with connection.cursor() as c:
+            c.execute(f"TRUNCATE {', '.join(ROLLUP_TABLES)}")
+        ms, (scores, funnel) = timed(services.rollups_reconcile)
+        assert scores.from_empty and funnel.from_empty
+        return ms, scores.rows, funnel.rows
+
+    empty_runs = []
     for _ in range(2):
-        ms, (score_rows, invitation_rows) = timed(services.rollups_rebuild)
-        rebuilds.append(ms)
-    with connection.cursor() as c:
-        c.execute("VACUUM ANALYZE metrics_scorerollup, metrics_invitationrollup")
-    rebuild = min(rebuilds)
+        ms, score_rows, funnel_rows = from_empty()
+        empty_runs.append(ms)
+    with connection.cursor() as c:  # what autovacuum does to a day-old table
+        c.execute(f"VACUUM ANALYZE {', '.join(ROLLUP_TABLES)}")
+    in_step_runs = []
+    for _ in range(2):
+        ms, (scores, funnel) = timed(services.rollups_reconcile)
+        in_step_runs.append(ms)
+    in_step_written = sum(t.deleted + t.inserted for t in (scores, funnel))
+    drift_runs = []
+    for _ in range(2):
+        drift()
+        ms, (scores, funnel) = timed(services.rollups_reconcile)
+        drift_runs.append(ms)
+    alone_runs = [aggregations_alone() for _ in range(2)]
     print(
-        f"full rebuild: {rebuild:.0f} ms (best of 2; {score_rows:,} score rows, "
-        f"{invitation_rows:,} funnel rows) = {rebuild / floor_all:.1f} x the plain GROUP BY"
+        "the rebuild's two aggregations alone, concurrently, writing nothing: "
+        f"{rebuild_line(alone_runs, floor_all)}"
     )
+    print(f"full rebuild from empty tables: {rebuild_line(empty_runs, floor_all)}")
+    print(f"  ({score_rows:,} score rows, {funnel_rows:,} funnel rows)")
+    print(f"full rebuild, tables in step (nightly): {rebuild_line(in_step_runs, floor_all)}")
+    print(f"  rows rewritten: {in_step_written}")
+    print(
+        f"full rebuild after drift (nightly; {DRIFT:,} changed counts and {DRIFT:,} deleted "
+        f"rows per table): {rebuild_line(drift_runs, floor_all)}"
+    )
+    for name, table in (("score", scores), ("funnel", funnel)):
+        print(f"  {name} rows rewritten: {table.deleted:,} deleted, {table.inserted:,} inserted")
 
     # 3. Incremental: answer 200 unanswered invitations, refresh their buckets.
     unanswered = list(

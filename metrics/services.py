@@ -147,6 +147,20 @@ def _quoted(*names: str) -> str:
 Statement = tuple[str, list[Any]]
 
 
+def _score_select(
+    responses: QuerySet[Response], *, ordered: bool = False, day: Func | None = None
+) -> Statement:
+    """SELECT the score counts of these responses, in SCORE_COLUMNS order.
+
+    ordered: in day order, so a report's date range is read from neighbouring pages
+    (worth it for a full rebuild).
+    """
+    sql, params = _score_counts(responses, day=day).query.sql_with_params()
+    if ordered:  # sort the grouped rows by day only, not the raw rows by every key
+        sql = f"SELECT * FROM ({sql}) AS score_counts ORDER BY 1"  # noqa: S608
+    return sql, list(params)
+
+
 def _score_insert(
     responses: QuerySet[Response],
     *,
@@ -154,32 +168,23 @@ def _score_insert(
     replacing: QuerySet[Any] | None = None,
     day: Func | None = None,
 ) -> list[Statement]:
-    """INSERT ... SELECT the score counts of these responses.
+    """INSERT ... SELECT the score counts of these responses (_score_select).
 
-    ordered: write the rows in day order, so a report's date range is read from
-    neighbouring pages (worth it for a full rebuild). replacing: rollup rows to delete
-    first (in the same statement on PostgreSQL).
+    replacing: rollup rows to delete first (in the same statement on PostgreSQL).
     """
-    sql, params = _score_counts(responses, day=day).query.sql_with_params()
-    if ordered:  # sort the grouped rows by day only, not the raw rows by every key
-        sql = f"SELECT * FROM ({sql}) AS score_counts ORDER BY 1"  # noqa: S608
+    sql, params = _score_select(responses, ordered=ordered, day=day)
     table = connection.ops.quote_name(ScoreRollup._meta.db_table)
     insert = f"INSERT INTO {table} ({_quoted(*SCORE_COLUMNS)}) {sql}"
-    return _replacing(replacing, insert, list(params))
+    return _replacing(replacing, insert, params)
 
 
-def _invitation_insert(
-    invitations: QuerySet[Invitation],
-    *,
-    ordered: bool = False,
-    replacing: QuerySet[Any] | None = None,
-    day: Func | None = None,
-) -> list[Statement]:
-    """INSERT ... SELECT one row per funnel step with a count, in one pass over the
-    rows: each bucket's counts are computed once and unpivoted against the list of
-    steps."""
+def _invitation_select(
+    invitations: QuerySet[Invitation], *, ordered: bool = False, day: Func | None = None
+) -> Statement:
+    """SELECT one row per funnel step with a count, in INVITATION_COLUMNS order, in
+    one pass over the rows: each bucket's counts are computed once and unpivoted
+    against the list of steps."""
     sql, params = _step_counts(invitations, day=day).query.sql_with_params()
-    table = connection.ops.quote_name(InvitationRollup._meta.db_table)
     keys = _quoted("day", *DIMENSIONS)
     order = " ORDER BY 1" if ordered else ""
     if connection.vendor == "postgresql":
@@ -196,12 +201,25 @@ def _invitation_insert(
             f"FROM ({sql}) AS step_counts CROSS JOIN ({names}) AS steps"
         )
         params = [*STEP_NAMES, *params, *STEP_NAMES]
-    insert = (
-        f"INSERT INTO {table} ({_quoted(*INVITATION_COLUMNS)}) "  # noqa: S608
-        f"SELECT {keys}, step, step_count FROM ({unpivoted}) AS unpivoted "
+    select = (
+        f"SELECT {keys}, step, step_count FROM ({unpivoted}) AS unpivoted "  # noqa: S608
         f"WHERE step_count > 0{order}"
     )
-    return _replacing(replacing, insert, list(params))
+    return select, list(params)
+
+
+def _invitation_insert(
+    invitations: QuerySet[Invitation],
+    *,
+    ordered: bool = False,
+    replacing: QuerySet[Any] | None = None,
+    day: Func | None = None,
+) -> list[Statement]:
+    """INSERT ... SELECT the funnel counts of these invitations (_invitation_select)."""
+    sql, params = _invitation_select(invitations, ordered=ordered, day=day)
+    table = connection.ops.quote_name(InvitationRollup._meta.db_table)
+    insert = f"INSERT INTO {table} ({_quoted(*INVITATION_COLUMNS)}) {sql}"
+    return _replacing(replacing, insert, params)
 
 
 def _replacing(replacing: QuerySet[Any] | None, insert: str, params: list[Any]) -> list[Statement]:
@@ -434,23 +452,151 @@ _REBUILDS: tuple[tuple[type[Model], Callable[[Func | None], list[Statement]], st
 )
 
 
+@dataclass(frozen=True)
+class TableRebuild:
+    """What a full rebuild did to one rollup table."""
+
+    table: str
+    rows: int  # in the table afterwards
+    deleted: int
+    inserted: int
+    from_empty: bool  # truncated and refilled instead of reconciled
+
+
+def _fresh_select(model: type[Model], day: Func | None) -> Statement:
+    if model is ScoreRollup:
+        return _score_select(Response.objects.all(), day=day)
+    return _invitation_select(Invitation.objects.all(), day=day)
+
+
+def _columns(model: type[Model]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The key columns of a rollup table's bucket, and its counted columns."""
+    if model is ScoreRollup:
+        return SCORE_COLUMNS[:-2], SCORE_COLUMNS[-2:]
+    return INVITATION_COLUMNS[:-1], INVITATION_COLUMNS[-1:]
+
+
+def _same(model: type[Model], columns: tuple[str, ...], left: str, right: str) -> str:
+    """left and right agree on these columns. A missing agent or team compares as -1
+    (no id is negative): a plain equality on both sides, so PostgreSQL can hash it."""
+    out = []
+    for name in columns:
+        column = _quoted(name)
+        if model._meta.get_field(name).null:
+            out.append(f"COALESCE({left}.{column}, -1) = COALESCE({right}.{column}, -1)")
+        else:
+            out.append(f"{left}.{column} = {right}.{column}")
+    return " AND ".join(out)
+
+
+def _reconcile_sql(model: type[Model], day: Func | None) -> Statement:
+    """One statement that makes the table equal to a fresh computation from the raw
+    rows, writing only the rows that differ.
+
+    Every bucket is recomputed and matched to the stored row with the same key and
+    counts (one hash full join). A stored row without a match (a changed count, a
+    bucket gone) is deleted, a fresh row without one (a changed count, a missing
+    bucket) inserted: all parts see the same snapshot. Returns one row: fresh rows,
+    stored rows before, deleted, inserted. More rows afterwards than fresh ones means
+    a bucket is stored twice (see _duplicates_delete).
+    """
+    keys, counts = _columns(model)
+    table = connection.ops.quote_name(model._meta.db_table)
+    fields = _quoted(*keys, *counts)
+    fresh, params = _fresh_select(model, day)
+    same = _same(model, (*keys, *counts), "f", "r")
+    first = _quoted(keys[0])  # never NULL in a fresh row
+    sql = (
+        f"WITH fresh ({fields}) AS MATERIALIZED ({fresh}), "  # noqa: S608
+        f"diff AS (SELECT f.*, r.id AS stored_id FROM fresh AS f FULL JOIN {table} AS r "
+        f"ON {same} WHERE f.{first} IS NULL OR r.id IS NULL), "
+        f"gone AS (DELETE FROM {table} WHERE id IN "
+        f"(SELECT stored_id FROM diff WHERE {first} IS NULL) RETURNING 1), "
+        f"added AS (INSERT INTO {table} ({fields}) "
+        f"SELECT {fields} FROM diff WHERE stored_id IS NULL RETURNING 1) "
+        f"SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM {table}), "
+        f"(SELECT count(*) FROM gone), (SELECT count(*) FROM added)"
+    )
+    return sql, params
+
+
+def _duplicates_delete(model: type[Model]) -> int:
+    """Delete all but one row of each bucket stored more than once (with the right
+    counts, or the reconcile would have replaced them)."""
+    keys, _counts = _columns(model)
+    table = connection.ops.quote_name(model._meta.db_table)
+    fields = _quoted(*keys)
+    sql = (
+        f"DELETE FROM {table} AS r USING (SELECT {fields}, min(id) AS kept FROM {table} "  # noqa: S608
+        f"GROUP BY {fields} HAVING count(*) > 1) AS d "
+        f"WHERE {_same(model, keys, 'r', 'd')} AND r.id <> d.kept"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.rowcount
+
+
+@contextmanager
+def _local_settings(**values: str) -> Iterator[None]:
+    """PostgreSQL settings for the rest of the block, in this transaction only; put
+    back afterwards, for a caller's transaction."""
+    before: dict[str, str] = {}
+    with connection.cursor() as cursor:
+        for name, value in values.items():
+            cursor.execute("SELECT current_setting(%s)", [name])
+            before[name] = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+    yield
+    with connection.cursor() as cursor:
+        for name, value in before.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _table_reconcile(model: type[Model], day: Func | None) -> TableRebuild:
+    """Reconcile one PostgreSQL rollup table with the raw rows, inside the current
+    transaction (see _reconcile_sql). Readers go on reading the old rows meanwhile."""
+    # Hash the buckets: sorting their text keys costs seconds at this size.
+    with _local_settings(enable_mergejoin="off"), connection.cursor() as cursor:
+        cursor.execute(*_reconcile_sql(model, day))
+        fresh, stored, deleted, inserted = cursor.fetchone()
+    if stored - deleted + inserted > fresh:
+        deleted += _duplicates_delete(model)
+    return TableRebuild(model._meta.db_table, fresh, deleted, inserted, from_empty=False)
+
+
 def _table_rebuild(
     model: type[Model],
     statements: Callable[[Func | None], list[Statement]],
     day: Func | None = None,
-) -> int:
-    """Replace one rollup table with rows computed from the raw rows, inside the
-    current transaction. On PostgreSQL the table is truncated: readers wait for the
-    seconds it takes, then see the new rollups, never a half-built table."""
+) -> TableRebuild:
+    """Make one rollup table equal to rows computed from the raw rows, inside the
+    current transaction.
+
+    On PostgreSQL the table is locked against writers first (readers go on): an
+    answer refreshed meanwhile waits, then is recomputed from its rows. A table with
+    rows is reconciled, writing only the rows that differ; an empty one is filled in
+    bulk with its key and index built afterwards, which is faster then. Elsewhere the
+    table is emptied and refilled.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
     if connection.vendor != "postgresql":
-        model._default_manager.all().delete()
-        return _execute(statements(day))
+        deleted, _by_model = model._default_manager.all().delete()
+        inserted = _execute(statements(day))
+        return TableRebuild(model._meta.db_table, inserted, deleted, inserted, from_empty=False)
     with connection.cursor() as cursor:
-        # Room to group a million rows in memory instead of spilling to disk.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(f"TRUNCATE {connection.ops.quote_name(model._meta.db_table)}")
-    with _indexes_rebuilt_after(model):
-        return _execute(statements(day))
+        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"SELECT EXISTS (SELECT FROM {table})")  # noqa: S608
+        (filled,) = cursor.fetchone()
+    # Room to group a million rows in memory instead of spilling to disk. Compiling
+    # these statements (JIT) costs more than it saves: measured at a million rows.
+    with _local_settings(work_mem="256MB", jit="off"):
+        if filled:
+            return _table_reconcile(model, day)
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {table}")  # takes the table from readers until commit
+        with _indexes_rebuilt_after(model):
+            inserted = _execute(statements(day))
+    return TableRebuild(model._meta.db_table, inserted, 0, inserted, from_empty=True)
 
 
 def _table_rebuild_alone(
@@ -458,7 +604,7 @@ def _table_rebuild_alone(
     statements: Callable[[Func | None], list[Statement]],
     moment: str,
     zone: str,
-) -> int:
+) -> TableRebuild:
     """_table_rebuild in a transaction of its own on this thread's own connection
     (PostgreSQL), counting days in the session's time zone, set for this transaction
     only. Derived data, so the commit need not wait for the disk (see
@@ -473,16 +619,17 @@ def _table_rebuild_alone(
         connection.close()
 
 
-def rollups_rebuild() -> tuple[int, int]:
+def rollups_reconcile() -> tuple[TableRebuild, TableRebuild]:
     """Recompute every rollup from the raw rows in SQL (nightly); safe to re-run.
 
-    Each table is truncated and refilled inside a transaction: readers wait for the
-    seconds it takes, then see the new rollups, never a half-built table. On
-    PostgreSQL, outside a transaction, the score and funnel tables are rebuilt at the
-    same time, each on a connection (and a transaction) of its own. An answer
-    refreshed meanwhile waits for the table and is then recomputed from its rows. If
-    one table fails, the other may be rebuilt already; each is whole either way.
-    Returns (score rows, invitation rows).
+    Every bucket is recomputed, so any drift is repaired, but on PostgreSQL only the
+    rows that differ are written (an empty table is filled in bulk). Each table is
+    done inside a transaction: readers see the old rollups until it commits, never a
+    half-done table. On PostgreSQL, outside a transaction, the score and funnel tables
+    are done at the same time, each on a connection (and a transaction) of its own.
+    An answer refreshed meanwhile waits for the table and is then recomputed from its
+    rows. If one table fails, the other may be done already; each is whole either way.
+    Returns what was done to the score table and to the funnel table.
     """
     alone = connection.vendor == "postgresql" and connection.get_autocommit()
     if alone and not connection.in_atomic_block:
@@ -496,6 +643,13 @@ def rollups_rebuild() -> tuple[int, int]:
             _table_rebuild(model, statements) for model, statements, _ in _REBUILDS
         )
     return scores, invitations
+
+
+def rollups_rebuild() -> tuple[int, int]:
+    """rollups_reconcile (nightly); returns the rows then in the score and funnel
+    tables."""
+    scores, invitations = rollups_reconcile()
+    return scores.rows, invitations.rows
 
 
 def _fresh_score_rows() -> list[dict[str, Any]]:
@@ -522,18 +676,25 @@ def rollups_differences() -> list[str]:
     def key(row: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
         return tuple(row[f] for f in fields)
 
+    out: list[str] = []
+
+    def stored_once(name: str, rows: QuerySet[Any], fields: tuple[str, ...]) -> dict[Any, Any]:
+        stored: dict[Any, Any] = {}
+        for r in rows:
+            k = key(r, fields)
+            if k in stored:  # reports would count the bucket twice
+                out.append(f"{name} {k}: stored more than once")
+            stored[k] = (r["count"], r["commented"]) if "commented" in r else r["count"]
+        return stored
+
     score_key = SCORE_COLUMNS[:-2]
-    stored = {
-        key(r, score_key): (r["count"], r["commented"])
-        for r in ScoreRollup.objects.values(*score_key, "count", "commented")
-    }
+    scores = ScoreRollup.objects.values(*score_key, "count", "commented")
+    stored = stored_once("scores", scores, score_key)
     fresh = {key(r, score_key): (r["count"], r["commented"]) for r in _fresh_score_rows()}
     inv_key = INVITATION_COLUMNS[:-1]
-    stored_inv = {
-        key(r, inv_key): r["count"] for r in InvitationRollup.objects.values(*inv_key, "count")
-    }
+    invitations = InvitationRollup.objects.values(*inv_key, "count")
+    stored_inv = stored_once("invitations", invitations, inv_key)
     fresh_inv = {key(r, inv_key): r["count"] for r in _fresh_invitation_rows()}
-    out = []
     for name, a, b in (("scores", stored, fresh), ("invitations", stored_inv, fresh_inv)):
         for k in sorted(set(a) | set(b), key=str):
             if a.get(k) != b.get(k):

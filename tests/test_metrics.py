@@ -312,3 +312,98 @@ def test_it_refresh_inside_a_transaction_keeps_its_commit_durable():
         metrics_services.rollups_refresh(invitation=response.invitation)
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
+
+
+def _drift_rollups():
+    """One changed count, one missing row, one extra bucket, one bucket stored twice."""
+    changed, doubled = ScoreRollup.objects.order_by("pk")[:2]
+    ScoreRollup.objects.filter(pk=changed.pk).update(count=changed.count + 5)
+    InvitationRollup.objects.filter(step="sent").order_by("pk").first().delete()
+    ScoreRollup.objects.create(
+        day=NOW.date(), kind="ces", channel="fax", category="", scale_points=7, score=1, count=3
+    )
+    doubled.pk = None
+    doubled.save()
+
+
+def _history():
+    respond(kind="csat", score=5)
+    respond(kind="csat", score=2, channel="chat", day=1)
+    respond(kind="nps", score=9, scale=11)
+    InvitationFactory(state="sent", sent_at=NOW - timedelta(days=2), agent=None, team=None)
+    metrics_services.rollups_rebuild()
+    return _rollup_rows()
+
+
+def test_it_rebuild_repairs_changed_missing_extra_and_doubled_rows():
+    in_step = _history()
+    _drift_rollups()
+    assert len(metrics_services.rollups_differences()) == 4
+
+    metrics_services.rollups_rebuild()
+
+    assert _rollup_rows() == in_step
+    assert metrics_services.rollups_differences() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_rebuild_outside_a_transaction_repairs_the_same_drift():
+    in_step = _history()
+    _drift_rollups()
+
+    assert metrics_services.rollups_rebuild() == (len(in_step[0]), len(in_step[1]))
+
+    assert _rollup_rows() == in_step
+    assert metrics_services.rollups_differences() == []
+
+
+def test_it_check_command_reports_a_bucket_stored_twice(capsys):
+    respond(kind="csat", score=4)
+    row = ScoreRollup.objects.get()
+    row.pk = None
+    row.save()
+
+    with pytest.raises(SystemExit):
+        call_command("rollups_check")
+
+    assert "stored more than once" in capsys.readouterr().out
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="elsewhere the tables are emptied and refilled"
+)
+
+
+@postgresql_only
+def test_it_rebuild_writes_only_the_rows_that_differ():
+    in_step = _history()
+    _drift_rollups()
+
+    scores, funnel = metrics_services.rollups_reconcile()
+
+    # The changed count and the extra bucket deleted, the changed count and the
+    # missing row inserted, one of the doubled rows deleted.
+    assert (scores.deleted, scores.inserted, funnel.deleted, funnel.inserted) == (3, 1, 0, 1)
+    assert (scores.rows, funnel.rows) == (len(in_step[0]), len(in_step[1]))
+    assert not scores.from_empty
+    assert _rollup_rows() == in_step
+
+
+@postgresql_only
+def test_it_rebuild_of_tables_in_step_writes_nothing():
+    _history()
+
+    scores, funnel = metrics_services.rollups_reconcile()
+
+    assert (scores.deleted, scores.inserted, funnel.deleted, funnel.inserted) == (0, 0, 0, 0)
+
+
+@postgresql_only
+def test_it_rebuild_fills_an_empty_table_in_bulk():
+    in_step = _history()
+    ScoreRollup.objects.all().delete()
+
+    scores, funnel = metrics_services.rollups_reconcile()
+
+    assert (scores.from_empty, funnel.from_empty) == (True, False)
+    assert _rollup_rows() == in_step
