@@ -86,34 +86,52 @@ def _hubspot_get(path: str, **params: str) -> dict[str, Any]:
 
 
 Mapper = Callable[..., dict[str, Any]]
-KEYS: dict[str, Callable[..., helpdesks.DeliveryKey]] = {
-    HelpdeskProvider.ZENDESK: helpdesks.zendesk_key,
-    HelpdeskProvider.FRESHDESK: helpdesks.freshdesk_key,
-    HelpdeskProvider.HUBSPOT: helpdesks.hubspot_key,
-    HelpdeskProvider.HELPSCOUT: helpdesks.helpscout_key,
-    HelpdeskProvider.INTERCOM: helpdesks.intercom_key,
+
+
+@dataclass(frozen=True)
+class Helpdesk:
+    """What Kundpuls needs to know of one helpdesk's deliveries."""
+
+    key: Callable[..., helpdesks.DeliveryKey]  # what tells one solve from another
+    event: Mapper  # the delivery as the generic ticket event
+    secret_setting: str  # the environment's secret, used when the admin set none
+    body: str = ""  # the JSON body to paste into the helpdesk, for those that take one
+
+
+HELPDESKS: dict[str, Helpdesk] = {
+    HelpdeskProvider.ZENDESK: Helpdesk(
+        helpdesks.zendesk_key,
+        helpdesks.zendesk_event,
+        "ZENDESK_WEBHOOK_SECRET",
+        helpdesks.ZENDESK_BODY,
+    ),
+    HelpdeskProvider.FRESHDESK: Helpdesk(
+        helpdesks.freshdesk_key,
+        helpdesks.freshdesk_event,
+        "FRESHDESK_WEBHOOK_TOKEN",
+        helpdesks.FRESHDESK_BODY,
+    ),
+    HelpdeskProvider.HUBSPOT: Helpdesk(helpdesks.hubspot_key, hubspot_map, "HUBSPOT_CLIENT_SECRET"),
+    HelpdeskProvider.HELPSCOUT: Helpdesk(
+        helpdesks.helpscout_key, helpdesks.helpscout_event, "HELPSCOUT_WEBHOOK_SECRET"
+    ),
+    HelpdeskProvider.INTERCOM: Helpdesk(
+        helpdesks.intercom_key, helpdesks.intercom_event, "INTERCOM_CLIENT_SECRET"
+    ),
 }
-MAPPERS: dict[str, Mapper] = {
-    HelpdeskProvider.ZENDESK: helpdesks.zendesk_event,
-    HelpdeskProvider.FRESHDESK: helpdesks.freshdesk_event,
-    HelpdeskProvider.HUBSPOT: hubspot_map,
-    HelpdeskProvider.HELPSCOUT: helpdesks.helpscout_event,
-    HelpdeskProvider.INTERCOM: helpdesks.intercom_event,
-}
+
+
+def helpdesk_secrets() -> dict[str, str]:
+    """Every helpdesk's secret: the admin's (Helpdesk connections), else the environment's."""
+    admin = dict(HelpdeskConnection.objects.filter(active=True).values_list("provider", "secret"))
+    return {
+        provider: admin[provider] if provider in admin else getattr(settings, desk.secret_setting)
+        for provider, desk in HELPDESKS.items()
+    }
 
 
 def helpdesk_secret(provider: str) -> str:
-    """The admin's secret for the helpdesk, else the one from the environment."""
-    connection = HelpdeskConnection.objects.filter(provider=provider, active=True).first()
-    if connection is not None:
-        return connection.secret
-    return {
-        HelpdeskProvider.ZENDESK: settings.ZENDESK_WEBHOOK_SECRET,
-        HelpdeskProvider.FRESHDESK: settings.FRESHDESK_WEBHOOK_TOKEN,
-        HelpdeskProvider.HUBSPOT: settings.HUBSPOT_CLIENT_SECRET,
-        HelpdeskProvider.HELPSCOUT: settings.HELPSCOUT_WEBHOOK_SECRET,
-        HelpdeskProvider.INTERCOM: settings.INTERCOM_CLIENT_SECRET,
-    }[provider]
+    return helpdesk_secrets()[provider]
 
 
 # --- Services --------------------------------------------------------------------------
@@ -126,7 +144,7 @@ def inbound_delivery_record(
     processing. Returns (delivery, created); a retry of a delivery already kept is
     not queued again."""
     now = now or timezone.now()
-    key = KEYS[provider](payload, received_at=now)
+    key = HELPDESKS[provider].key(payload, received_at=now)
     fields = {
         "provider": provider,
         "account": key.account,
@@ -181,7 +199,7 @@ def _event_for(delivery: InboundDelivery) -> tuple[dict[str, Any] | None, str]:
 
     key = helpdesks.DeliveryKey(delivery.account, delivery.ticket_id, delivery.solved_at)
     try:
-        event = MAPPERS[delivery.provider](json.loads(delivery.body), key=key)
+        event = HELPDESKS[delivery.provider].event(json.loads(delivery.body), key=key)
     except (helpdesks.DeliveryError, json.JSONDecodeError) as exc:
         return None, str(exc)
     serializer = TicketEventSerializer(data=event)
@@ -215,9 +233,12 @@ def _receive(provider: str, body: bytes) -> JsonResponse:
         payload = helpdesks.payload_read(body)
     except helpdesks.DeliveryError as exc:
         return _error(400, str(exc))
-    delivery, created = inbound_delivery_record(
-        provider=provider, payload=payload, body=body.decode(errors="replace")
-    )
+    return _kept(provider, payload, body.decode(errors="replace"))
+
+
+def _kept(provider: str, payload: dict[str, Any], body: str = "") -> JsonResponse:
+    """Keep a verified delivery: 202 when new, 200 for a retry of one already kept."""
+    delivery, created = inbound_delivery_record(provider=provider, payload=payload, body=body)
     return JsonResponse(
         {"id": delivery.pk, "duplicate": not created}, status=202 if created else 200
     )
@@ -319,12 +340,7 @@ def intercom(request: HttpRequest) -> JsonResponse:
         return _error(400, str(exc))
     if conversation is None:
         return JsonResponse({"ignored": str(notification.get("topic") or "")})
-    delivery, created = inbound_delivery_record(
-        provider=HelpdeskProvider.INTERCOM, payload=conversation
-    )
-    return JsonResponse(
-        {"id": delivery.pk, "duplicate": not created}, status=202 if created else 200
-    )
+    return _kept(HelpdeskProvider.INTERCOM, conversation)
 
 
 @dataclass(frozen=True)
@@ -349,11 +365,12 @@ def helpdesks_status(*, now: datetime) -> list[HelpdeskStatus]:
             failed=Count("pk", filter=Q(received_at__gte=week) & ~Q(error="")),
         )
     }
+    secrets = helpdesk_secrets()
     return [
         HelpdeskStatus(
             provider=provider,
             label=label,
-            configured=bool(helpdesk_secret(provider)),
+            configured=bool(secrets[provider]),
             last_received_at=rows.get(provider, {}).get("last"),
             received_week=rows.get(provider, {}).get("week", 0),
             failed_week=rows.get(provider, {}).get("failed", 0),
@@ -379,19 +396,12 @@ def integrations(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def setup(request: HttpRequest, provider: str) -> HttpResponse:
     """The URL, the secret and the steps to connect one helpdesk."""
-    bodies = {
-        HelpdeskProvider.ZENDESK: helpdesks.ZENDESK_BODY,
-        HelpdeskProvider.FRESHDESK: helpdesks.FRESHDESK_BODY,
-        HelpdeskProvider.HUBSPOT: "",
-        HelpdeskProvider.HELPSCOUT: "",
-        HelpdeskProvider.INTERCOM: "",
-    }
-    if provider not in bodies:
+    if provider not in HELPDESKS:
         return _error(404, "Unknown helpdesk.")
     context = {
         "url": settings.SITE_URL + reverse(f"surveys:hooks_{provider}"),
         "secret": helpdesk_secret(provider),
-        "body": bodies[provider],
+        "body": HELPDESKS[provider].body,
         "connection_admin": reverse("admin:surveys_helpdeskconnection_changelist"),
         "tolerance_minutes": settings.HELPDESK_WEBHOOK_TOLERANCE // 60,
     }
