@@ -233,15 +233,12 @@ def hubspot_event(
         "group": "",
         "requester": {
             "email": person.get("email"),
-            "name": " ".join(
-                _text(person.get(name)) for name in ("firstname", "lastname") if person.get(name)
-            ),
+            "name": _person(person, "firstname", "lastname"),
         },
     }
     assignee = None
     if owner and owner.get("email"):
-        name = " ".join(_text(owner.get(n)) for n in ("firstName", "lastName") if owner.get(n))
-        assignee = {"email": owner["email"], "name": name}
+        assignee = {"email": owner["email"], "name": _person(owner, "firstName", "lastName")}
     return _event(
         payload,
         source="hubspot",
