@@ -34,7 +34,10 @@ def link_click_record(
     lead = invitations[0]
     with transaction.atomic():
         # One email's fetches are judged one at a time.
-        list(Invitation.objects.select_for_update().filter(token_hash=lead.token_hash))
+        locked = Invitation.objects.select_for_update().filter(token_hash=lead.token_hash)
+        # What the funnel counts of this email: its rollups change only when these do.
+        funnel = ("first_clicked_at", "bot_suspect_at")
+        before = {row[0]: row[1:] for row in locked.values_list("pk", *funnel)}[lead.pk]
         if LinkClick.objects.filter(invitation=lead).count() >= CLICKS_KEPT:
             return None
         click = LinkClick.objects.create(
@@ -46,11 +49,13 @@ def link_click_record(
             at=now,
         )
         _clicks_judge(lead)
-    from metrics.services import rollups_refresh
+        changed = Invitation.objects.filter(pk=lead.pk).values_list(*funnel).get() != before
+    if changed:
+        from metrics.services import rollups_refresh
 
-    # The funnel counts clicked and filtered-as-bot emails.
-    for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
-        rollups_refresh(invitation=invitation)
+        # The funnel counts clicked and filtered-as-bot emails.
+        for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
+            rollups_refresh(invitation=invitation)
     return click
 
 
