@@ -17,7 +17,7 @@ from rest_framework.response import Response as ApiResponse
 from surveys.models import Response
 
 from . import followups as cases
-from . import selectors, services
+from . import selectors
 from .models import FollowUp
 from .responses import responses_for_api
 
@@ -129,7 +129,7 @@ class FollowUpQuerySerializer(serializers.Serializer):
 
     def followups(self) -> QuerySet[FollowUp]:
         data = self.validated_data
-        rows = services.followups_open(status=data.get("status"))
+        rows = cases.followups_open(status=data.get("status"))
         if data.get("owner"):
             owner = data["owner"]
             rows = (
@@ -179,7 +179,7 @@ class FollowUpUpdateSerializer(serializers.Serializer):
 @api_view(["PATCH"])
 def followup_update(request: Request, pk: int) -> ApiResponse:
     """Change a case's status, outcome or owner; each change goes on its history."""
-    followup = get_object_or_404(services.followups_open(), pk=pk)
+    followup = get_object_or_404(cases.followups_open(), pk=pk)
     update = FollowUpUpdateSerializer(data=request.data)
     update.is_valid(raise_exception=True)
     data = update.validated_data
@@ -195,7 +195,7 @@ def followup_update(request: Request, pk: int) -> ApiResponse:
         followup = cases.followup_reassign(
             followup=followup, owner=data["owner"], actor=None, now=now
         )
-    return ApiResponse(FollowUpSerializer(services.followups_open().get(pk=pk)).data)
+    return ApiResponse(FollowUpSerializer(cases.followups_open().get(pk=pk)).data)
 
 
 class ResponseQuerySerializer(serializers.Serializer):

@@ -31,6 +31,7 @@ from .selectors import (
     score_counts,
     score_of,
     scores_by_group,
+    scores_from_counts,
     step_counts,
 )
 from .tickets import ServiceMetrics, service_by_month
@@ -180,8 +181,8 @@ def headlines(
     now: dict[str, Score] | None = None,
     before: dict[str, Score] | None = None,
 ) -> list[Headline]:
-    now = now or scores_by_group(filters=filters).get("all") or _no_scores()
-    before = before or scores_by_group(filters=filters.previous()).get("all") or _no_scores()
+    now = now or _scores_at(scores_by_group(filters=filters))
+    before = before or _scores_at(scores_by_group(filters=filters.previous()))
     return [
         Headline(
             metric=metric,
@@ -194,21 +195,13 @@ def headlines(
     ]
 
 
-def _scores(
-    answers: dict[Any, dict[str, Any]], steps: dict[Any, dict[str, int]]
-) -> dict[Any, dict[str, Score]]:
-    """Every metric per group key, from answer and funnel counts."""
-    return {
-        key: {
-            **{kind: score_of(answers.get(key, {}).get(kind), kind) for kind in KINDS},
-            "response_rate": rate_of(steps.get(key)),
-        }
-        for key in set(answers) | set(steps)
-    }
-
-
 def _no_scores() -> dict[str, Score]:
     return {**{kind: score_of(None, kind) for kind in KINDS}, "response_rate": rate_of(None)}
+
+
+def _scores_at(groups: dict[Any, dict[str, Score]], key: Any = "all") -> dict[str, Score]:
+    """One group's scores (by default the whole period's), or empty scores if none."""
+    return groups.get(key) or _no_scores()
 
 
 def group_table(
@@ -324,12 +317,8 @@ class Distribution:
     bars: list[tuple[int, int, float, str]]  # score, answers, % of the largest, link
 
 
-def distributions(
-    filters: ReportFilters, counts: dict[str, Any] | None = None
-) -> list[Distribution]:
+def distributions(filters: ReportFilters, counts: dict[str, Any]) -> list[Distribution]:
     """How many answers gave each (normalised) score, per kind."""
-    if counts is None:
-        counts = score_counts(filters=filters).get("all", {})
     out = []
     for kind in KINDS:
         by_score = counts[kind].by_score if kind in counts else {}
@@ -380,8 +369,8 @@ def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict
     dimensions = tuple(name for name, _label, _table in TABLE_DIMENSIONS)
     answers, steps = grouped_counts(filters=filters, group_bys=(None, period, *dimensions))
     before_answers, before_steps = grouped_counts(filters=filters.previous(), group_bys=(None,))
-    now = _scores(answers[None], steps[None]).get("all") or _no_scores()
-    before = _scores(before_answers[None], before_steps[None]).get("all") or _no_scores()
+    now = _scores_at(scores_from_counts(answers[None], steps[None]))
+    before = _scores_at(scores_from_counts(before_answers[None], before_steps[None]))
     return {
         "filters": filters,
         "previous": filters.previous(),
@@ -389,7 +378,12 @@ def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict
         "trends": trend_charts(filters, answers[period], steps[period]),
         "distributions": distributions(filters, answers[None].get("all", {})),
         "tables": [
-            (name, label, table, group_table(filters, name, _scores(answers[name], steps[name])))
+            (
+                name,
+                label,
+                table,
+                group_table(filters, name, scores_from_counts(answers[name], steps[name])),
+            )
             for name, label, table in TABLE_DIMENSIONS
         ],
         "funnel": funnel(filters, steps[None].get("all", {})),
@@ -451,6 +445,14 @@ def month_span(last: date, months: int = 12) -> ReportFilters:
     return ReportFilters(start=first, end=last)
 
 
+def monthly_span(filters: ReportFilters) -> ReportFilters:
+    """The months the monthly tracker shows for `filters`: those ending with the month
+    of its end date, with its team, agent, channel and category."""
+    return month_span(filters.end).narrowed(
+        team=filters.team, agent=filters.agent, channel=filters.channel, category=filters.category
+    )
+
+
 def monthly_build(*, filters: ReportFilters) -> dict[str, Any]:
     """The month-by-month tracker, the volume chart and this month's formulas."""
     scores = scores_by_group(filters=filters, group_by="month")
@@ -465,7 +467,7 @@ def monthly_build(*, filters: ReportFilters) -> dict[str, Any]:
     rows = [
         MonthRow(
             month=month,
-            scores=scores.get(month) or _no_scores(),
+            scores=_scores_at(scores, month),
             service=service.get(month),
             business=business.get(month),
         )
@@ -533,8 +535,8 @@ class ComparisonRow:
 
 
 def compare_build(*, before: ReportFilters, after: ReportFilters) -> dict[str, Any]:
-    a = scores_by_group(filters=before).get("all") or _no_scores()
-    b = scores_by_group(filters=after).get("all") or _no_scores()
+    a = _scores_at(scores_by_group(filters=before))
+    b = _scores_at(scores_by_group(filters=after))
     rows = [
         ComparisonRow(
             metric=metric,

@@ -33,6 +33,8 @@ class Scope:
 
     agent: int | None = None
     team: Team | None = None
+    # The teams the user leads, by name (read once per request).
+    led: tuple[Team, ...] = ()
 
     def filters(self, *, days: int, today: date) -> ReportFilters:
         return ReportFilters(
@@ -43,16 +45,21 @@ class Scope:
         )
 
 
+def led_teams(user: Any) -> list[Team]:
+    """The teams a user leads, by name."""
+    return list(Team.objects.filter(lead=user).order_by("name"))
+
+
 def scores_scope(*, user: Any, team_id: str | None = None) -> Scope:
     """A team lead sees a team they lead (the one asked for, else the first); anyone
     else their own answers. Asking for a team one does not lead is a 404."""
-    led = list(Team.objects.filter(lead=user).order_by("name"))
+    led = tuple(led_teams(user))
     if team_id:
         chosen = next((team for team in led if str(team.pk) == team_id), None)
         if chosen is None:
             raise Http404("No such team of yours.")
-        return Scope(team=chosen)
-    return Scope(team=led[0]) if led else Scope(agent=user.pk)
+        return Scope(team=chosen, led=led)
+    return Scope(team=led[0], led=led) if led else Scope(agent=user.pk)
 
 
 def scores_build(*, scope: Scope, days: int, today: date) -> dict[str, Any]:
@@ -81,31 +88,33 @@ def scores(request: HttpRequest) -> HttpResponse:
         scope=scope,
         days=days,
         periods=PERIODS,
-        led_teams=Team.objects.filter(lead=request.user).order_by("name"),
+        led_teams=scope.led,
         min_answers=MIN_ANSWERS,
         nav="scores",
     )
     return render(request, "metrics/scores.html", context)
 
 
-def responses_scope_q(*, user: Any, agent: int | None = None, team: int | None = None) -> Q:
+def responses_scope_q(
+    *, user: Any, led: list[Team], agent: int | None = None, team: int | None = None
+) -> Q:
     """The answers a user who is not staff may open: a team lead those about the
-    teams they lead, an agent those about their own tickets. Asking for another
-    agent's or team's answers is a 404, as if they did not exist."""
-    led = set(Team.objects.filter(lead=user).values_list("pk", flat=True))
-    if led:
-        if team is not None and team not in led:
+    teams they lead (`led`), an agent those about their own tickets. Asking for
+    another agent's or team's answers is a 404, as if they did not exist."""
+    led_ids = {t.pk for t in led}
+    if led_ids:
+        if team is not None and team not in led_ids:
             raise Http404("No such team of yours.")
-        return Q(invitation__team_id__in=led)
+        return Q(invitation__team_id__in=led_ids)
     if agent is not None and agent != user.pk:
         raise Http404("No such answers of yours.")
     return Q(invitation__agent_id=user.pk)
 
 
-def filter_choices_narrow(*, form: Any, user: Any) -> None:
+def filter_choices_narrow(*, form: Any, user: Any, led: list[Team]) -> None:
     """Offer a user who is not staff only the teams and agents they may filter by: a
-    lead the teams they lead and those teams' agents, an agent themselves."""
-    led = list(Team.objects.filter(lead=user).order_by("name"))
+    lead the teams they lead (`led`, by name) and those teams' agents, an agent
+    themselves."""
     if led:
         form.fields["team"].choices = [("", "All my teams")] + [(str(t.pk), t.name) for t in led]
         agents = Agent.objects.filter(team__in=led).select_related("user")

@@ -314,7 +314,7 @@ def grouped_counts(
             params,
         )
         for row in cursor.fetchall():
-            group_by, key = _grouping_key(row, group_bys, expressions)
+            group_by, key = _grouping_key(row, group_bys)
             kind = row[len(expressions) + 1]
             counts = answers[group_by].setdefault(key, {}).setdefault(kind, Counts(kind))
             scale, score, n, commented = row[len(expressions) + 2 :]
@@ -326,14 +326,14 @@ def grouped_counts(
             params,
         )
         for row in cursor.fetchall():
-            group_by, key = _grouping_key(row, group_bys, expressions)
+            group_by, key = _grouping_key(row, group_bys)
             step, n = row[len(expressions) + 1 :]
             steps[group_by].setdefault(key, dict.fromkeys(STEP_NAMES, 0))[step] = n
     return answers, steps
 
 
 def _grouping_key(
-    row: tuple[Any, ...], group_bys: tuple[str | None, ...], expressions: list[str]
+    row: tuple[Any, ...], group_bys: tuple[str | None, ...]
 ) -> tuple[str | None, Any]:
     """Which grouping a GROUPING SETS row belongs to (its one non-aggregated key)."""
     named = [g for g in group_bys if g is not None]
@@ -348,14 +348,23 @@ def scores_by_group(
     *, filters: ReportFilters, group_by: str | None = None
 ) -> dict[Any, dict[str, Score]]:
     """Every metric per group: CSAT, CES, NPS and response rate."""
-    answers = score_counts(filters=filters, group_by=group_by)
-    steps = step_counts(filters=filters, group_by=group_by)
+    scores = scores_from_counts(
+        score_counts(filters=filters, group_by=group_by),
+        step_counts(filters=filters, group_by=group_by),
+    )
+    return {key: scores[key] for key in sorted(scores, key=_sort_key)}
+
+
+def scores_from_counts(
+    answers: dict[Any, dict[str, Counts]], steps: dict[Any, dict[str, int]]
+) -> dict[Any, dict[str, Score]]:
+    """Every metric per group key, from answer and funnel counts (unsorted)."""
     return {
         key: {
             **{kind: score_of(answers.get(key, {}).get(kind), kind) for kind in KINDS},
             "response_rate": rate_of(steps.get(key)),
         }
-        for key in sorted(set(answers) | set(steps), key=_sort_key)
+        for key in set(answers) | set(steps)
     }
 
 

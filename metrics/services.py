@@ -21,13 +21,7 @@ from django.utils import timezone
 
 from surveys.models import Invitation, Response
 
-from .followups import (  # noqa: F401 (moved; kept importable from here)
-    followup_flag,
-    followup_notify,
-    followup_status_set,
-    followups_open,
-    followups_unnotified,
-)
+from .followups import followup_flag, followup_notify
 from .funnel import FUNNEL_STEPS, STEP_NAMES
 from .models import BusinessFigures, InvitationRollup, ScoreRollup
 
@@ -631,8 +625,8 @@ def rollups_reconcile() -> tuple[TableRebuild, TableRebuild]:
     rows. If one table fails, the other may be done already; each is whole either way.
     Returns what was done to the score table and to the funnel table.
     """
-    alone = connection.vendor == "postgresql" and connection.get_autocommit()
-    if alone and not connection.in_atomic_block:
+    # Autocommit is off inside any atomic block, so this also means "not in one".
+    if connection.vendor == "postgresql" and connection.get_autocommit():
         zone = timezone.get_current_timezone_name()
         with ThreadPoolExecutor(max_workers=len(_REBUILDS)) as pool:
             futures = [pool.submit(_table_rebuild_alone, *part, zone) for part in _REBUILDS]

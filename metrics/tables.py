@@ -8,7 +8,7 @@ from typing import Any
 
 from . import formulas, reports
 from .models import BusinessFigures
-from .reports import business_rows, business_values
+from .reports import business_rows
 from .responses import comments_latest
 from .selectors import KINDS, METRICS, ReportFilters, Score, score_counts
 from .tickets import service_metrics
@@ -154,22 +154,19 @@ def service_table(filters: ReportFilters) -> tuple[list[str], Rows]:
 
 
 def monthly_table(filters: ReportFilters) -> tuple[list[str], Rows]:
-    span = reports.month_span(filters.end).narrowed(
-        team=filters.team, agent=filters.agent, channel=filters.channel, category=filters.category
-    )
     header = ["month", *SCORES_HEADER, "tickets", "resolution_rate", "fcr",
               "first_response_mean_s", "first_response_median_s", "first_response_p90_s",
               "resolution_mean_s", "resolution_median_s", "resolution_p90_s",
               "crr", "churn", "cac", "clv"]  # fmt: skip
     rows = []
-    for row in reports.monthly_build(filters=span)["rows"]:
+    for row in reports.monthly_build(filters=reports.monthly_span(filters))["rows"]:
         s = row.service
         service = (
             [s.tickets, s.resolution_rate, s.fcr, s.first_response.mean, s.first_response.median,
              s.first_response.p90, s.resolution.mean, s.resolution.median, s.resolution.p90]
             if s else [None] * 9
         )  # fmt: skip
-        business = business_values(row.business) if row.business else {}
+        business = row.business_values
         rows.append((
             row.label, *_scores(row.scores), *service,
             *(business.get(k) for k in ("crr", "churn", "cac", "clv")),

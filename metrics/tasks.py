@@ -26,7 +26,7 @@ def responses_sweep() -> int:
     pending = services.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
     for response_id in pending:
         services.response_process(response_id=response_id, now=now)
-    for followup_id in services.followups_unnotified(older_than=SWEEP_GRACE, now=now):
+    for followup_id in followups.followups_unnotified(older_than=SWEEP_GRACE, now=now):
         services.followup_notify(followup_id=followup_id, now=now)
     return len(pending)
 

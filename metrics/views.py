@@ -367,10 +367,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required
 def monthly(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
-    span = reports.month_span(filters.end).narrowed(
-        team=filters.team, agent=filters.agent, channel=filters.channel, category=filters.category
-    )
-    context = reports.monthly_build(filters=span)
+    context = reports.monthly_build(filters=reports.monthly_span(filters))
     context.update(form=form, query=_query(filters), nav="monthly")
     return render(request, "metrics/monthly.html", context)
 
@@ -432,13 +429,15 @@ def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
     filters = form.filters()
     data = form.cleaned_data if form.is_valid() else {}
     # Staff see every answer; a lead the team's, an agent their own (else 404).
-    scope = (
-        Q()
-        if request.user.is_staff
-        else scores.responses_scope_q(user=request.user, agent=filters.agent, team=filters.team)
-    )
-    if not request.user.is_staff:
-        scores.filter_choices_narrow(form=form, user=request.user)
+    # The form validated against every choice; only then are they narrowed for display.
+    if request.user.is_staff:
+        scope = Q()
+    else:
+        led = scores.led_teams(request.user)
+        scope = scores.responses_scope_q(
+            user=request.user, led=led, agent=filters.agent, team=filters.team
+        )
+        scores.filter_choices_narrow(form=form, user=request.user, led=led)
     if data.get("ticket") and "from" not in request.GET:
         filters = None  # a ticket's answers, whenever they were given
     responses = responses_matching(

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from metrics import services as metrics_services
+from metrics import followups as metrics_followups
 from metrics import tasks as metrics_tasks
 from metrics.models import FollowUp
 from surveys import services
@@ -126,7 +126,7 @@ def test_owner_marks_case_contacted(answer, client):
     client.post(f"/followups/{followup.pk}/", {"status": "contacted"})
 
     assert FollowUp.objects.get().status == "contacted"
-    assert metrics_services.followups_open(status="open").count() == 1
+    assert metrics_followups.followups_open(status="open").count() == 1
 
 
 def test_invitation_state_answered_after_response(answer):
