@@ -99,10 +99,10 @@ def followup_due(*, invitation: Invitation, opened: datetime) -> datetime:
     )
 
 
-def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
-    """Open the follow-up case for a low score or a listed word, once per invitation."""
+def response_case_reason(*, response: Response) -> str | None:
+    """Why this answer opens a case (a low score, or a listed word), or None."""
     invitation = response.invitation
-    reason = case_reason(
+    return case_reason(
         kind=invitation.kind,
         raw_score=response.raw_score,
         score=response.score,
@@ -110,6 +110,12 @@ def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
         comment=response.comment,
         words=list(FollowUpWord.objects.values_list("word", flat=True)),
     )
+
+
+def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
+    """Open the follow-up case for a low score or a listed word, once per invitation."""
+    invitation = response.invitation
+    reason = response_case_reason(response=response)
     if reason is None:
         return None
     followup, created = FollowUp.objects.get_or_create(

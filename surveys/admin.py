@@ -216,7 +216,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="bot suspect", ordering="bot_suspect_at")
     def bot_suspect(self, obj: Invitation) -> bool:
-        return obj.bot_suspect_at is not None
+        return obj.is_bot_suspect
 
     @admin.display(description="link clicks", ordering="email_clicks")
     def clicks(self, obj: Invitation) -> int:
@@ -296,6 +296,19 @@ class ResponseAdmin(admin.ModelAdmin):
         self.message_user(request, f"{deleted} held answers discarded.", level)
 
 
+class HttpsUrlsMixin:
+    """URL fields without a scheme are read as https:// (not Django's http://)."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+# The admin builds its form with HttpsUrlsMixin.formfield_for_dbfield, but
+# SurveyPolicyForm's own fields are made when the class is defined: without this
+# callback, that makes a URLField without assume_scheme and Django 5 warns
+# (RemovedInDjango60Warning) on every start.
 def _https_urls(field: Any, **kwargs: Any) -> Any:
     if isinstance(field, models.URLField):
         kwargs["assume_scheme"] = "https"
@@ -341,7 +354,7 @@ class SurveyPolicyForm(forms.ModelForm):
 
 
 @admin.register(SurveyPolicy)
-class SurveyPolicyAdmin(admin.ModelAdmin):
+class SurveyPolicyAdmin(HttpsUrlsMixin, admin.ModelAdmin):
     form = SurveyPolicyForm
     readonly_fields = ["logo_preview"]
     fieldsets = [
@@ -390,11 +403,6 @@ class SurveyPolicyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not SurveyPolicy.objects.exists()
-
-    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if isinstance(db_field, models.URLField):
-            kwargs["assume_scheme"] = "https"
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="Current logo")
     def logo_preview(self, obj: SurveyPolicy) -> str:
@@ -500,7 +508,7 @@ class InboundDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(HttpsUrlsMixin, admin.ModelAdmin):
     list_display = ["url", "format", "team", "events", "active", "failing_since", "created_at"]
     list_filter = ["active", "format", "team"]
     readonly_fields = ["failing_since", "created_at"]
@@ -513,11 +521,6 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         if "active" in form.changed_data and obj.active:
             obj.failing_since = None  # switched on again: a fresh day before giving up
         super().save_model(request, obj, form, change)
-
-    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if isinstance(db_field, models.URLField):
-            kwargs["assume_scheme"] = "https"
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(WebhookDelivery)

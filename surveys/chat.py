@@ -22,18 +22,8 @@ def low_score_message(response: Response, format: str) -> dict[str, Any] | None:
     """A new answer is posted to chat only when it opens a case (a low score, or a
     listed word); an answer held for review is not posted."""
     from metrics import followups
-    from metrics.models import FollowUpWord
 
-    invitation = response.invitation
-    reason = followups.case_reason(
-        kind=invitation.kind,
-        raw_score=response.raw_score,
-        score=response.score,
-        low_up_to=followups.low_up_to(kind=invitation.kind, scale_points=invitation.scale_points),
-        comment=response.comment,
-        words=list(FollowUpWord.objects.values_list("word", flat=True)),
-    )
-    if response.held or reason is None:
+    if response.held or followups.response_case_reason(response=response) is None:
         return None
     return chat_message(response=response, followup=None, format=format)
 

@@ -426,10 +426,11 @@ class SurveyPolicy(models.Model):
             )
 
     @classmethod
-    def load(cls) -> SurveyPolicy:
-        policy, _created = cls.objects.get_or_create(
-            pk=1, defaults={"excluded_tags": ["no-survey"]}
-        )
+    def load(cls, *, with_logo: bool = False) -> SurveyPolicy:
+        """The one policy row, made on first use. The logo (up to 200 KB) is left
+        out unless asked for; it is read from the database if used."""
+        objects = cls.objects.all() if with_logo else cls.objects.defer("logo")
+        policy, _created = objects.get_or_create(pk=1, defaults={"excluded_tags": ["no-survey"]})
         return policy
 
 

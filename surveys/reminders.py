@@ -55,8 +55,11 @@ def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> 
     if lead is None:
         return []
     siblings = Invitation.objects.filter(token_hash=lead.token_hash)
-    invitations = by_question_order(list(siblings.select_related("ticket", "customer", "agent")))
-    reason = _reminder_block_reason(invitations, now)
+    invitations = by_question_order(
+        list(siblings.select_related("ticket", "customer", "agent", "response"))
+    )
+    policy = SurveyPolicy.load()
+    reason = _reminder_block_reason(invitations, now, policy)
     if reason:
         logger.info("no reminder for invitation %s: %s", invitation_id, reason)
         return []
@@ -70,9 +73,7 @@ def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> 
     if not claimed:
         return []
     unanswered = [i for i in invitations if i.state == State.SENT]
-    message = emails.survey_reminder_email(
-        invitations=unanswered, token=token, policy=SurveyPolicy.load()
-    )
+    message = emails.survey_reminder_email(invitations=unanswered, token=token, policy=policy)
     try:
         message.send()
     except Exception as exc:
@@ -83,10 +84,11 @@ def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> 
     return unanswered
 
 
-def _reminder_block_reason(invitations: list[Invitation], now: datetime) -> str:
+def _reminder_block_reason(
+    invitations: list[Invitation], now: datetime, policy: SurveyPolicy
+) -> str:
     first = invitations[0]
     ticket, customer = first.ticket, first.customer
-    policy = SurveyPolicy.load()
     other_email_since = (
         Invitation.objects.filter(customer=customer, sent_at__gt=first.sent_at)
         .exclude(token_hash=first.token_hash)

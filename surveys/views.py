@@ -361,7 +361,8 @@ def _unsubscribe(request: HttpRequest, token: str, customer: Customer, chosen: s
 def logo(request: HttpRequest, version: str) -> HttpResponse:
     """The logo from the survey policy, at an address that changes with it, so
     emails and pages may cache it for good."""
-    policy = SurveyPolicy.load()
+    # With the logo, so the bytes served match the hash checked (one query).
+    policy = SurveyPolicy.load(with_logo=True)
     if not policy.logo_hash or version != policy.logo_hash:
         raise Http404("no such logo")
     response = HttpResponse(bytes(policy.logo), content_type=policy.logo_type)
