@@ -363,28 +363,58 @@ def funnel(filters: ReportFilters, steps: dict[str, int] | None = None) -> list[
     return rows
 
 
+@dataclass(frozen=True)
+class PeriodCounts:
+    """A period's answer and funnel counts, in total, per trend period and per each
+    dimension asked for, with the totals of the period before: two reads of each
+    rollup table, for every part of a scores page."""
+
+    filters: ReportFilters
+    period: str
+    answers: dict[Any, dict[Any, dict[str, Any]]]
+    steps: dict[Any, dict[Any, dict[str, int]]]
+    now: dict[str, Score]
+    before: dict[str, Score]
+
+    @classmethod
+    def read(cls, filters: ReportFilters, *dimensions: str) -> PeriodCounts:
+        period = trend_period(filters)
+        answers, steps = grouped_counts(filters=filters, group_bys=(None, period, *dimensions))
+        earlier_answers, earlier_steps = grouped_counts(
+            filters=filters.previous(), group_bys=(None,)
+        )
+        return cls(
+            filters=filters,
+            period=period,
+            answers=answers,
+            steps=steps,
+            now=_scores_at(scores_from_counts(answers[None], steps[None])),
+            before=_scores_at(scores_from_counts(earlier_answers[None], earlier_steps[None])),
+        )
+
+    def headlines(self) -> list[Headline]:
+        return headlines(self.filters, self.now, self.before)
+
+    def trends(self) -> list[Chart]:
+        return trend_charts(self.filters, self.answers[self.period], self.steps[self.period])
+
+    def table(self, dimension: str) -> list[GroupRow]:
+        groups = scores_from_counts(self.answers[dimension], self.steps[dimension])
+        return group_table(self.filters, dimension, groups)
+
+
 def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict[str, Any]:
     """Everything the dashboard shows, from two reads of each rollup table."""
-    period = trend_period(filters)
-    dimensions = tuple(name for name, _label, _table in TABLE_DIMENSIONS)
-    answers, steps = grouped_counts(filters=filters, group_bys=(None, period, *dimensions))
-    before_answers, before_steps = grouped_counts(filters=filters.previous(), group_bys=(None,))
-    now = _scores_at(scores_from_counts(answers[None], steps[None]))
-    before = _scores_at(scores_from_counts(before_answers[None], before_steps[None]))
+    counts = PeriodCounts.read(filters, *(name for name, _label, _table in TABLE_DIMENSIONS))
+    answers, steps = counts.answers, counts.steps
     return {
         "filters": filters,
         "previous": filters.previous(),
-        "headlines": headlines(filters, now, before),
-        "trends": trend_charts(filters, answers[period], steps[period]),
+        "headlines": counts.headlines(),
+        "trends": counts.trends(),
         "distributions": distributions(filters, answers[None].get("all", {})),
         "tables": [
-            (
-                name,
-                label,
-                table,
-                group_table(filters, name, scores_from_counts(answers[name], steps[name])),
-            )
-            for name, label, table in TABLE_DIMENSIONS
+            (name, label, table, counts.table(name)) for name, label, table in TABLE_DIMENSIONS
         ],
         "funnel": funnel(filters, steps[None].get("all", {})),
         "comments": comments_latest(filters=filters, score_filter=comment_filter),

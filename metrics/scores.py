@@ -64,15 +64,16 @@ def scores_scope(*, user: Any, team_id: str | None = None) -> Scope:
 
 def scores_build(*, scope: Scope, days: int, today: date) -> dict[str, Any]:
     filters = scope.filters(days=days, today=today)
+    counts = reports.PeriodCounts.read(filters, *(["agent"] if scope.team else []))
     context: dict[str, Any] = {
         "filters": filters,
         "previous": filters.previous(),
-        "headlines": reports.headlines(filters),
-        "trends": reports.trend_charts(filters),
+        "headlines": counts.headlines(),
+        "trends": counts.trends(),
         "comments": comments_latest(filters=filters, limit=10),
     }
     if scope.team is not None:
-        context["agents"] = reports.group_table(filters, "agent")
+        context["agents"] = counts.table("agent")
     return context
 
 
