@@ -27,6 +27,7 @@ from surveys.tokens import token_hash, token_new
 from . import formulas
 from .followups import _event, _loaded
 from .models import FollowUp, FollowUpEvent
+from .selectors import ReportFilters
 
 logger = logging.getLogger(__name__)
 
@@ -253,26 +254,12 @@ def recovery_cases(*, start: datetime, end: datetime, **dimensions: Any) -> list
     )
 
 
-def recovery_figures(
-    *,
-    start: datetime,
-    end: datetime,
-    team: int | None = None,
-    agent: int | None = None,
-    channel: str | None = None,
-    category: str | None = None,
-) -> dict[str, Any]:
-    """recovery_row of every case opened from start up to (not including) end, for
-    the dashboard: narrowed like its other figures (the ticket's team, agent, channel
-    and category)."""
-    narrowed = {
-        "invitation__team_id": team,
-        "invitation__agent_id": agent,
-        "invitation__channel": channel,
-        "invitation__category": category,
-    }
-    dimensions = {k: v for k, v in narrowed.items() if v is not None}
-    return recovery_row("All", recovery_cases(start=start, end=end, **dimensions))
+def recovery_figures(*, filters: ReportFilters) -> dict[str, Any]:
+    """recovery_row of every case opened in the filters' days, for the dashboard:
+    narrowed like its other figures (the ticket's team, agent, channel and category)."""
+    start, end = filters.bounds()
+    cases = recovery_cases(start=start, end=end, **filters.lookups("invitation__"))
+    return recovery_row("All", cases)
 
 
 def recovery_report(*, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:

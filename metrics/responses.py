@@ -11,7 +11,7 @@ from django.utils import timezone
 from surveys.models import Response
 
 from . import formulas
-from .selectors import DIMENSIONS, KINDS, SCALES, ReportFilters
+from .selectors import KINDS, SCALES, ReportFilters
 
 
 def score_class_q(kind: str, score_class: str) -> Q:
@@ -51,14 +51,10 @@ def responses_matching(
     if filters is not None:
         start, end = filters.bounds()
         field_name = "invitation__sent_at" if by_sent_day else "answered_at"
-        responses = responses.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
-        for name in DIMENSIONS:
-            value = getattr(filters, name)
-            if value is not None:
-                key = (
-                    f"invitation__{name}_id" if name in ("team", "agent") else f"invitation__{name}"
-                )
-                responses = responses.filter(**{key: value})
+        responses = responses.filter(
+            **{f"{field_name}__gte": start, f"{field_name}__lt": end},
+            **filters.lookups("invitation__"),
+        )
     if kind:
         responses = responses.filter(invitation__kind=kind)
     if kind and score_class:

@@ -55,13 +55,19 @@ class ReportFilters:
     def narrowed(self, **dimensions: Any) -> ReportFilters:
         return replace(self, **dimensions)
 
+    def lookups(self, prefix: str = "", agent: str = "agent_id") -> dict[str, Any]:
+        """The dimensions that are set, as field lookups: team_id, agent_id, channel,
+        category, each after `prefix` (e.g. "invitation__"); `agent` names the agent's
+        field where it is not agent_id (a ticket's assignee_id)."""
+        names = {"team": "team_id", "agent": agent, "channel": "channel", "category": "category"}
+        return {
+            prefix + names[name]: getattr(self, name)
+            for name in DIMENSIONS
+            if getattr(self, name) is not None
+        }
+
     def rollup_q(self) -> Q:
-        query = Q(day__gte=self.start, day__lte=self.end)
-        for name in DIMENSIONS:
-            value = getattr(self, name)
-            if value is not None:
-                query &= Q(**{f"{name}_id" if name in ("team", "agent") else name: value})
-        return query
+        return Q(day__gte=self.start, day__lte=self.end, **self.lookups())
 
     def params(self) -> dict[str, str]:
         """As query parameters, for links and exports."""
@@ -275,11 +281,9 @@ def _grouping_sql(
         if g is not None
     ]
     where, params = ["day >= %s", "day <= %s"], [filters.start, filters.end]
-    for name in DIMENSIONS:
-        value = getattr(filters, name)
-        if value is not None:
-            where.append(f"{name}_id = %s" if name in ("team", "agent") else f"{name} = %s")
-            params.append(value)
+    for column, value in filters.lookups().items():
+        where.append(f"{column} = %s")
+        params.append(value)
     return expressions, " AND ".join(where), params
 
 

@@ -64,16 +64,9 @@ class ServiceMetrics:
 def tickets_matching(*, filters: ReportFilters) -> QuerySet[Ticket]:
     """Tickets created in the period, in the filters' team, agent, channel, category."""
     start, end = filters.bounds()
-    tickets = Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
-    if filters.team is not None:
-        tickets = tickets.filter(team_id=filters.team)
-    if filters.agent is not None:
-        tickets = tickets.filter(assignee_id=filters.agent)
-    if filters.channel is not None:
-        tickets = tickets.filter(channel=filters.channel)
-    if filters.category is not None:
-        tickets = tickets.filter(category=filters.category)
-    return tickets
+    return Ticket.objects.filter(
+        created_at__gte=start, created_at__lt=end, **filters.lookups(agent="assignee_id")
+    )
 
 
 def _seconds(pairs: Any) -> list[float]:

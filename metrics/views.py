@@ -339,15 +339,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     comments = CommentFilterForm(request.GET)
     comment_filter = comments.cleaned_data["comments"] if comments.is_valid() else ""
     context = reports.dashboard_build(filters=filters, comment_filter=comment_filter)
-    start, end = filters.bounds()
-    context["followup_figures"] = recovery_survey.recovery_figures(
-        start=start,
-        end=end,
-        team=filters.team,
-        agent=filters.agent,
-        channel=filters.channel,
-        category=filters.category,
-    )
+    context["followup_figures"] = recovery_survey.recovery_figures(filters=filters)
     context["followup_report_query"] = urlencode(
         {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
     )
