@@ -185,10 +185,7 @@ def hubspot_verify(
 
 def hubspot_events(body: bytes) -> list[dict[str, Any]]:
     """The ticket property changes in a HubSpot batch; other events are dropped."""
-    try:
-        events = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+    events = _json(body)
     if not isinstance(events, list):
         raise DeliveryError("Body must be a JSON array of events.")
     return [
@@ -261,10 +258,7 @@ def freshdesk_verify(*, secret: str, token: str) -> None:
 
 
 def payload_read(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+    payload = _json(body)
     if not isinstance(payload, dict) or not str(payload.get("id") or "").strip():
         raise DeliveryError("Body must be a JSON object with the ticket id.")
     return payload
@@ -365,6 +359,13 @@ def _url(value: str) -> str:
     return f"https://{value}" if value and "://" not in value else value[:500]
 
 
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -459,10 +460,7 @@ def intercom_verify(
     expected = intercom_signature(secret=secret, body=body)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise SignatureError("Invalid signature.")
-    try:
-        notification = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+    notification = _json(body)
     if not isinstance(notification, dict):
         raise DeliveryError("Body must be a JSON object.")
     created = notification.get("created_at")
