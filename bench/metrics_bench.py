@@ -199,16 +199,20 @@ def generate() -> None:
             {"invitation_id": "i.id", "raw_score": "i.sc", "score": "i.sc",
              "comment": "CASE WHEN random() < 0.15 THEN 'Bench comment ' || i.sc ELSE '' END",
              "answered_at": "i.answered", "updated_at": "i.answered",
-             "processed_at": "i.answered"},
-            "FROM (SELECT id, LEAST(now(), sent_at + random() * interval '3 days') AS answered, "
+             "processed_at": "i.answered", "kind": "i.kind", "scale_points": "i.scale_points",
+             "agent_id": "i.agent_id", "team_id": "i.team_id", "channel": "i.channel",
+             "category": "i.category"},
+            "FROM (SELECT id, kind, scale_points, agent_id, team_id, channel, category, "
+            "LEAST(now(), sent_at + random() * interval '3 days') AS answered, "
             "CASE WHEN kind = 'nps' THEN floor(power(random(), 0.45) * 11) "
             "ELSE 1 + floor(power(random(), 0.4) * scale_points) END::int AS sc "
             "FROM surveys_invitation WHERE bounced_at IS NULL AND id %% 6 <> 0 "
             "ORDER BY id LIMIT %s) i",
             [RESPONSES],
         )  # fmt: skip
-        c.execute("UPDATE surveys_invitation SET state = 'answered' WHERE id IN "
-                  "(SELECT invitation_id FROM surveys_response)")  # fmt: skip
+        c.execute("UPDATE surveys_invitation AS i SET state = 'answered', answer_counted = true, "
+                  "answer_commented = (r.comment <> '') FROM surveys_response AS r "
+                  "WHERE r.invitation_id = i.id")  # fmt: skip
         print(f"  responses: {time.perf_counter() - started:.1f} s")
     with connection.cursor() as c:
         c.execute("VACUUM ANALYZE")

@@ -26,8 +26,10 @@ SENT = Q(sent_at__isnull=False)
 # A survey email that bounced, or that the customer marked as spam (the provider tells),
 # is out of the response rate's denominator.
 DELIVERED = SENT & Q(bounced_at__isnull=True, complained_at__isnull=True)
-# Answers held for review (they look automated) count nowhere until released.
-ANSWERED = DELIVERED & Q(response__isnull=False, response__held=False)
+# Answers held for review (they look automated) count nowhere until released. The
+# invitation keeps copies of its answer (answer_counted, answer_commented), so the
+# funnel is counted from this table alone.
+ANSWERED = DELIVERED & Q(answer_counted=True)
 
 FUNNEL_STEPS: tuple[FunnelStep, ...] = (
     FunnelStep("sent", _("Sent"), SENT),
@@ -36,7 +38,7 @@ FUNNEL_STEPS: tuple[FunnelStep, ...] = (
     FunnelStep("clicked", _("Clicked"), DELIVERED & Q(first_clicked_at__isnull=False)),
     FunnelStep("bot", _("Filtered as bot"), SENT & Q(bot_suspect_at__isnull=False)),
     FunnelStep("answered", _("Answered"), ANSWERED),
-    FunnelStep("commented", _("Commented"), ANSWERED & ~Q(response__comment="")),
+    FunnelStep("commented", _("Commented"), DELIVERED & Q(answer_commented=True)),
 )
 
 STEP_NAMES = tuple(step.name for step in FUNNEL_STEPS)

@@ -19,6 +19,7 @@ from django.db.models import Count, DateField, Func, Model, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from surveys import copies
 from surveys.models import Invitation, Response
 
 from .followups import followup_flag, followup_notify
@@ -101,21 +102,13 @@ def _score_counts(
 ) -> QuerySet[Response, dict[str, Any]]:
     """Answers per day answered, dimension and score: the rows of ScoreRollup.
 
+    Read from the answers' copies of their invitation's dimensions, without a join.
     Answers held for review (they look automated) stay out until released.
     """
     return (
         responses.filter(held=False)
         .annotate(day=day or TruncDate("answered_at"))
-        .values(
-            "day",
-            "invitation__kind",
-            "invitation__agent_id",
-            "invitation__team_id",
-            "invitation__channel",
-            "invitation__category",
-            "invitation__scale_points",
-            "score",
-        )
+        .values(*SCORE_COLUMNS[:-2])
         .annotate(count=Count("pk"), commented=Count("pk", filter=~Q(comment="")))
         .order_by()
     )
@@ -242,20 +235,18 @@ def _execute(statements: list[Statement]) -> int:
     return written
 
 
-def _same_bucket(rows: QuerySet[Any], bucket: dict[str, Any], prefix: str = "") -> QuerySet[Any]:
+def _same_bucket(rows: QuerySet[Any], bucket: dict[str, Any]) -> QuerySet[Any]:
     """The rows of one bucket. Agent and team compare through COALESCE, which
     matches a missing one with one SQL shape, and keeps PostgreSQL from combining
     their big indexes with the date index: a day's rows are few, an agent's many."""
     return rows.annotate(
-        bucket_agent=Coalesce(f"{prefix}agent_id", 0), bucket_team=Coalesce(f"{prefix}team_id", 0)
+        bucket_agent=Coalesce("agent_id", 0), bucket_team=Coalesce("team_id", 0)
     ).filter(
-        **{
-            f"{prefix}kind": bucket["kind"],
-            f"{prefix}channel": bucket["channel"],
-            f"{prefix}category": bucket["category"],
-            "bucket_agent": bucket["agent"],
-            "bucket_team": bucket["team"],
-        }
+        kind=bucket["kind"],
+        channel=bucket["channel"],
+        category=bucket["category"],
+        bucket_agent=bucket["agent"],
+        bucket_team=bucket["team"],
     )
 
 
@@ -269,7 +260,7 @@ def _bucket_statements(bucket: dict[str, Any]) -> dict[str, list[Statement]]:
     )
     return {
         "scores": _score_insert(
-            _same_bucket(answers, bucket, "invitation__"),
+            _same_bucket(answers, bucket),
             replacing=_same_bucket(ScoreRollup.objects.filter(day=bucket["answered_day"]), bucket),
         ),
         "steps": _invitation_insert(
@@ -664,13 +655,32 @@ def _fresh_invitation_rows() -> list[dict[str, Any]]:
     return rows
 
 
+COPIES_LISTED = 20  # the stale copies named one by one; the rest are counted
+
+
+def _copies_differences() -> list[str]:
+    """The copies the rollups are read from (surveys.copies), against the rows they
+    copy."""
+    out = []
+    for name, stale, what in (
+        ("answer", copies.responses_copies_stale(), "dimensions differ from its invitation's"),
+        ("invitation", copies.invitations_copies_stale(), "copies of its answer are out of step"),
+    ):
+        ids = list(stale.order_by("pk").values_list("pk", flat=True))
+        out += [f"copies: {name} {pk}: {what}" for pk in ids[:COPIES_LISTED]]
+        if len(ids) > COPIES_LISTED:
+            out.append(f"copies: {len(ids) - COPIES_LISTED} more of the {name}s")
+    return out
+
+
 def rollups_differences() -> list[str]:
-    """Compare the stored rollups with a fresh computation from the raw rows."""
+    """Compare the stored rollups with a fresh computation from the raw rows, and
+    the copies they are computed from with the rows copied."""
 
     def key(row: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
         return tuple(row[f] for f in fields)
 
-    out: list[str] = []
+    out: list[str] = _copies_differences()
 
     def stored_once(name: str, rows: QuerySet[Any], fields: tuple[str, ...]) -> dict[Any, Any]:
         stored: dict[Any, Any] = {}

@@ -189,7 +189,7 @@ class InvitationAdmin(admin.ModelAdmin):
     ]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["ticket__external_id", "customer__email"]
-    raw_id_fields = ["ticket", "customer", "agent"]
+    raw_id_fields = ["ticket", "customer"]
     exclude = ["token_hash", "reminder_token_hash"]
     readonly_fields = [
         "delivered_at",
@@ -201,6 +201,15 @@ class InvitationAdmin(admin.ModelAdmin):
         "first_clicked_at",
         "bot_suspect_at",
         "bot_suspect_reason",
+        # Credit stays where it was at solve time, and the answer keeps a copy of
+        # these: changing them here would move scores behind the reports' back.
+        "kind",
+        "scale_points",
+        "inverted",
+        "agent",
+        "team",
+        "channel",
+        "category",
     ]
     inlines = [LinkClickInline]
 
@@ -275,10 +284,31 @@ class ResponseAdmin(admin.ModelAdmin):
     list_filter = ["held", "invitation__kind", "answered_at"]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["invitation__ticket__external_id", "comment"]
-    raw_id_fields = ["invitation"]
-    readonly_fields = ["held", "held_reason", "released_at"]
+    # The customer's answer as they gave it: an admin approves or discards a held
+    # one with the actions, and edits none by hand.
+    readonly_fields = [
+        "invitation",
+        "raw_score",
+        "score",
+        "comment",
+        "answered_at",
+        "updated_at",
+        "processed_at",
+        "held",
+        "held_reason",
+        "released_at",
+    ]
     inlines = [RevisionInline]
     actions = ["approve", "discard"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        services.responses_delete(response_ids=list(queryset.values_list("pk", flat=True)))
+
+    def delete_model(self, request: HttpRequest, obj: Response) -> None:
+        services.responses_delete(response_ids=[obj.pk])
 
     @admin.action(description="Approve the selected held answers (count them)")
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -434,8 +464,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        services.responses_delete(response_ids=list(queryset.values_list("pk", flat=True)))
+
+    def delete_model(self, request: HttpRequest, obj: Response) -> None:
+        services.responses_delete(response_ids=[obj.pk])
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -126,6 +129,19 @@ def by_question_order(invitations: list[Invitation]) -> list[Invitation]:
     return sorted(invitations, key=lambda inv: order.index(inv.kind))
 
 
+class InvitationQuerySet(models.QuerySet):
+    def answers_copy(self) -> int:
+        """Recompute these invitations' copies of their answer (answer_counted,
+        answer_commented) from the responses. Safe to re-run; returns the rows
+        updated. Whatever changes a response without Response.save() (an update(),
+        a bulk create or delete) calls this in the same transaction."""
+        counted = Response.objects.filter(invitation=models.OuterRef("pk"), held=False)
+        return self.update(
+            answer_counted=models.Exists(counted),
+            answer_commented=models.Exists(counted.exclude(comment="")),
+        )
+
+
 class Invitation(models.Model):
     """One survey question asked about one ticket.
 
@@ -186,6 +202,14 @@ class Invitation(models.Model):
     bot_suspect_at = models.DateTimeField(null=True, blank=True, db_index=True)
     bot_suspect_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Copies of the answer, so the funnel rollup reads this table alone: it has an
+    # answer that counts (not held for review), and that answer has a comment. Kept
+    # by Response.save() and InvitationQuerySet.answers_copy(), in the same
+    # transaction as the answer.
+    answer_counted = models.BooleanField(default=False, editable=False)
+    answer_commented = models.BooleanField(default=False, editable=False)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -273,11 +297,51 @@ class Response(models.Model):
     held_reason = models.CharField(max_length=200, blank=True)
     # When an admin approved a held answer.
     released_at = models.DateTimeField(null=True, blank=True)
+    # Copies of the invitation's dimensions (INVITATION_COPIES), taken when the
+    # answer is created, so the score rollup reads this table alone. An invitation's
+    # dimensions do not change: credit stays with the agent and team at solve time.
+    kind = models.CharField(max_length=10, choices=SurveyKind.choices, editable=False)
+    scale_points = models.PositiveSmallIntegerField(editable=False)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        Team, null=True, on_delete=models.SET_NULL, editable=False, db_index=False, related_name="+"
+    )
+    channel = models.CharField(max_length=30, blank=True, default="", editable=False)
+    category = models.CharField(max_length=100, blank=True, default="", editable=False)
 
     objects = ResponseQuerySet.as_manager()
 
+    INVITATION_COPIES = ("kind", "scale_points", "agent_id", "team_id", "channel", "category")
+
     def __str__(self) -> str:
-        return f"{self.invitation.kind} {self.raw_score} on {self.invitation.ticket}"
+        return f"{self.kind} {self.raw_score} on {self.invitation.ticket}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, copying the invitation's dimensions into a new answer, and keep the
+        invitation's copies of this answer in step (see Invitation.answer_counted)."""
+        if self._state.adding:
+            self.copy_dimensions(self.invitation)
+        super().save(*args, **kwargs)
+        Invitation.objects.filter(pk=self.invitation_id).answers_copy()
+
+    def copy_dimensions(self, invitation: Invitation) -> None:
+        """Take the invitation's dimensions; for answers made without save() (bulk)."""
+        for name in self.INVITATION_COPIES:
+            setattr(self, name, getattr(invitation, name))
+
+
+@receiver(post_delete, sender=Response, dispatch_uid="response_deleted_answer_copies")
+def _response_deleted(sender: type[Response], instance: Response, **kwargs: Any) -> None:
+    """However an answer goes (one or a queryset, on its own or with its ticket), its
+    invitation's copies of it go too (a no-op when the invitation went with it)."""
+    Invitation.objects.filter(pk=instance.invitation_id).answers_copy()
 
 
 class ResponseRevision(models.Model):

@@ -529,6 +529,7 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
         Response.objects.filter(pk__in=[r.pk for r in released]).update(
             held=False, released_at=now, processed_at=None, updated_at=now
         )
+        Invitation.objects.filter(response__in=released).answers_copy()
         for response in released:
             response.held = False
         _responses_process(released)
@@ -538,12 +539,19 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
 def responses_discard(*, response_ids: list[int], now: datetime | None = None) -> int:
     """Delete held answers an admin judged automated; their survey opens again.
     Returns how many were deleted."""
-    now = now or timezone.now()
     with transaction.atomic():
         held = Response.objects.filter(pk__in=response_ids, held=True)
-        invitations = list(Invitation.objects.filter(response__in=held))
-        deleted = held.count()
-        held.delete()
+        return responses_delete(response_ids=list(held.values_list("pk", flat=True)), now=now)
+
+
+def responses_delete(*, response_ids: list[int], now: datetime | None = None) -> int:
+    """Delete answers: their surveys open again (unless expired), and the metrics they
+    were in are refreshed. Returns how many were deleted."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        answers = Response.objects.filter(pk__in=response_ids)
+        invitations = list(Invitation.objects.filter(response__in=answers))
+        answers.delete()  # the invitations' copies of them go too (post_delete)
         reopened = Invitation.objects.filter(pk__in=[i.pk for i in invitations])
         reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
         reopened.exclude(expires_at__lt=now).update(state=State.SENT)
@@ -551,7 +559,7 @@ def responses_discard(*, response_ids: list[int], now: datetime | None = None) -
 
         for invitation in invitations:
             transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))
-    return deleted
+    return len(invitations)
 
 
 def customer_opt_out(*, customer: Customer, now: datetime | None = None) -> Customer:

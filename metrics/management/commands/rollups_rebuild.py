@@ -1,11 +1,25 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from metrics.services import rollups_rebuild
+from surveys.copies import copies_repair
 
 
 class Command(BaseCommand):
     help = "Rebuild every metric rollup from the raw rows (what the nightly job does)."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--copies",
+            action="store_true",
+            help="First repair the copies the rollups are read from, where rollups_check "
+            "found them out of step (reads every answer with its invitation).",
+        )
+
     def handle(self, *args: object, **options: object) -> None:
+        if options["copies"]:
+            answers, invitations = copies_repair()
+            self.stdout.write(
+                f"repaired the copies of {answers} answers and {invitations} invitations"
+            )
         scores, invitations = rollups_rebuild()
         self.stdout.write(f"rebuilt {scores} score rows and {invitations} invitation rows")

@@ -925,7 +925,10 @@ class DemoBuilder:
                     processed_at=inv.answered_at + timedelta(seconds=self.rng.randint(1, 20)),
                 )
             )
+        for response in responses:
+            response.copy_dimensions(response.invitation)
         Response.objects.bulk_create(responses, batch_size=BATCH)
+        Invitation.objects.filter(ticket__source=DEMO_SOURCE).answers_copy()
         ResponseRevision.objects.bulk_create(
             (
                 ResponseRevision(

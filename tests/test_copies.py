@@ -1,0 +1,175 @@
+"""The copies each rollup is read from: an answer's copy of its invitation's
+dimensions, an invitation's copy of whether its answer counts and has a comment."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from metrics import reports
+from metrics import services as metrics_services
+from metrics.selectors import ReportFilters
+from surveys import copies, services
+from surveys.models import Invitation, Response
+from tests.conftest import NOW
+from tests.factories import InvitationFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SENT = NOW - timedelta(days=2)
+
+
+def sent_invitation(**overrides):
+    fields = {"state": "sent", "sent_at": SENT, "expires_at": SENT + timedelta(days=30)}
+    return InvitationFactory(**{**fields, **overrides})
+
+
+def answer(invitation, score=4, comment="", **kwargs):
+    [response] = services.response_record(
+        invitations=[invitation],
+        answers={invitation.kind: score},
+        comment=comment,
+        now=NOW,
+        **kwargs,
+    )
+    return response
+
+
+def copies_of(invitation):
+    invitation.refresh_from_db()
+    return invitation.answer_counted, invitation.answer_commented
+
+
+def funnel_steps():
+    metrics_services.rollups_rebuild()
+    filters = ReportFilters(start=SENT.date(), end=NOW.date())
+    return {row.name: row.count for row in reports.funnel(filters)}
+
+
+def test_an_answer_keeps_its_invitations_dimensions():
+    invitation = sent_invitation(kind="ces", scale_points=7, channel="chat", category="Returns")
+
+    response = answer(invitation, score=6)
+
+    fields = Response.INVITATION_COPIES
+    assert [getattr(response, f) for f in fields] == [getattr(invitation, f) for f in fields]
+    assert response.kind == "ces" and response.channel == "chat"
+
+
+def test_an_answer_with_a_comment_is_counted_and_commented_on_its_invitation():
+    invitation = sent_invitation()
+
+    answer(invitation, comment="Quick and kind")
+
+    assert copies_of(invitation) == (True, True)
+
+
+def test_a_held_answer_is_not_counted_until_released():
+    invitation = sent_invitation()
+    response = answer(invitation, comment="Fast", held_reason="answered too soon")
+    assert copies_of(invitation) == (False, False)
+
+    services.responses_release(response_ids=[response.pk], now=NOW)
+
+    assert copies_of(invitation) == (True, True)
+
+
+def test_removing_the_comment_in_the_edit_window_clears_commented():
+    invitation = sent_invitation()
+    answer(invitation, comment="Slow")
+
+    answer(invitation, score=5, comment="")
+
+    assert copies_of(invitation) == (True, False)
+
+
+def test_a_discarded_answer_leaves_the_funnel():
+    invitation = sent_invitation()
+    response = answer(invitation, comment="bot text", held_reason="no form token")
+    services.responses_release(response_ids=[response.pk], now=NOW)
+    assert funnel_steps()["answered"] == 1
+
+    services.responses_delete(response_ids=[response.pk], now=NOW)
+
+    assert copies_of(invitation) == (False, False)
+    assert funnel_steps()["answered"] == 0
+    assert Invitation.objects.get(pk=invitation.pk).state == Invitation.State.SENT
+
+
+def test_deleting_an_answer_in_the_admin_keeps_the_invitations_copies(
+    admin_client, django_capture_on_commit_callbacks
+):
+    invitation = sent_invitation()
+    response = answer(invitation, comment="Test answer")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/admin/surveys/response/",
+            {"action": "delete_selected", "_selected_action": [response.pk], "post": "yes"},
+        )
+
+    assert not Response.objects.filter(pk=response.pk).exists()
+    assert copies_of(invitation) == (False, False)
+    assert metrics_services.rollups_differences() == []
+
+
+def test_the_admin_does_not_let_an_invitations_credit_be_changed(admin_client):
+    invitation = sent_invitation()
+
+    page = admin_client.get(f"/admin/surveys/invitation/{invitation.pk}/change/")
+
+    form = page.context["adminform"].form
+    assert not {"agent", "team", "kind", "scale_points", "channel", "category"} & set(form.fields)
+
+
+def test_a_deleted_agent_and_team_leave_the_copies_in_step():
+    agent, team = UserFactory(), TeamFactory()
+    answer(sent_invitation(agent=agent, team=team))
+
+    agent.delete()
+    team.delete()
+
+    assert Response.objects.get().agent_id is None
+    assert not copies.responses_copies_stale().exists()
+
+
+def test_the_check_reports_stale_copies_and_the_rebuild_repairs_them():
+    invitation = sent_invitation(channel="email")
+    response = answer(invitation, comment="Fine")
+    metrics_services.response_process(response_id=response.pk)
+    Response.objects.filter(pk=response.pk).update(channel="phone")
+    Invitation.objects.filter(pk=invitation.pk).update(answer_commented=False)
+
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("rollups_check", stdout=out)
+    report = out.getvalue()
+    call_command("rollups_rebuild", "--copies", stdout=StringIO())
+
+    assert f"copies: answer {response.pk}: dimensions differ" in report
+    assert f"copies: invitation {invitation.pk}: copies of its answer" in report
+    assert "rollups_rebuild --copies" in report
+    assert metrics_services.rollups_differences() == []
+    assert Response.objects.get().channel == "email"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_copies_the_answers_there_are():
+    invitation = sent_invitation(kind="nps", scale_points=11, channel="web", category="Billing")
+    held = sent_invitation()
+    answer(invitation, score=9, comment="Good")
+    answer(held, held_reason="answered too soon")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("surveys", "0005_provider_events_chat_helpdesks")])
+
+    executor.loader.build_graph()
+    executor.migrate([("surveys", "0006_answer_copies")])
+
+    response = Response.objects.get(invitation=invitation)
+    assert (response.kind, response.scale_points, response.channel) == ("nps", 11, "web")
+    assert (response.agent_id, response.category) == (invitation.agent_id, "Billing")
+    assert copies_of(invitation) == (True, True)
+    assert copies_of(held) == (False, False)
