@@ -15,7 +15,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, DateField, Func, Model, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    Func,
+    Model,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -97,6 +107,11 @@ class _SessionDate(Func):
     output_field = DateField()
 
 
+# The answers the score rollup counts, and those of them it counts as commented.
+COUNTED = Q(held=False)
+COMMENTED = ~Q(comment="")
+
+
 def _score_counts(
     responses: QuerySet[Response], *, day: Func | None = None
 ) -> QuerySet[Response, dict[str, Any]]:
@@ -106,10 +121,10 @@ def _score_counts(
     Answers held for review (they look automated) stay out until released.
     """
     return (
-        responses.filter(held=False)
+        responses.filter(COUNTED)
         .annotate(day=day or TruncDate("answered_at"))
         .values(*SCORE_COLUMNS[:-2])
-        .annotate(count=Count("pk"), commented=Count("pk", filter=~Q(comment="")))
+        .annotate(count=Count("pk"), commented=Count("pk", filter=COMMENTED))
         .order_by()
     )
 
@@ -446,6 +461,8 @@ class TableRebuild:
     deleted: int
     inserted: int
     from_empty: bool  # truncated and refilled instead of reconciled
+    # Days whose rows were matched one by one: their checksum differed (reconciled).
+    days_matched: int = 0
 
 
 def _fresh_select(model: type[Model], day: Func | None) -> Statement:
@@ -474,50 +491,176 @@ def _same(model: type[Model], columns: tuple[str, ...], left: str, right: str) -
     return " AND ".join(out)
 
 
-def _reconcile_sql(model: type[Model], day: Func | None) -> Statement:
-    """One statement that makes the table equal to a fresh computation from the raw
-    rows, writing only the rows that differ.
+def _key_hash(model: type[Model], columns: tuple[str, ...]) -> str:
+    """SQL for a 64-bit hash of a row's bucket key: each column's hash, seeded by its
+    place so equal values in two columns do not cancel, combined with XOR. A raw row
+    and the rollup row of its bucket hash alike (same names, same values)."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    parts = []
+    for seed, name in enumerate(columns, start=1):
+        field = model._meta.get_field(name)
+        column = f"{table}.{_quoted(name)}"
+        if isinstance(field, CharField):
+            parts.append(f"hashtextextended({column}, {seed})")
+        else:
+            value = f"COALESCE({column}, -1)" if field.null else column
+            parts.append(f"hashint8extended({value}::bigint, {seed})")
+    return " # ".join(parts)
 
-    Every bucket is recomputed and matched to the stored row with the same key and
-    counts (one hash full join). A stored row without a match (a changed count, a
-    bucket gone) is deleted, a fresh row without one (a changed count, a missing
-    bucket) inserted: all parts see the same snapshot. Returns one row: fresh rows,
-    stored rows before, deleted, inserted. More rows afterwards than fresh ones means
-    a bucket is stored twice (see _duplicates_delete).
+
+def _expressions_sql(model: type[Model], **annotations: Any) -> list[Statement]:
+    """The SQL of these expressions (conditions as Q) over the model's own table;
+    fails loudly if one needs a join, which the day sums below cannot take."""
+    query = model._default_manager.annotate(
+        **{
+            name: ExpressionWrapper(e, BooleanField()) if isinstance(e, Q) else e
+            for name, e in annotations.items()
+        }
+    ).query
+    compiler = query.get_compiler(connection=connection)
+    out = [compiler.compile(query.annotations[name]) for name in annotations]
+    if len(query.alias_map) > 1:
+        raise RuntimeError(f"rollup day sums need {model.__name__}'s own columns only")
+    return [(sql, list(params)) for sql, params in out]
+
+
+# Each day's rollup rows are compared with the raw rows through sums both can give:
+# per day, the rows counted and the sum of their buckets' key hashes (a rollup row
+# gives count x hash), and the same for comments and for each funnel step (the step's
+# own hash mixed in). The raw side groups by day only, so it is a fraction of the
+# bucket aggregation; a day whose sums differ is recomputed bucket by bucket. Any
+# real difference changes a sum (a bucket stored twice too), unless the hashes of
+# the rows that differ cancel to the last bit: about one chance in 2^64. rollups_check
+# compares every bucket exactly.
+SCORE_KEY = ("kind", "agent_id", "team_id", "channel", "category", "scale_points", "score")
+
+
+def _score_day_sums(day: Func | None) -> Statement:
+    """SELECT day, answers, hash sum, commented, commented hash sum: raw, then stored."""
+    table = connection.ops.quote_name(Response._meta.db_table)
+    rollups = connection.ops.quote_name(ScoreRollup._meta.db_table)
+    (day_sql, day_params), (counted, c_params), (commented, m_params) = _expressions_sql(
+        Response, day=day or TruncDate("answered_at"), counted=COUNTED, commented=COMMENTED
+    )
+    mark = "hashtextextended('commented', 0)"
+    raw = (
+        f"SELECT day, count(*), sum(h), count(*) FILTER (WHERE commented), "  # noqa: S608
+        f"COALESCE(sum(h # {mark}) FILTER (WHERE commented), 0) "
+        f"FROM (SELECT {day_sql} AS day, {_key_hash(Response, SCORE_KEY)} AS h, "
+        f"{commented} AS commented FROM {table} WHERE {counted}) AS raw GROUP BY 1"
+    )
+    stored = (
+        f"SELECT day, count(*), sum(count), sum(count::numeric * h), sum(commented), "  # noqa: S608
+        f"sum(commented::numeric * (h # {mark})) "
+        f"FROM (SELECT day, count, commented, {_key_hash(ScoreRollup, SCORE_KEY)} AS h "
+        f"FROM {rollups} WHERE count > 0) AS stored GROUP BY 1"
+    )
+    return _day_sums_compared(raw, stored, ScoreRollup, [*day_params, *m_params, *c_params])
+
+
+def _step_day_sums(day: Func | None) -> Statement:
+    """The same for the funnel: per day, invitations per step and their hash sums."""
+    table = connection.ops.quote_name(Invitation._meta.db_table)
+    rollups = connection.ops.quote_name(InvitationRollup._meta.db_table)
+    compiled = _expressions_sql(
+        Invitation,
+        day=day or TruncDate("sent_at"),
+        sent=Q(sent_at__isnull=False),
+        **{f"step_{step.name}": step.condition for step in FUNNEL_STEPS},
+    )
+    (day_sql, day_params), (sent, sent_params), *steps = compiled
+    flags = ", ".join(f"{sql} AS s{i}" for i, (sql, _p) in enumerate(steps))
+    counts = " + ".join(f"count(*) FILTER (WHERE s{i})" for i in range(len(steps)))
+    sums = " + ".join(
+        f"COALESCE(sum(h # hashtextextended(%s, 0)) FILTER (WHERE s{i}), 0)"
+        for i in range(len(steps))
+    )
+    params = [*STEP_NAMES, *day_params, *(p for _sql, ps in steps for p in ps), *sent_params]
+    raw = (
+        f"SELECT day, {counts}, {sums} "  # noqa: S608
+        f"FROM (SELECT {day_sql} AS day, {_key_hash(Invitation, DIMENSIONS)} AS h, {flags} "
+        f"FROM {table} WHERE {sent}) AS raw GROUP BY 1"
+    )
+    stored = (
+        f"SELECT day, count(*), sum(count), "  # noqa: S608
+        f"sum(count::numeric * (h # hashtextextended(step, 0))) "
+        f"FROM (SELECT day, step, count, {_key_hash(InvitationRollup, DIMENSIONS)} AS h "
+        f"FROM {rollups} WHERE count > 0) AS stored GROUP BY 1"
+    )
+    return _day_sums_compared(raw, stored, InvitationRollup, params)
+
+
+def _day_sums_compared(raw: str, stored: str, model: type[Model], params: list[Any]) -> Statement:
+    """SELECT, for every day with raw or stored rows: the day, the stored rows, and
+    whether the sums differ. raw gives the day and the sums; stored the day, its
+    rows, and the same sums. A stored row without a count (which no raw row gives)
+    makes its day differ too."""
+    rollups = connection.ops.quote_name(model._meta.db_table)
+    sums = ("n", "h", "commented", "commented_h")
+    if model is InvitationRollup:
+        sums = sums[:2]
+    names = ", ".join(sums)
+    sql = (
+        f"WITH raw (day, {names}) AS ({raw}), "  # noqa: S608
+        f"stored (day, stored_rows, {names}) AS ({stored}), "
+        f"empty AS (SELECT DISTINCT day FROM {rollups} WHERE count <= 0) "
+        f"SELECT COALESCE(r.day, s.day, e.day), COALESCE(s.stored_rows, 0), "
+        f"ROW({', '.join(f'r.{n}' for n in sums)}) IS DISTINCT FROM "
+        f"ROW({', '.join(f's.{n}' for n in sums)}) OR e.day IS NOT NULL "
+        f"FROM raw AS r FULL JOIN stored AS s ON r.day = s.day "
+        f"FULL JOIN empty AS e ON e.day = COALESCE(r.day, s.day)"
+    )
+    return sql, params
+
+
+def _reconcile_sql(model: type[Model], day: Func | None, days: list[date]) -> Statement:
+    """One statement that makes these days' rows equal to a fresh computation from
+    the raw rows, writing only the rows that differ.
+
+    The days' buckets are recomputed and matched to the stored rows with the same
+    key and counts (a hash full join). A stored row without a match (a changed
+    count, a bucket gone) is deleted, a fresh row without one (a changed count, a
+    missing bucket) inserted: all parts see the same snapshot. Returns one row: the
+    days' fresh rows, the rows deleted, inserted.
     """
     keys, counts = _columns(model)
+    columns = (*keys, *counts)
     table = connection.ops.quote_name(model._meta.db_table)
-    fields = _quoted(*keys, *counts)
+    fields = _quoted(*columns)
     fresh, params = _fresh_select(model, day)
-    same = _same(model, (*keys, *counts), "f", "r")
-    first = _quoted(keys[0])  # never NULL in a fresh row
+    same = _same(model, columns, "f", "r")
+    first = _quoted(keys[0])  # the day: never NULL in a fresh row
+    # The day is a grouping key, so PostgreSQL filters the raw rows before grouping.
     sql = (
-        f"WITH fresh ({fields}) AS MATERIALIZED ({fresh}), "  # noqa: S608
-        f"diff AS (SELECT f.*, r.id AS stored_id FROM fresh AS f FULL JOIN {table} AS r "
+        f"WITH fresh AS MATERIALIZED (SELECT * FROM ({fresh}) AS fresh ({fields}) "  # noqa: S608
+        f"WHERE {first} = ANY(%s)), "
+        f"diff AS MATERIALIZED (SELECT f.*, r.id AS stored_id FROM fresh AS f "
+        f"FULL JOIN (SELECT * FROM {table} WHERE {first} = ANY(%s)) AS r "
         f"ON {same} WHERE f.{first} IS NULL OR r.id IS NULL), "
         f"gone AS (DELETE FROM {table} WHERE id IN "
         f"(SELECT stored_id FROM diff WHERE {first} IS NULL) RETURNING 1), "
         f"added AS (INSERT INTO {table} ({fields}) "
         f"SELECT {fields} FROM diff WHERE stored_id IS NULL RETURNING 1) "
-        f"SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM {table}), "
-        f"(SELECT count(*) FROM gone), (SELECT count(*) FROM added)"
+        f"SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM gone), "
+        f"(SELECT count(*) FROM added)"
     )
-    return sql, params
+    return sql, [*params, days, days]
 
 
-def _duplicates_delete(model: type[Model]) -> int:
-    """Delete all but one row of each bucket stored more than once (with the right
-    counts, or the reconcile would have replaced them)."""
+def _duplicates_delete(model: type[Model], days: list[date]) -> int:
+    """Delete all but one row of each bucket of these days stored more than once
+    (with the right counts, or the reconcile would have replaced them)."""
     keys, _counts = _columns(model)
     table = connection.ops.quote_name(model._meta.db_table)
     fields = _quoted(*keys)
+    first = _quoted(keys[0])
     sql = (
         f"DELETE FROM {table} AS r USING (SELECT {fields}, min(id) AS kept FROM {table} "  # noqa: S608
-        f"GROUP BY {fields} HAVING count(*) > 1) AS d "
+        f"WHERE {first} = ANY(%s) GROUP BY {fields} HAVING count(*) > 1) AS d "
         f"WHERE {_same(model, keys, 'r', 'd')} AND r.id <> d.kept"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, [days])
         return cursor.rowcount
 
 
@@ -539,14 +682,33 @@ def _local_settings(**values: str) -> Iterator[None]:
 
 def _table_reconcile(model: type[Model], day: Func | None) -> TableRebuild:
     """Reconcile one PostgreSQL rollup table with the raw rows, inside the current
-    transaction (see _reconcile_sql). Readers go on reading the old rows meanwhile."""
-    # Hash the buckets: sorting their text keys costs seconds at this size.
-    with _local_settings(enable_mergejoin="off"), connection.cursor() as cursor:
-        cursor.execute(*_reconcile_sql(model, day))
-        fresh, stored, deleted, inserted = cursor.fetchone()
-    if stored - deleted + inserted > fresh:
-        deleted += _duplicates_delete(model)
-    return TableRebuild(model._meta.db_table, fresh, deleted, inserted, from_empty=False)
+    transaction. Every day's raw rows are compared with its stored rows through
+    their sums (_score_day_sums, _step_day_sums); the days that differ are then
+    recomputed bucket by bucket and put right (_reconcile_sql). Readers go on
+    reading the old rows meanwhile; writers wait for the lock the caller holds."""
+    day_sums = _score_day_sums if model is ScoreRollup else _step_day_sums
+    with connection.cursor() as cursor:
+        cursor.execute(*day_sums(day))
+        days = cursor.fetchall()
+    changed = [d for d, _stored, differs in days if differs]
+    rows = sum(stored for _d, stored, _differs in days)
+    deleted = inserted = 0
+    if changed:
+        stored = sum(stored for d, stored, differs in days if differs)
+        # Hash the buckets: sorting their text keys costs seconds at this size.
+        with _local_settings(enable_mergejoin="off"), connection.cursor() as cursor:
+            cursor.execute(*_reconcile_sql(model, day, changed))
+            fresh, deleted, inserted = cursor.fetchone()
+        if stored - deleted + inserted > fresh:  # a bucket is stored twice
+            deleted += _duplicates_delete(model, changed)
+    return TableRebuild(
+        model._meta.db_table,
+        rows - deleted + inserted,
+        deleted,
+        inserted,
+        from_empty=False,
+        days_matched=len(changed),
+    )
 
 
 def _table_rebuild(

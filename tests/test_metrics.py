@@ -5,9 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from metrics import services as metrics_services
+from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
 from metrics.services import INVITATION_COLUMNS, SCORE_COLUMNS
 from surveys import services
@@ -18,8 +19,9 @@ from tests.factories import InvitationFactory, TicketFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def respond(*, kind, score, day=0, agent=None, channel="email", scale=5):
-    ticket = TicketFactory(channel=channel, **({"assignee": agent} if agent else {}))
+def respond(*, kind, score, day=0, agent=None, team=None, channel="email", scale=5):
+    people = {"assignee": agent, "team": team}
+    ticket = TicketFactory(channel=channel, **{k: v for k, v in people.items() if v})
     sent = NOW - timedelta(days=2)
     invitation = InvitationFactory(
         ticket=ticket,
@@ -330,7 +332,9 @@ def _drift_rollups():
 
 
 def _history():
-    respond(kind="csat", score=5)
+    first = respond(kind="csat", score=5)
+    invitation = first.invitation
+    respond(kind="csat", score=5, agent=invitation.agent, team=invitation.team)  # a bucket of two
     respond(kind="csat", score=2, channel="chat", day=1)
     respond(kind="nps", score=9, scale=11)
     InvitationFactory(state="sent", sent_at=NOW - timedelta(days=2), agent=None, team=None)
@@ -411,3 +415,60 @@ def test_it_rebuild_fills_an_empty_table_in_bulk():
 
     assert (scores.from_empty, funnel.from_empty) == (True, False)
     assert _rollup_rows() == in_step
+
+
+@postgresql_only
+def test_it_rebuild_of_tables_in_step_matches_no_day_row_by_row():
+    _history()
+
+    scores, funnel = metrics_services.rollups_reconcile()
+
+    assert (scores.days_matched, funnel.days_matched) == (0, 0)
+
+
+@postgresql_only
+def test_it_rebuild_finds_a_bucket_moved_within_a_day_by_its_hash():
+    in_step = _history()
+    moved = ScoreRollup.objects.get(kind="csat", score=5, count=2)  # same rows and counts
+    ScoreRollup.objects.filter(pk=moved.pk).update(score=4)
+
+    scores, funnel = metrics_services.rollups_reconcile()
+
+    assert (scores.days_matched, scores.deleted, scores.inserted) == (1, 1, 1)
+    assert funnel.days_matched == 0
+    assert _rollup_rows() == in_step
+
+
+@postgresql_only
+def test_it_rebuild_finds_a_count_moved_between_funnel_steps():
+    in_step = _history()
+    sent = InvitationRollup.objects.filter(step="sent").order_by("pk").first()
+    InvitationRollup.objects.filter(pk=sent.pk).update(step="clicked")
+
+    scores, funnel = metrics_services.rollups_reconcile()
+
+    assert (scores.days_matched, funnel.days_matched, funnel.inserted) == (0, 1, 1)
+    assert _rollup_rows() == in_step
+
+
+@postgresql_only
+def test_it_rebuild_deletes_a_stored_row_without_a_count():
+    in_step = _history()
+    ScoreRollup.objects.create(
+        day=NOW.date(), kind="csat", channel="fax", category="", scale_points=5, score=3, count=0
+    )
+
+    scores, _funnel = metrics_services.rollups_reconcile()
+
+    assert (scores.days_matched, scores.deleted) == (1, 1)
+    assert _rollup_rows() == in_step
+
+
+@postgresql_only
+def test_it_rebuild_refuses_a_funnel_step_that_needs_a_join(monkeypatch):
+    _history()
+    joined = (FunnelStep("held", "Held", Q(response__held=True)),)
+    monkeypatch.setattr(metrics_services, "FUNNEL_STEPS", joined)
+
+    with pytest.raises(RuntimeError, match="own columns only"):
+        metrics_services.rollups_reconcile()
