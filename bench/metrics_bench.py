@@ -305,7 +305,7 @@ def aggregations_alone() -> float:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from metrics import services
+    from metrics import rebuild, rollups
     from metrics.models import InvitationRollup, ScoreRollup
 
     zone = timezone.get_current_timezone_name()
@@ -316,7 +316,7 @@ def aggregations_alone() -> float:
                 c.execute("SELECT set_config('TimeZone', %s, true)", [zone])
                 c.execute("SET LOCAL work_mem = '256MB'")
                 c.execute("SET LOCAL jit = off")
-                sql, params = services._fresh_select(model, services._SessionDate(moment))
+                sql, params = rebuild._fresh_select(model, rollups.SessionDate(moment))
                 c.execute(f"SELECT count(*) FROM ({sql}) AS fresh", params)  # noqa: S608
         finally:
             connection.close()
@@ -352,7 +352,7 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from metrics import services
+    from metrics import rebuild, rollups, services
     from metrics.models import ScoreRollup
     from metrics.selectors import ReportFilters, scores_by_group
     from surveys.models import Invitation, Response, Team, Ticket
@@ -381,7 +381,7 @@ def main() -> None:
     def from_empty() -> tuple[float, int, int]:
         with connection.cursor() as c:
             c.execute(f"TRUNCATE {', '.join(ROLLUP_TABLES)}")
-        ms, (scores, funnel) = timed(services.rollups_reconcile)
+        ms, (scores, funnel) = timed(rebuild.rollups_reconcile)
         assert scores.from_empty and funnel.from_empty
         return ms, scores.rows, funnel.rows
 
@@ -393,7 +393,7 @@ def main() -> None:
         c.execute(f"VACUUM ANALYZE {', '.join(ROLLUP_TABLES)}")
     in_step_runs = []
     for _ in range(2):
-        ms, (scores, funnel) = timed(services.rollups_reconcile)
+        ms, (scores, funnel) = timed(rebuild.rollups_reconcile)
         in_step_runs.append(ms)
     in_step_written = sum(t.deleted + t.inserted for t in (scores, funnel))
     in_step_days = scores.days_matched + funnel.days_matched
@@ -402,7 +402,7 @@ def main() -> None:
         runs = []
         for _ in range(2):
             drift(within_days=within_days)
-            ms, (scores, funnel) = timed(services.rollups_reconcile)
+            ms, (scores, funnel) = timed(rebuild.rollups_reconcile)
             runs.append(ms)
         return runs, scores, funnel
 
@@ -450,7 +450,7 @@ def main() -> None:
             updated_at=now,
         )
         if n % 2:
-            refresh_ms.append(timed(lambda i=invitation: services.rollups_refresh(invitation=i))[0])
+            refresh_ms.append(timed(lambda i=invitation: rollups.rollups_refresh(invitation=i))[0])
         else:
             process_ms.append(
                 timed(lambda r=response: services.response_process(response_id=r.pk))[0]
@@ -500,7 +500,7 @@ def main() -> None:
     print(f"rollup rows: {ScoreRollup.objects.count():,} score rows")
 
     if args.check:
-        ms, differences = timed(services.rollups_differences)
+        ms, differences = timed(rebuild.rollups_differences)
         print(f"rollups_check: {len(differences)} differences ({ms / 1000:.1f} s)")
     print(f"at the end: {load()}")
 

@@ -3,7 +3,7 @@
 Each step is one line. The rollups count every step per day sent and dimension, the
 dashboard shows them in this order and the exports list them: to add a step, add its
 line here; no migration is needed because InvitationRollup keeps one row per step.
-Whatever sets the field a step reads must call metrics.services.rollups_refresh(
+Whatever sets the field a step reads must call metrics.rollups.rollups_refresh(
 invitation=...) afterwards.
 """
 

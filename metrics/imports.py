@@ -21,7 +21,8 @@ from surveys.models import Customer, Invitation, Response, ResponseRevision, Tea
 from surveys.services import agent_upsert
 
 from . import formulas
-from .services import rollups_rebuild, rollups_refresh
+from .rebuild import rollups_rebuild
+from .rollups import rollups_refresh
 
 DEFAULT_SOURCE = "import"
 DEFAULT_SCALES = {"csat": 5, "ces": 7, "nps": 11}

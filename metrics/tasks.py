@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import followups, recovery, services
+from . import followups, rebuild, recovery, services
 
 # Work younger than this is probably still in the broker; the sweep leaves it be.
 SWEEP_GRACE = timedelta(seconds=20)
@@ -27,14 +27,14 @@ def responses_sweep() -> int:
     for response_id in pending:
         services.response_process(response_id=response_id, now=now)
     for followup_id in followups.followups_unnotified(older_than=SWEEP_GRACE, now=now):
-        services.followup_notify(followup_id=followup_id, now=now)
+        followups.followup_notify(followup_id=followup_id, now=now)
     return len(pending)
 
 
 @shared_task
 def rollups_rebuild() -> tuple[int, int]:
     """Rebuild every rollup from the raw rows (nightly)."""
-    return services.rollups_rebuild()
+    return rebuild.rollups_rebuild()
 
 
 @shared_task

@@ -51,7 +51,7 @@ def link_click_record(
         _clicks_judge(lead)
         changed = Invitation.objects.filter(pk=lead.pk).values_list(*funnel).get() != before
     if changed:
-        from metrics.services import rollups_refresh
+        from metrics.rollups import rollups_refresh
 
         # The funnel counts clicked and filtered-as-bot emails.
         for invitation in Invitation.objects.filter(token_hash=lead.token_hash):

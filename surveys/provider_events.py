@@ -127,7 +127,7 @@ def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invit
     else:
         Invitation.objects.filter(pk__in=pks, bounced_at__isnull=True).update(bounced_at=at)
     customer_suppress(customer=invitations[0].customer, reason=_reason(row), now=at)
-    from metrics.services import rollups_refresh
+    from metrics.rollups import rollups_refresh
 
     # The response rate counts delivered emails: a bounced or complained one leaves it.
     for invitation in Invitation.objects.filter(pk__in=pks):

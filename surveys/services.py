@@ -309,7 +309,7 @@ def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[In
         # The provider's events about this email name it by this id.
         message_id=emails.message_id(message)[:255],
     )
-    from metrics.services import rollups_refresh
+    from metrics.rollups import rollups_refresh
 
     for inv in invitations:
         inv.sent_at = now
@@ -509,7 +509,7 @@ def response_record(
 def _responses_process(responses: list[Response]) -> None:
     """Queue follow-up flagging and the metric refresh for counted answers; a held
     answer only has its buckets refreshed (it may replace a counted one)."""
-    from metrics.services import rollups_refresh
+    from metrics.rollups import rollups_refresh
     from metrics.tasks import response_process
 
     for response in responses:
@@ -555,7 +555,7 @@ def responses_delete(*, response_ids: list[int], now: datetime | None = None) ->
         reopened = Invitation.objects.filter(pk__in=[i.pk for i in invitations])
         reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
         reopened.exclude(expires_at__lt=now).update(state=State.SENT)
-        from metrics.services import rollups_refresh
+        from metrics.rollups import rollups_refresh
 
         for invitation in invitations:
             transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from metrics import reports
+from metrics import rebuild, reports
 from metrics import services as metrics_services
 from metrics.selectors import ReportFilters
 from surveys import copies, services
@@ -44,7 +44,7 @@ def copies_of(invitation):
 
 
 def funnel_steps():
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
     filters = ReportFilters(start=SENT.date(), end=NOW.date())
     return {row.name: row.count for row in reports.funnel(filters)}
 
@@ -113,7 +113,7 @@ def test_deleting_an_answer_in_the_admin_keeps_the_invitations_copies(
 
     assert not Response.objects.filter(pk=response.pk).exists()
     assert copies_of(invitation) == (False, False)
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 def test_the_admin_does_not_let_an_invitations_credit_be_changed(admin_client):
@@ -152,7 +152,7 @@ def test_the_check_reports_stale_copies_and_the_rebuild_repairs_them():
     assert f"copies: answer {response.pk}: dimensions differ" in report
     assert f"copies: invitation {invitation.pk}: copies of its answer" in report
     assert "rollups_rebuild --copies" in report
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
     assert Response.objects.get().channel == "email"
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from metrics.models import FollowUp, InvitationRollup, ScoreRollup
-from metrics.services import rollups_differences
+from metrics.rebuild import rollups_differences
 from surveys import tasks
 from surveys.models import Agent, Customer, Invitation, Response, Team, Ticket
 

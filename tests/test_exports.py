@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from metrics.exports import csv_lines, neutralise, xlsx_file
-from metrics.services import rollups_rebuild
+from metrics.rebuild import rollups_rebuild
 from surveys.models import Response
 from tests.factories import InvitationFactory, TicketFactory, UserFactory
 

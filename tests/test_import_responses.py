@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from metrics.models import FollowUp, ScoreRollup
-from metrics.services import rollups_differences
+from metrics.rebuild import rollups_differences
 from surveys.models import Invitation, Response, Ticket
 
 pytestmark = pytest.mark.django_db

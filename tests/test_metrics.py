@@ -7,10 +7,11 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 
+from metrics import rebuild, rollups
 from metrics import services as metrics_services
 from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
-from metrics.services import INVITATION_COLUMNS, SCORE_COLUMNS
+from metrics.rollups import INVITATION_COLUMNS, SCORE_COLUMNS
 from surveys import services
 from surveys.models import Invitation
 from tests.conftest import NOW
@@ -70,7 +71,7 @@ def test_metrics_api_nps_from_counts(api):
 def test_metrics_api_response_rate(api):
     respond(kind="csat", score=5)
     InvitationFactory(state="sent", sent_at=NOW - timedelta(days=2))
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
 
     body = api.get("/api/v1/metrics?metric=response_rate&from=2026-11-01&to=2026-11-30").json()
 
@@ -104,11 +105,11 @@ def test_incremental_rollups_equal_nightly_rebuild(api):
         ScoreRollup.objects.values_list("day", "kind", "channel", "score", "count")
     )
 
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
 
     rebuilt = sorted(ScoreRollup.objects.values_list("day", "kind", "channel", "score", "count"))
     assert incremental == rebuilt
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 def test_changed_answer_moves_counts_without_double_counting():
@@ -146,13 +147,13 @@ def test_incremental_rollups_equal_rebuild_on_demo_data():
     InvitationRollup.objects.all().delete()
 
     for invitation in Invitation.objects.filter(sent_at__isnull=False):
-        metrics_services.rollups_refresh(invitation=invitation)
+        rollups.rollups_refresh(invitation=invitation)
 
     incremental = _rollup_rows()
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
     assert incremental == _rollup_rows()
     assert incremental[0] != []
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 def test_incremental_rollups_equal_rebuild_on_generated_history():
@@ -174,7 +175,7 @@ def test_incremental_rollups_equal_rebuild_on_generated_history():
             metrics_services.response_process(response_id=changed[0].pk)
     incremental = _rollup_rows()
 
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
 
     assert incremental == _rollup_rows()
     assert call_command("rollups_check", stdout=StringIO()) is None
@@ -257,11 +258,11 @@ def test_it_rebuilds_outside_a_transaction_and_then_refreshes_exactly():
     sent = NOW - timedelta(days=2)
     InvitationFactory(state="sent", sent_at=sent, bounced_at=sent + timedelta(minutes=5))
 
-    assert metrics_services.rollups_rebuild() == (1, 4)
+    assert rebuild.rollups_rebuild() == (1, 4)
     respond(kind="nps", score=3, scale=11)  # refreshed into the rebuilt tables
 
     assert _funnel() == {"answered": 2, "delivered": 2, "sent": 3}
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 def test_it_counts_each_funnel_step_of_a_bucket_once():
@@ -271,20 +272,20 @@ def test_it_counts_each_funnel_step_of_a_bucket_once():
     )
     metrics_services.response_process(response_id=response.pk)
 
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
 
     assert _funnel() == {"answered": 1, "commented": 1, "delivered": 1, "sent": 1}
 
 
 def test_it_rebuilds_twice_and_keeps_refreshing():
     respond(kind="ces", score=6, scale=7)
-    metrics_services.rollups_rebuild()
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
+    rebuild.rollups_rebuild()
 
     respond(kind="ces", score=2, scale=7)
 
     assert sorted(ScoreRollup.objects.values_list("score", "count")) == [(2, 1), (6, 1)]
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 def test_it_refresh_is_undone_with_the_callers_transaction():
@@ -292,7 +293,7 @@ def test_it_refresh_is_undone_with_the_callers_transaction():
     ScoreRollup.objects.all().delete()
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        metrics_services.rollups_refresh(invitation=response.invitation)
+        rollups.rollups_refresh(invitation=response.invitation)
         raise RuntimeError("the caller fails after the refresh")
 
     assert ScoreRollup.objects.count() == 0
@@ -301,7 +302,7 @@ def test_it_refresh_is_undone_with_the_callers_transaction():
 def test_it_refresh_of_an_unsent_invitation_writes_nothing():
     invitation = InvitationFactory()
 
-    metrics_services.rollups_refresh(invitation=invitation)
+    rollups.rollups_refresh(invitation=invitation)
 
     assert (ScoreRollup.objects.count(), InvitationRollup.objects.count()) == (0, 0)
 
@@ -314,7 +315,7 @@ def test_it_refresh_inside_a_transaction_keeps_its_commit_durable():
     response = respond(kind="csat", score=4)
 
     with transaction.atomic(), connection.cursor() as cursor:
-        metrics_services.rollups_refresh(invitation=response.invitation)
+        rollups.rollups_refresh(invitation=response.invitation)
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
 
@@ -338,19 +339,19 @@ def _history():
     respond(kind="csat", score=2, channel="chat", day=1)
     respond(kind="nps", score=9, scale=11)
     InvitationFactory(state="sent", sent_at=NOW - timedelta(days=2), agent=None, team=None)
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
     return _rollup_rows()
 
 
 def test_it_rebuild_repairs_changed_missing_extra_and_doubled_rows():
     in_step = _history()
     _drift_rollups()
-    assert len(metrics_services.rollups_differences()) == 4
+    assert len(rebuild.rollups_differences()) == 4
 
-    metrics_services.rollups_rebuild()
+    rebuild.rollups_rebuild()
 
     assert _rollup_rows() == in_step
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -358,10 +359,10 @@ def test_it_rebuild_outside_a_transaction_repairs_the_same_drift():
     in_step = _history()
     _drift_rollups()
 
-    assert metrics_services.rollups_rebuild() == (len(in_step[0]), len(in_step[1]))
+    assert rebuild.rollups_rebuild() == (len(in_step[0]), len(in_step[1]))
 
     assert _rollup_rows() == in_step
-    assert metrics_services.rollups_differences() == []
+    assert rebuild.rollups_differences() == []
 
 
 def test_it_check_command_reports_a_bucket_stored_twice(capsys):
@@ -387,7 +388,7 @@ def test_it_rebuild_writes_only_the_rows_that_differ():
     in_step = _history()
     _drift_rollups()
 
-    scores, funnel = metrics_services.rollups_reconcile()
+    scores, funnel = rebuild.rollups_reconcile()
 
     # The changed count and the extra bucket deleted, the changed count and the
     # missing row inserted, one of the doubled rows deleted.
@@ -401,7 +402,7 @@ def test_it_rebuild_writes_only_the_rows_that_differ():
 def test_it_rebuild_of_tables_in_step_writes_nothing():
     _history()
 
-    scores, funnel = metrics_services.rollups_reconcile()
+    scores, funnel = rebuild.rollups_reconcile()
 
     assert (scores.deleted, scores.inserted, funnel.deleted, funnel.inserted) == (0, 0, 0, 0)
 
@@ -411,7 +412,7 @@ def test_it_rebuild_fills_an_empty_table_in_bulk():
     in_step = _history()
     ScoreRollup.objects.all().delete()
 
-    scores, funnel = metrics_services.rollups_reconcile()
+    scores, funnel = rebuild.rollups_reconcile()
 
     assert (scores.from_empty, funnel.from_empty) == (True, False)
     assert _rollup_rows() == in_step
@@ -421,7 +422,7 @@ def test_it_rebuild_fills_an_empty_table_in_bulk():
 def test_it_rebuild_of_tables_in_step_matches_no_day_row_by_row():
     _history()
 
-    scores, funnel = metrics_services.rollups_reconcile()
+    scores, funnel = rebuild.rollups_reconcile()
 
     assert (scores.days_matched, funnel.days_matched) == (0, 0)
 
@@ -432,7 +433,7 @@ def test_it_rebuild_finds_a_bucket_moved_within_a_day_by_its_hash():
     moved = ScoreRollup.objects.get(kind="csat", score=5, count=2)  # same rows and counts
     ScoreRollup.objects.filter(pk=moved.pk).update(score=4)
 
-    scores, funnel = metrics_services.rollups_reconcile()
+    scores, funnel = rebuild.rollups_reconcile()
 
     assert (scores.days_matched, scores.deleted, scores.inserted) == (1, 1, 1)
     assert funnel.days_matched == 0
@@ -445,7 +446,7 @@ def test_it_rebuild_finds_a_count_moved_between_funnel_steps():
     sent = InvitationRollup.objects.filter(step="sent").order_by("pk").first()
     InvitationRollup.objects.filter(pk=sent.pk).update(step="clicked")
 
-    scores, funnel = metrics_services.rollups_reconcile()
+    scores, funnel = rebuild.rollups_reconcile()
 
     assert (scores.days_matched, funnel.days_matched, funnel.inserted) == (0, 1, 1)
     assert _rollup_rows() == in_step
@@ -458,7 +459,7 @@ def test_it_rebuild_deletes_a_stored_row_without_a_count():
         day=NOW.date(), kind="csat", channel="fax", category="", scale_points=5, score=3, count=0
     )
 
-    scores, _funnel = metrics_services.rollups_reconcile()
+    scores, _funnel = rebuild.rollups_reconcile()
 
     assert (scores.days_matched, scores.deleted) == (1, 1)
     assert _rollup_rows() == in_step
@@ -468,7 +469,7 @@ def test_it_rebuild_deletes_a_stored_row_without_a_count():
 def test_it_rebuild_refuses_a_funnel_step_that_needs_a_join(monkeypatch):
     _history()
     joined = (FunnelStep("held", "Held", Q(response__held=True)),)
-    monkeypatch.setattr(metrics_services, "FUNNEL_STEPS", joined)
+    monkeypatch.setattr(rebuild, "FUNNEL_STEPS", joined)
 
     with pytest.raises(RuntimeError, match="own columns only"):
-        metrics_services.rollups_reconcile()
+        rebuild.rollups_reconcile()

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from metrics import formulas
 from metrics.models import BusinessFigures
+from metrics.rebuild import rollups_rebuild
 from metrics.selectors import ReportFilters
-from metrics.services import rollups_rebuild
 from metrics.tickets import service_by_month, service_metrics
 from surveys.models import Response
 from tests.factories import AgentFactory, InvitationFactory, TicketFactory, UserFactory

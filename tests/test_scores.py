@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from metrics.services import rollups_rebuild
+from metrics.rebuild import rollups_rebuild
 from surveys.models import Response
 from tests.factories import AgentFactory, InvitationFactory, TeamFactory, UserFactory
 

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from metrics.services import rollups_differences
+from metrics.rebuild import rollups_differences
 
 
 class Command(BaseCommand):

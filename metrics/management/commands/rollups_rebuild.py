@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from metrics.services import rollups_rebuild
+from metrics.rebuild import rollups_rebuild
 from surveys.copies import copies_repair
 
 

@@ -34,7 +34,7 @@ from django.utils import timezone
 from metrics import formulas
 from metrics.followups import followup_due
 from metrics.models import FollowUp, FollowUpEvent
-from metrics.services import rollups_rebuild
+from metrics.rebuild import rollups_rebuild
 from surveys import rules
 from surveys.models import (
     Customer,
