@@ -464,11 +464,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        services.responses_delete(response_ids=list(queryset.values_list("pk", flat=True)))
-
-    def delete_model(self, request: HttpRequest, obj: Response) -> None:
-        services.responses_delete(response_ids=[obj.pk])
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:

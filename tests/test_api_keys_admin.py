@@ -67,3 +67,15 @@ def test_it_needs_a_name(admin_client):
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert ApiKey.objects.count() == 0
+
+
+def test_it_offers_no_delete_so_a_key_is_revoked_and_kept(admin_client):
+    admin_client.post("/admin/surveys/apikey/add/", {"name": "Old"})
+    key = ApiKey.objects.get(name="Old")
+
+    page = admin_client.get(f"/admin/surveys/apikey/{key.pk}/delete/")
+    listing = admin_client.get("/admin/surveys/apikey/").content.decode()
+
+    assert page.status_code == 403
+    assert 'value="delete_selected"' not in listing
+    assert ApiKey.objects.filter(pk=key.pk).exists()
