@@ -5,17 +5,38 @@ from django.conf import settings
 from django.db import migrations, models
 
 # The copies of the rows there are (see Response.INVITATION_COPIES and
-# Invitation.answer_counted). UPDATE ... FROM: PostgreSQL, and SQLite from 3.33.
-COPY_DIMENSIONS = """
+# Invitation.answer_counted). PostgreSQL joins in UPDATE ... FROM; SQLite before 3.33
+# has no UPDATE ... FROM, so there each row reads its invitation in a subquery.
+COPY_DIMENSIONS_JOINED = """
 UPDATE surveys_response SET kind = i.kind, scale_points = i.scale_points,
     agent_id = i.agent_id, team_id = i.team_id, channel = i.channel, category = i.category
 FROM surveys_invitation AS i WHERE i.id = surveys_response.invitation_id
 """
-COPY_ANSWERS = """
+COPY_DIMENSIONS_EACH = """
+UPDATE surveys_response SET (kind, scale_points, agent_id, team_id, channel, category) =
+    (SELECT i.kind, i.scale_points, i.agent_id, i.team_id, i.channel, i.category
+     FROM surveys_invitation AS i WHERE i.id = surveys_response.invitation_id)
+"""
+COPY_ANSWERS_JOINED = """
 UPDATE surveys_invitation SET answer_counted = NOT r.held,
     answer_commented = (NOT r.held AND r.comment <> '')
 FROM surveys_response AS r WHERE r.invitation_id = surveys_invitation.id
 """
+COPY_ANSWERS_EACH = """
+UPDATE surveys_invitation SET (answer_counted, answer_commented) =
+    (SELECT NOT r.held, (NOT r.held AND r.comment <> '')
+     FROM surveys_response AS r WHERE r.invitation_id = surveys_invitation.id)
+WHERE id IN (SELECT invitation_id FROM surveys_response)
+"""
+
+
+def copies_fill(apps, schema_editor):
+    joined = schema_editor.connection.vendor == "postgresql"
+    for sql in (
+        COPY_DIMENSIONS_JOINED if joined else COPY_DIMENSIONS_EACH,
+        COPY_ANSWERS_JOINED if joined else COPY_ANSWERS_EACH,
+    ):
+        schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -90,5 +111,5 @@ class Migration(migrations.Migration):
                 to="surveys.team",
             ),
         ),
-        migrations.RunSQL([COPY_DIMENSIONS, COPY_ANSWERS], migrations.RunSQL.noop),
+        migrations.RunPython(copies_fill, migrations.RunPython.noop),
     ]
