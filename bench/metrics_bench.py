@@ -356,6 +356,7 @@ def main() -> None:
     from metrics.models import ScoreRollup
     from metrics.selectors import ReportFilters, scores_by_group
     from surveys.models import Invitation, Response, Team, Ticket
+    from surveys.services import responses_delete
 
     settings.DEBUG = False  # no query log in memory
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -364,7 +365,8 @@ def main() -> None:
           f"{os.cpu_count()} cores, {load()}")  # fmt: skip
 
     # Answers an earlier run added for the incremental figures go first.
-    Response.objects.filter(comment=INCREMENTAL_MARK).delete()
+    marked = Response.objects.filter(comment=INCREMENTAL_MARK).values_list("pk", flat=True)
+    responses_delete(response_ids=list(marked))
     if args.fresh or Ticket.objects.filter(source="bench").count() != TICKETS:
         print("generating data ...")
         ms, _ = timed(generate)

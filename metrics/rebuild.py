@@ -163,10 +163,12 @@ def _expressions_sql(model: type[Model], **annotations: Any) -> list[Statement]:
 # per day, the rows counted and the sum of their buckets' key hashes (a rollup row
 # gives count x hash), and the same for comments and for each funnel step (the step's
 # own hash mixed in). The raw side groups by day only, so it is a fraction of the
-# bucket aggregation; a day whose sums differ is recomputed bucket by bucket. Any
-# real difference changes a sum (a bucket stored twice too), unless the hashes of
-# the rows that differ cancel to the last bit: about one chance in 2^64. rollups_check
-# compares every bucket exactly.
+# bucket aggregation; a day whose sums differ is recomputed bucket by bucket. A
+# changed, missing or extra bucket changes a sum, as does a bucket stored twice with
+# its count, unless the hashes of the rows that differ cancel to the last bit: about
+# one chance in 2^64. A bucket split into rows whose counts add up to its own leaves
+# the sums as they are (the reports' totals too): rollups_check, which compares every
+# bucket, finds it, and rollups_rebuild(exact=True) repairs it.
 SCORE_KEY = ("kind", "agent_id", "team_id", "channel", "category", "scale_points", "score")
 
 
@@ -188,7 +190,7 @@ def _score_day_sums(day: Func | None) -> Statement:
         f"SELECT day, count(*), sum(count), sum(count::numeric * h), sum(commented), "  # noqa: S608
         f"sum(commented::numeric * (h # {mark})) "
         f"FROM (SELECT day, count, commented, {_key_hash(ScoreRollup, SCORE_KEY)} AS h "
-        f"FROM {rollups} WHERE count > 0) AS stored GROUP BY 1"
+        f"FROM {rollups}) AS stored GROUP BY 1"
     )
     return _day_sums_compared(raw, stored, ScoreRollup, [*day_params, *m_params, *c_params])
 
@@ -220,7 +222,7 @@ def _step_day_sums(day: Func | None) -> Statement:
         f"SELECT day, count(*), sum(count), "  # noqa: S608
         f"sum(count::numeric * (h # hashtextextended(step, 0))) "
         f"FROM (SELECT day, step, count, {_key_hash(InvitationRollup, DIMENSIONS)} AS h "
-        f"FROM {rollups} WHERE count > 0) AS stored GROUP BY 1"
+        f"FROM {rollups}) AS stored GROUP BY 1"
     )
     return _day_sums_compared(raw, stored, InvitationRollup, params)
 
@@ -248,9 +250,9 @@ def _day_sums_compared(raw: str, stored: str, model: type[Model], params: list[A
     return sql, params
 
 
-def _reconcile_sql(model: type[Model], day: Func | None, days: list[date]) -> Statement:
-    """One statement that makes these days' rows equal to a fresh computation from
-    the raw rows, writing only the rows that differ.
+def _reconcile_sql(model: type[Model], day: Func | None, days: list[date] | None) -> Statement:
+    """One statement that makes these days' rows (all with None) equal to a fresh
+    computation from the raw rows, writing only the rows that differ.
 
     The days' buckets are recomputed and matched to the stored rows with the same
     key and counts (a hash full join). A stored row without a match (a changed
@@ -266,11 +268,12 @@ def _reconcile_sql(model: type[Model], day: Func | None, days: list[date]) -> St
     same = _same(model, columns, "f", "r")
     first = quoted(keys[0])  # the day: never NULL in a fresh row
     # The day is a grouping key, so PostgreSQL filters the raw rows before grouping.
+    on_days = f"WHERE {first} = ANY(%s)" if days is not None else ""
     sql = (
         f"WITH fresh AS MATERIALIZED (SELECT * FROM ({fresh}) AS fresh ({fields}) "  # noqa: S608
-        f"WHERE {first} = ANY(%s)), "
+        f"{on_days}), "
         f"diff AS MATERIALIZED (SELECT f.*, r.id AS stored_id FROM fresh AS f "
-        f"FULL JOIN (SELECT * FROM {table} WHERE {first} = ANY(%s)) AS r "
+        f"FULL JOIN (SELECT * FROM {table} {on_days}) AS r "
         f"ON {same} WHERE f.{first} IS NULL OR r.id IS NULL), "
         f"gone AS (DELETE FROM {table} WHERE id IN "
         f"(SELECT stored_id FROM diff WHERE {first} IS NULL) RETURNING 1), "
@@ -279,23 +282,24 @@ def _reconcile_sql(model: type[Model], day: Func | None, days: list[date]) -> St
         f"SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM gone), "
         f"(SELECT count(*) FROM added)"
     )
-    return sql, [*params, days, days]
+    return sql, [*params, days, days] if days is not None else params
 
 
-def _duplicates_delete(model: type[Model], days: list[date]) -> int:
-    """Delete all but one row of each bucket of these days stored more than once
-    (with the right counts, or the reconcile would have replaced them)."""
+def _duplicates_delete(model: type[Model], days: list[date] | None) -> int:
+    """Delete all but one row of each bucket of these days (all with None) stored
+    more than once (with the right counts, or the reconcile would have replaced
+    them)."""
     keys, _counts = _columns(model)
     table = connection.ops.quote_name(model._meta.db_table)
     fields = quoted(*keys)
-    first = quoted(keys[0])
+    on_days = f"WHERE {quoted(keys[0])} = ANY(%s)" if days is not None else ""
     sql = (
         f"DELETE FROM {table} AS r USING (SELECT {fields}, min(id) AS kept FROM {table} "  # noqa: S608
-        f"WHERE {first} = ANY(%s) GROUP BY {fields} HAVING count(*) > 1) AS d "
+        f"{on_days} GROUP BY {fields} HAVING count(*) > 1) AS d "
         f"WHERE {_same(model, keys, 'r', 'd')} AND r.id <> d.kept"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [days])
+        cursor.execute(sql, [days] if days is not None else [])
         return cursor.rowcount
 
 
@@ -315,34 +319,40 @@ def _local_settings(**values: str) -> Iterator[None]:
             cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-def _table_reconcile(model: type[Model], day: Func | None) -> TableRebuild:
+def _table_reconcile(model: type[Model], day: Func | None, *, exact: bool) -> TableRebuild:
     """Reconcile one PostgreSQL rollup table with the raw rows, inside the current
     transaction. Every day's raw rows are compared with its stored rows through
     their sums (_score_day_sums, _step_day_sums); the days that differ are then
-    recomputed bucket by bucket and put right (_reconcile_sql). Readers go on
-    reading the old rows meanwhile; writers wait for the lock the caller holds."""
-    day_sums = _score_day_sums if model is ScoreRollup else _step_day_sums
+    recomputed bucket by bucket and put right (_reconcile_sql). exact: every day is
+    recomputed bucket by bucket, without comparing sums first. Readers go on reading
+    the old rows meanwhile; writers wait for the lock the caller holds."""
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(*day_sums(day))
+        if exact:
+            cursor.execute(f"SELECT NULL, count(*), true FROM {table}")  # noqa: S608
+        else:
+            day_sums = _score_day_sums if model is ScoreRollup else _step_day_sums
+            cursor.execute(*day_sums(day))
         days = cursor.fetchall()
     changed = [d for d, _stored, differs in days if differs]
     rows = sum(stored for _d, stored, _differs in days)
     deleted = inserted = 0
     if changed:
         stored = sum(stored for d, stored, differs in days if differs)
+        on_days = None if exact else changed
         # Hash the buckets: sorting their text keys costs seconds at this size.
         with _local_settings(enable_mergejoin="off"), connection.cursor() as cursor:
-            cursor.execute(*_reconcile_sql(model, day, changed))
+            cursor.execute(*_reconcile_sql(model, day, on_days))
             fresh, deleted, inserted = cursor.fetchone()
         if stored - deleted + inserted > fresh:  # a bucket is stored twice
-            deleted += _duplicates_delete(model, changed)
+            deleted += _duplicates_delete(model, on_days)
     return TableRebuild(
         model._meta.db_table,
         rows - deleted + inserted,
         deleted,
         inserted,
         from_empty=False,
-        days_matched=len(changed),
+        days_matched=0 if exact else len(changed),
     )
 
 
@@ -350,6 +360,8 @@ def _table_rebuild(
     model: type[Model],
     statements: Callable[[Func | None], list[Statement]],
     day: Func | None = None,
+    *,
+    exact: bool = False,
 ) -> TableRebuild:
     """Make one rollup table equal to rows computed from the raw rows, inside the
     current transaction.
@@ -373,7 +385,7 @@ def _table_rebuild(
     # these statements (JIT) costs more than it saves: measured at a million rows.
     with _local_settings(work_mem="256MB", jit="off"):
         if filled:
-            return _table_reconcile(model, day)
+            return _table_reconcile(model, day, exact=exact)
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {table}")  # takes the table from readers until commit
         with _indexes_rebuilt_after(model):
@@ -386,6 +398,7 @@ def _table_rebuild_alone(
     statements: Callable[[Func | None], list[Statement]],
     moment: str,
     zone: str,
+    exact: bool,
 ) -> TableRebuild:
     """_table_rebuild in a transaction of its own on this thread's own connection
     (PostgreSQL), counting days in the session's time zone, set for this transaction
@@ -396,16 +409,20 @@ def _table_rebuild_alone(
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('TimeZone', %s, true)", [zone])
                 cursor.execute("SET LOCAL synchronous_commit = off")
-            return _table_rebuild(model, statements, SessionDate(moment))
+            return _table_rebuild(model, statements, SessionDate(moment), exact=exact)
     finally:
         connection.close()
 
 
-def rollups_reconcile() -> tuple[TableRebuild, TableRebuild]:
-    """Recompute every rollup from the raw rows in SQL (nightly); safe to re-run.
+def rollups_reconcile(*, exact: bool = False) -> tuple[TableRebuild, TableRebuild]:
+    """Check every rollup against the raw rows and repair what differs (nightly);
+    safe to re-run.
 
-    Every bucket is recomputed, so any drift is repaired, but on PostgreSQL only the
-    rows that differ are written (an empty table is filled in bulk). Each table is
+    On PostgreSQL each day is checked by its sums and the days that differ are
+    recomputed bucket by bucket, writing only the rows that differ; exact: every
+    bucket is recomputed and compared, which also repairs a bucket split into rows
+    whose counts add up. An empty table is filled in bulk. Elsewhere the tables are
+    emptied and refilled. Each table is
     done inside a transaction: readers see the old rollups until it commits, never a
     half-done table. On PostgreSQL, outside a transaction, the score and funnel tables
     are done at the same time, each on a connection (and a transaction) of its own.
@@ -417,20 +434,19 @@ def rollups_reconcile() -> tuple[TableRebuild, TableRebuild]:
     if connection.vendor == "postgresql" and connection.get_autocommit():
         zone = timezone.get_current_timezone_name()
         with ThreadPoolExecutor(max_workers=len(_REBUILDS)) as pool:
-            futures = [pool.submit(_table_rebuild_alone, *part, zone) for part in _REBUILDS]
+            futures = [pool.submit(_table_rebuild_alone, *part, zone, exact) for part in _REBUILDS]
         scores, invitations = (future.result() for future in futures)
         return scores, invitations
     with transaction.atomic():
         scores, invitations = (
-            _table_rebuild(model, statements) for model, statements, _ in _REBUILDS
+            _table_rebuild(model, statements, exact=exact) for model, statements, _ in _REBUILDS
         )
     return scores, invitations
 
 
-def rollups_rebuild() -> tuple[int, int]:
-    """rollups_reconcile (nightly); returns the rows then in the score and funnel
-    tables."""
-    scores, invitations = rollups_reconcile()
+def rollups_rebuild(*, exact: bool = False) -> tuple[int, int]:
+    """rollups_reconcile; returns the rows then in the score and funnel tables."""
+    scores, invitations = rollups_reconcile(exact=exact)
     return scores.rows, invitations.rows
 
 

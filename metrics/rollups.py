@@ -8,6 +8,7 @@ check against the raw rows are in metrics.rebuild.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -303,52 +304,69 @@ def _compile_with_stand_ins() -> dict[str, list[tuple[str, list[_Param]]]]:
     return compiled
 
 
-def rollups_refresh(*, invitation: Invitation) -> None:
+def rollups_refresh(*, invitation: Invitation, answered_at: datetime | None = None) -> None:
     """Recompute the score and invitation buckets one invitation belongs to.
 
     Each bucket (a day and the invitation's kind, agent, team, channel and category)
     is deleted and recomputed from the raw rows, so running it twice is harmless and
-    two runs never double-count.
+    two runs never double-count. answered_at: when an answer since deleted was given,
+    so the score bucket it was in is recomputed without it.
     """
     if Invitation.response.is_cached(invitation):
         response = invitation.response
     else:
         response = Response.objects.filter(invitation=invitation).only("answered_at").first()
+    if response is not None:
+        answered_at = response.answered_at
     bucket: dict[str, Any] = {
         "kind": invitation.kind,
-        "channel": invitation.channel,
-        "category": invitation.category,
         "agent": invitation.agent_id or 0,
         "team": invitation.team_id or 0,
+        "channel": invitation.channel,
+        "category": invitation.category,
     }
-    for name, at in (("answered", response and response.answered_at), ("sent", invitation.sent_at)):
+    dimensions = tuple(bucket.values())
+    for name, at in (("answered", answered_at), ("sent", invitation.sent_at)):
         if at is not None:
             day = timezone.localdate(at)
             bucket[f"{name}_day"] = day
             bucket[f"{name}_from"], bucket[f"{name}_to"] = _local_day_bounds(day)
     statements = _refresh_statements({**_STAND_INS, **bucket})
     parts = [
-        *(statements["scores"] if response is not None else []),
+        *(statements["scores"] if answered_at is not None else []),
         *(statements["steps"] if invitation.sent_at is not None else []),
     ]
     if connection.vendor == "postgresql":
-        _execute_at_once(parts)
-    else:
+        _execute_at_once(parts, lock=_lock_key(dimensions))
+    else:  # SQLite lets one writer in at a time
         with transaction.atomic():
             execute(parts)
 
 
-def _execute_at_once(statements: list[Statement]) -> None:
+def _lock_key(dimensions: tuple[Any, ...]) -> int:
+    """A 64-bit advisory lock key for a bucket's dimensions."""
+    digest = hashlib.blake2b(repr(("rollup", *dimensions)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _execute_at_once(statements: list[Statement], *, lock: int) -> None:
     """Run the statements in one round trip to PostgreSQL, as one transaction (or in
-    the caller's). Rollups are derived data: a crash may lose this commit, never
-    corrupt it, and the nightly rebuild redoes it, so a transaction of its own need
-    not wait for the disk. A caller's transaction keeps its durable commit."""
+    the caller's), holding the advisory lock `lock` to its end.
+
+    The lock makes two refreshes of the same bucket take turns: without it, the
+    second one's delete would wait for the first one's rows, find them gone, and not
+    see the rows the first one inserted, so the bucket would be stored twice. Each
+    statement after the lock reads what committed before it.
+
+    Rollups are derived data: a crash may lose this commit, never corrupt it, and
+    the nightly rebuild redoes it, so a transaction of its own need not wait for the
+    disk. A caller's transaction keeps its durable commit."""
     if not statements:
         return
-    sqls = [sql for sql, _params in statements]
+    sqls = ["SELECT pg_advisory_xact_lock(%s)", *(sql for sql, _params in statements)]
     if not connection.in_atomic_block:
         sqls.insert(0, "SET LOCAL synchronous_commit = off")
     sql = "; ".join(sqls)
     with connection.cursor() as cursor:
         # The client binds the values, so several statements can go in one message.
-        cursor.execute(sql, [param for _sql, params in statements for param in params])
+        cursor.execute(sql, [lock, *(param for _sql, params in statements for param in params)])

@@ -9,8 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -331,17 +329,19 @@ class Response(models.Model):
         super().save(*args, **kwargs)
         Invitation.objects.filter(pk=self.invitation_id).answers_copy()
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete, and keep the invitation's copies in step. A queryset delete does not
+        come here: it calls InvitationQuerySet.answers_copy() (surveys.services.
+        responses_delete), or goes with its invitation."""
+        invitation_id = self.invitation_id
+        deleted = super().delete(*args, **kwargs)
+        Invitation.objects.filter(pk=invitation_id).answers_copy()
+        return deleted
+
     def copy_dimensions(self, invitation: Invitation) -> None:
         """Take the invitation's dimensions; for answers made without save() (bulk)."""
         for name in self.INVITATION_COPIES:
             setattr(self, name, getattr(invitation, name))
-
-
-@receiver(post_delete, sender=Response, dispatch_uid="response_deleted_answer_copies")
-def _response_deleted(sender: type[Response], instance: Response, **kwargs: Any) -> None:
-    """However an answer goes (one or a queryset, on its own or with its ticket), its
-    invitation's copies of it go too (a no-op when the invitation went with it)."""
-    Invitation.objects.filter(pk=instance.invitation_id).answers_copy()
 
 
 class ResponseRevision(models.Model):

@@ -538,9 +538,10 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
 
 def responses_discard(*, response_ids: list[int], now: datetime | None = None) -> int:
     """Delete held answers an admin judged automated; their survey opens again.
-    Returns how many were deleted."""
+    Returns how many were deleted. An answer approved meanwhile is kept: the held
+    ones are locked first, as responses_release locks them."""
     with transaction.atomic():
-        held = Response.objects.filter(pk__in=response_ids, held=True)
+        held = Response.objects.select_for_update().filter(pk__in=response_ids, held=True)
         return responses_delete(response_ids=list(held.values_list("pk", flat=True)), now=now)
 
 
@@ -550,15 +551,20 @@ def responses_delete(*, response_ids: list[int], now: datetime | None = None) ->
     now = now or timezone.now()
     with transaction.atomic():
         answers = Response.objects.filter(pk__in=response_ids)
-        invitations = list(Invitation.objects.filter(response__in=answers))
-        answers.delete()  # the invitations' copies of them go too (post_delete)
-        reopened = Invitation.objects.filter(pk__in=[i.pk for i in invitations])
+        answered = dict(answers.values_list("invitation_id", "answered_at"))
+        invitations = list(Invitation.objects.filter(pk__in=answered))
+        answers.delete()
+        reopened = Invitation.objects.filter(pk__in=answered)
+        reopened.answers_copy()
         reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
         reopened.exclude(expires_at__lt=now).update(state=State.SENT)
         from metrics.rollups import rollups_refresh
 
         for invitation in invitations:
-            transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))
+            at = answered[invitation.pk]
+            transaction.on_commit(
+                lambda inv=invitation, at=at: rollups_refresh(invitation=inv, answered_at=at)
+            )
     return len(invitations)
 
 

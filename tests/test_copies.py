@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from metrics import rebuild, reports
 from metrics import services as metrics_services
+from metrics.models import ScoreRollup
 from metrics.selectors import ReportFilters
 from surveys import copies, services
 from surveys.models import Invitation, Response
@@ -104,6 +105,7 @@ def test_deleting_an_answer_in_the_admin_keeps_the_invitations_copies(
 ):
     invitation = sent_invitation()
     response = answer(invitation, comment="Test answer")
+    rebuild.rollups_rebuild()
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(
@@ -173,3 +175,24 @@ def test_the_migration_copies_the_answers_there_are():
     assert (response.agent_id, response.category) == (invitation.agent_id, "Billing")
     assert copies_of(invitation) == (True, True)
     assert copies_of(held) == (False, False)
+
+
+def test_a_deleted_answer_leaves_its_score_bucket(django_capture_on_commit_callbacks):
+    response = answer(sent_invitation(), score=2)
+    rebuild.rollups_rebuild()
+    assert ScoreRollup.objects.get().count == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.responses_delete(response_ids=[response.pk], now=NOW)
+
+    assert not ScoreRollup.objects.exists()
+    assert rebuild.rollups_differences() == []
+
+
+def test_deleting_one_answer_keeps_its_invitations_copies():
+    invitation = sent_invitation()
+    response = answer(invitation, comment="Fine")
+
+    response.delete()
+
+    assert copies_of(invitation) == (False, False)

@@ -5,7 +5,10 @@ from surveys.copies import copies_repair
 
 
 class Command(BaseCommand):
-    help = "Rebuild every metric rollup from the raw rows (what the nightly job does)."
+    help = (
+        "Rebuild the metric rollups from the raw rows, comparing every bucket (the nightly "
+        "job compares each day's sums first and recomputes only the days that differ)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -21,5 +24,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"repaired the copies of {answers} answers and {invitations} invitations"
             )
-        scores, invitations = rollups_rebuild()
+        scores, invitations = rollups_rebuild(exact=True)
         self.stdout.write(f"rebuilt {scores} score rows and {invitations} invitation rows")
