@@ -300,14 +300,29 @@ def _publish_safely(
 
 @receiver(post_save, sender=Response, dispatch_uid="outbound_response_saved")
 def _response_saved(sender: Any, instance: Response, created: bool, **kwargs: Any) -> None:
+    """An answer that counts is published; one held for review (it looks automated)
+    is not, until an admin approves it (response_released)."""
+    if instance.held:
+        return
+    _response_publish(instance, "response.created" if created else "response.updated")
+
+
+def response_released(response: Response) -> None:
+    """Publish an answer an admin approved: its subscribers have not seen it yet."""
+    _response_publish(response, "response.created")
+
+
+def _response_publish(response: Response, event_type: str) -> None:
     from .api import ResponseSerializer
 
     _publish_safely(
-        "response.created" if created else "response.updated",
-        f"{instance.pk}:{instance.updated_at.isoformat()}",
-        lambda: ResponseSerializer(instance).data,
-        team=lambda: instance.invitation.team_id,
-        chat=(lambda fmt: low_score_message(instance, fmt)) if created else None,
+        event_type,
+        f"{response.pk}:{response.updated_at.isoformat()}",
+        lambda: ResponseSerializer(response).data,
+        team=lambda: response.invitation.team_id,
+        chat=(lambda fmt: low_score_message(response, fmt))
+        if event_type == "response.created"
+        else None,
     )
 
 

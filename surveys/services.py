@@ -530,8 +530,11 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
             held=False, released_at=now, processed_at=None, updated_at=now
         )
         Invitation.objects.filter(response__in=released).answers_copy()
+        from .outbound import response_released  # outbound imports this module
+
         for response in released:
-            response.held = False
+            response.held, response.released_at, response.updated_at = False, now, now
+            response_released(response)
         _responses_process(released)
     return len(released)
 

@@ -238,3 +238,26 @@ def test_outbound_url_refusal_allows_a_public_address(settings):
 
     assert outbound.url_refusal("https://93.184.215.14/hook") == ""
     assert "private" in outbound.url_refusal("http://10.1.2.3/hook")
+
+
+def test_outbound_a_held_answer_is_published_only_when_approved(sent_survey):
+    outbound.subscription_create(
+        url="https://hooks.example.com/", events=["response.created", "response.updated"]
+    )
+    ticket, _token = sent_survey()
+    invitations = list(ticket.invitations.filter(kind="csat"))
+    [response] = services.response_record(
+        invitations=invitations, answers={"csat": 2}, now=NOW, held_reason="answered too soon"
+    )
+    assert not WebhookDelivery.objects.exists()
+
+    services.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=1))
+    services.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=2))
+
+    [delivery] = WebhookDelivery.objects.all()
+    body = json.loads(delivery.body)
+    assert (body["type"], body["data"]["id"], body["data"]["raw_score"]) == (
+        "response.created",
+        response.pk,
+        2,
+    )
