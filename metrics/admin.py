@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import (
     BusinessFigures,
@@ -34,10 +35,29 @@ class FollowUpAdmin(admin.ModelAdmin):
         "recovery_answered_at",
     ]
     list_filter = ["status", "outcome", "invitation__kind"]
-    raw_id_fields = ["invitation", "owner"]
-    # Set by the recovery survey: when it was sent and answered, and the link's hash.
-    readonly_fields = ["recovery_token_hash", "recovery_sent_at", "recovery_answered_at"]
+    # A case is worked on its own page ("View on site"), where each change goes on its
+    # history and resolving it asks the customer "Did we sort it out?": here it is
+    # shown, not changed.
+    readonly_fields = [
+        "invitation",
+        "owner",
+        "status",
+        "outcome",
+        "reason",
+        "created_at",
+        "updated_at",
+        "due_at",
+        "first_contacted_at",
+        "owner_notified_at",
+        "escalated_at",
+        "recovery_token_hash",
+        "recovery_sent_at",
+        "recovery_answered_at",
+    ]
     inlines = [FollowUpEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(FollowUpThreshold)

@@ -480,3 +480,17 @@ def test_it_page_is_private_and_sets_no_cookie(client, asked):
     assert "no-store" in page["Cache-Control"]
     assert page["Referrer-Policy"] == "no-referrer"
     assert page.cookies == {}
+
+
+def test_it_admin_shows_a_case_and_sends_changes_to_its_page(client, asked):
+    followup, _path = asked
+    client.force_login(
+        UserFactory(username="admin@support.example", is_staff=True, is_superuser=True)
+    )
+
+    page = client.get(f"/admin/metrics/followup/{followup.pk}/change/")
+
+    form = page.context["adminform"].form
+    assert not {"status", "outcome", "owner"} & set(form.fields)
+    assert "View on site" in page.content.decode()
+    assert client.get("/admin/metrics/followup/add/").status_code == 403
