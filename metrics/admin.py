@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -38,23 +40,10 @@ class FollowUpAdmin(admin.ModelAdmin):
     # A case is worked on its own page ("View on site"), where each change goes on its
     # history and resolving it asks the customer "Did we sort it out?": here it is
     # shown, not changed.
-    readonly_fields = [
-        "invitation",
-        "owner",
-        "status",
-        "outcome",
-        "reason",
-        "created_at",
-        "updated_at",
-        "due_at",
-        "first_contacted_at",
-        "owner_notified_at",
-        "escalated_at",
-        "recovery_token_hash",
-        "recovery_sent_at",
-        "recovery_answered_at",
-    ]
     inlines = [FollowUpEventInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in FollowUp._meta.concrete_fields if not field.primary_key]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
