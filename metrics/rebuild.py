@@ -169,7 +169,7 @@ def _expressions_sql(model: type[Model], **annotations: Any) -> list[Statement]:
 # one chance in 2^64. A bucket split into rows whose counts add up to its own leaves
 # the sums as they are (the reports' totals too): rollups_check, which compares every
 # bucket, finds it, and rollups_rebuild(exact=True) repairs it.
-SCORE_KEY = ("kind", "agent_id", "team_id", "channel", "category", "scale_points", "score")
+SCORE_KEY = SCORE_COLUMNS[1:-2]  # a score bucket's key without the day
 
 
 def _score_day_sums(day: Func | None) -> Statement:

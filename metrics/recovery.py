@@ -94,6 +94,13 @@ def recovery_unsent(*, older_than: timedelta, now: datetime) -> list[int]:
     )
 
 
+def recovery_language(followup: FollowUp) -> str:
+    """The language the customer of a case is asked in: theirs if Kundpuls speaks it,
+    else English."""
+    locale = followup.invitation.customer.locale
+    return locale if locale in SUPPORTED_LANGUAGES else "en"
+
+
 def recovery_email(
     *, followup: FollowUp, token: str, policy: SurveyPolicy
 ) -> EmailMultiAlternatives:
@@ -112,8 +119,7 @@ def recovery_email(
         "no_url": f"{url}?answer=no",
         "unsubscribe_url": unsubscribe_url(customer),
     }
-    language = customer.locale if customer.locale in SUPPORTED_LANGUAGES else "en"
-    with translation.override(language):
+    with translation.override(recovery_language(followup)):
         subject = " ".join(render_to_string("emails/recovery-subject.txt", context).split())
         text = render_to_string("emails/recovery-body.txt", context)
         html = render_to_string("emails/recovery-body.html", context)

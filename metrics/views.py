@@ -195,7 +195,7 @@ def followup_report(request: HttpRequest) -> HttpResponse:
 
 # The customer's latest answer as the page's choice.
 ANSWERS = {FollowUp.Outcome.RECOVERED: "yes", FollowUp.Outcome.NOT_RECOVERED: "no"}
-ANSWERS_SET = ("yes", "no")
+ANSWERS_SET = tuple(ANSWERS.values())
 
 
 def _recovery_or_404(request: HttpRequest, token: str) -> tuple[FollowUp, str]:
@@ -205,8 +205,7 @@ def _recovery_or_404(request: HttpRequest, token: str) -> tuple[FollowUp, str]:
     if followup is None:
         raise Http404("unknown recovery link")
     chosen = customer_pages._chosen_language(request)
-    locale = followup.invitation.customer.locale
-    return followup, chosen or (locale if locale in rules.SUPPORTED_LANGUAGES else "en")
+    return followup, chosen or recovery_survey.recovery_language(followup)
 
 
 def _recovery_context(request: HttpRequest, followup: FollowUp, token: str) -> dict[str, Any]:
@@ -252,6 +251,23 @@ def _recovery_closed_page(
     return None
 
 
+def _recovery_page(
+    request: HttpRequest,
+    token: str,
+    open_page: Callable[[FollowUp, dict[str, Any]], HttpResponse],
+) -> HttpResponse:
+    """What both recovery pages do first: the rate limit, the case (else 404) in its
+    language, and the expired or closed page once the link takes no answer; while
+    it does, open_page(followup, context), rendered in that language."""
+    if customer_pages._rate_limited(request):
+        return customer_pages._too_many(request)
+    followup, language = _recovery_or_404(request, token)
+    with translation.override(language):
+        context = _recovery_context(request, followup, token)
+        closed = _recovery_closed_page(request, followup, context)
+        return closed if closed is not None else open_page(followup, context)
+
+
 # A cross-site form cannot know the link token, and these pages set no cookie: the
 # token does CSRF's job (like the survey pages, whose no-referrer breaks CSRF checks).
 @csrf_exempt
@@ -260,14 +276,8 @@ def _recovery_closed_page(
 def recovery(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the question with the answer clicked in the email chosen and records
     nothing (mail scanners open every link); only the button (a POST) records it."""
-    if customer_pages._rate_limited(request):
-        return customer_pages._too_many(request)
-    followup, language = _recovery_or_404(request, token)
-    with translation.override(language):
-        context = _recovery_context(request, followup, token)
-        closed = _recovery_closed_page(request, followup, context)
-        if closed is not None:
-            return closed
+
+    def question(followup: FollowUp, context: dict[str, Any]) -> HttpResponse:
         if request.method == "HEAD":  # mail scanners send many; nobody reads the body
             return customer_pages._private(HttpResponse(content_type="text/html; charset=utf-8"))
         if request.method == "POST":
@@ -278,6 +288,8 @@ def recovery(request: HttpRequest, token: str) -> HttpResponse:
             initial={"answer": clicked if clicked in ANSWERS_SET else previous}
         )
         return customer_pages._public(request, "surveys/recovery.html", context, switch=False)
+
+    return _recovery_page(request, token, question)
 
 
 def _recovery_answer(
@@ -308,15 +320,10 @@ def _recovery_answer(
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def recovery_thanks(request: HttpRequest, token: str) -> HttpResponse:
-    if customer_pages._rate_limited(request):
-        return customer_pages._too_many(request)
-    followup, language = _recovery_or_404(request, token)
-    with translation.override(language):
-        context = _recovery_context(request, followup, token)
-        closed = _recovery_closed_page(request, followup, context)
-        if closed is not None:
-            return closed
+    def thanks(_followup: FollowUp, context: dict[str, Any]) -> HttpResponse:
         return customer_pages._public(request, "surveys/thanks.html", context, switch=False)
+
+    return _recovery_page(request, token, thanks)
 
 
 # --- Reports ------------------------------------------------------------------------------
