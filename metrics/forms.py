@@ -7,11 +7,10 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from surveys.forms import comment_checked
 from surveys.models import Agent, Team, Ticket
-from surveys.services import COMMENT_MAX_CHARS
 
 from .models import BusinessFigures, FollowUp
 from .responses import COMMENT_FILTERS
@@ -66,10 +65,6 @@ class FollowUpReassignForm(forms.Form):
         self.helper.form_tag = False
 
 
-# As long as a survey comment may be.
-RECOVERY_COMMENT_MAX_CHARS = COMMENT_MAX_CHARS
-
-
 class RecoveryForm(forms.Form):
     """The customer's answer to "Did we sort it out?" and an optional comment."""
 
@@ -89,19 +84,7 @@ class RecoveryForm(forms.Form):
     )
 
     def clean_comment(self) -> str:
-        comment: str = self.cleaned_data["comment"]
-        if len(comment) > RECOVERY_COMMENT_MAX_CHARS:
-            raise forms.ValidationError(
-                _(
-                    "Please keep your comment under %(max)s characters; it has %(length)s. "
-                    "Your text is still in the box."
-                ),
-                params={
-                    "max": number_format(RECOVERY_COMMENT_MAX_CHARS, force_grouping=True),
-                    "length": number_format(len(comment), force_grouping=True),
-                },
-            )
-        return comment
+        return comment_checked(self.cleaned_data["comment"])
 
 
 def dimension_choices(name: str) -> list[tuple[str, str]]:

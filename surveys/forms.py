@@ -200,19 +200,7 @@ class SurveyForm(forms.Form):
         self.order_fields([inv.kind for inv in invitations] + ["comment"])
 
     def clean_comment(self) -> str:
-        comment = self.cleaned_data["comment"]
-        if len(comment) > COMMENT_MAX_CHARS:
-            raise forms.ValidationError(
-                _(
-                    "Please keep your comment under %(max)s characters; it has %(length)s. "
-                    "Your text is still in the box."
-                ),
-                params={
-                    "max": number_format(COMMENT_MAX_CHARS, force_grouping=True),
-                    "length": number_format(len(comment), force_grouping=True),
-                },
-            )
-        return comment
+        return comment_checked(self.cleaned_data["comment"])
 
     def answers(self) -> dict[str, int | None]:
         return {inv.kind: self.cleaned_data.get(inv.kind) for inv in self.invitations}
@@ -225,3 +213,20 @@ class SurveyForm(forms.Form):
             return int(value) if value not in (None, "") else None
         except (TypeError, ValueError):
             return None
+
+
+def comment_checked(comment: str) -> str:
+    """A customer's comment, or a clear error when it is too long (their text stays in
+    the box): for the survey and the "Did we sort it out?" page."""
+    if len(comment) > COMMENT_MAX_CHARS:
+        raise forms.ValidationError(
+            _(
+                "Please keep your comment under %(max)s characters; it has %(length)s. "
+                "Your text is still in the box."
+            ),
+            params={
+                "max": number_format(COMMENT_MAX_CHARS, force_grouping=True),
+                "length": number_format(len(comment), force_grouping=True),
+            },
+        )
+    return comment
