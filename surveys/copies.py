@@ -10,10 +10,10 @@ with those rows (rollups_check) and put them right (rollups_rebuild --copies).
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Invitation, Response
+from .models import Invitation, Response, answer_copies
 
 # No id is negative: a missing agent or team compares as -1 on both sides.
 _NULLABLE = {"agent_id", "team_id"}
@@ -37,10 +37,13 @@ def responses_copies_stale() -> QuerySet[Response]:
 
 def invitations_copies_stale() -> QuerySet[Invitation]:
     """Invitations whose copies of their answer differ from the answer."""
-    counted = Response.objects.filter(invitation=OuterRef("pk"), held=False)
+    fresh = answer_copies()
+    differs = Q()
+    for name in fresh:
+        differs |= ~Q(**{name: F(f"fresh_{name}")})
     return Invitation.objects.annotate(
-        counted=Exists(counted), commented=Exists(counted.exclude(comment=""))
-    ).filter(~Q(answer_counted=F("counted")) | ~Q(answer_commented=F("commented")))
+        **{f"fresh_{name}": value for name, value in fresh.items()}
+    ).filter(differs)
 
 
 def copies_repair() -> tuple[int, int]:

@@ -198,16 +198,10 @@ def hubspot_events(body: bytes) -> list[dict[str, Any]]:
 
 
 def hubspot_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
-    occurred = payload.get("occurredAt")
-    solved_at = (
-        datetime.fromtimestamp(occurred / 1000, tz=UTC)
-        if isinstance(occurred, int | float)
-        else received_at
-    )
     return DeliveryKey(
         account=_text(payload.get("portalId"))[:100],
         ticket_id=_text(payload["objectId"])[:100],
-        solved_at=solved_at,
+        solved_at=_epoch(payload.get("occurredAt"), per_second=1000) or received_at,
     )
 
 
@@ -366,6 +360,13 @@ def _json(body: bytes) -> Any:
         raise DeliveryError(f"Body is not JSON: {exc}") from exc
 
 
+def _epoch(value: Any, *, per_second: int = 1) -> datetime | None:
+    """A time sent as seconds (per_second=1000: milliseconds) since the epoch."""
+    if not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value / per_second, tz=UTC)
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -484,15 +485,10 @@ def intercom_conversation(notification: dict[str, Any]) -> dict[str, Any] | None
 
 
 def intercom_key(payload: dict[str, Any], *, received_at: datetime) -> DeliveryKey:
-    closed = payload.get("closed_at")
     return DeliveryKey(
         account=_text(payload.get("app_id"))[:100],
         ticket_id=_text(payload["id"])[:100],
-        solved_at=(
-            datetime.fromtimestamp(closed, tz=UTC)
-            if isinstance(closed, int | float)
-            else received_at
-        ),
+        solved_at=_epoch(payload.get("closed_at")) or received_at,
     )
 
 
@@ -508,7 +504,6 @@ def intercom_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, An
     for part in parts:
         if isinstance(part, dict) and part.get("part_type") == "close":
             closer = part.get("author") or {}
-    created = payload.get("created_at")
     app_id = payload.get("app_id") or ""
     body = {
         "subject": payload.get("title") or _plain(source.get("subject")),
@@ -530,9 +525,7 @@ def intercom_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, An
         tags=[tag for tag in tags if tag],
         assignee=closer if _text(closer.get("type")) == "admin" else None,
         locale="",
-        created_at=(
-            datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int | float) else None
-        ),
+        created_at=_epoch(payload.get("created_at")),
     )
 
 

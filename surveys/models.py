@@ -127,17 +127,23 @@ def by_question_order(invitations: list[Invitation]) -> list[Invitation]:
     return sorted(invitations, key=lambda inv: order.index(inv.kind))
 
 
+def answer_copies() -> dict[str, models.Exists]:
+    """The values of an invitation's copies of its answer, read from the responses
+    (by field name): written by answers_copy, compared by surveys.copies."""
+    counted = Response.objects.filter(invitation=models.OuterRef("pk"), held=False)
+    return {
+        "answer_counted": models.Exists(counted),
+        "answer_commented": models.Exists(counted.exclude(comment="")),
+    }
+
+
 class InvitationQuerySet(models.QuerySet):
     def answers_copy(self) -> int:
         """Recompute these invitations' copies of their answer (answer_counted,
         answer_commented) from the responses. Safe to re-run; returns the rows
         updated. Whatever changes a response without Response.save() (an update(),
         a bulk create or delete) calls this in the same transaction."""
-        counted = Response.objects.filter(invitation=models.OuterRef("pk"), held=False)
-        return self.update(
-            answer_counted=models.Exists(counted),
-            answer_commented=models.Exists(counted.exclude(comment="")),
-        )
+        return self.update(**answer_copies())
 
 
 class Invitation(models.Model):

@@ -130,7 +130,7 @@ def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invit
     from metrics.rollups import rollups_refresh
 
     # The response rate counts delivered emails: a bounced or complained one leaves it.
-    for invitation in Invitation.objects.filter(pk__in=pks):
+    for invitation in survey:
         rollups_refresh(invitation=invitation)
 
 
