@@ -1,5 +1,12 @@
 import re
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -9,6 +16,7 @@ from rest_framework.test import APIClient
 from surveys import services
 from surveys.api import TicketEventSerializer
 from surveys.api_auth import api_key_create
+from tests.factories import InvitationFactory
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -55,6 +63,13 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+def sent_invitation(**overrides: Any) -> Any:
+    """An invitation sent two days before NOW, to be answered within 30 days."""
+    sent = NOW - timedelta(days=2)
+    fields = {"state": "sent", "sent_at": sent, "expires_at": sent + timedelta(days=30)}
+    return InvitationFactory(**{**fields, **overrides})
+
+
 def survey_token(message: Any) -> str:
     """The survey link token in a survey email."""
     match = re.search(r"/s/([A-Za-z0-9_-]+)/", message.body)
@@ -80,3 +95,37 @@ def _validated(event: dict[str, Any]) -> dict[str, Any]:
     serializer = TicketEventSerializer(data=event)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stand-in for a remote HTTP service that keeps its access log out of the output."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free loopback port; yields the server's base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def post_concurrently(url: str, body: bytes, headers: dict[str, str], times: int = 100) -> list:
+    """POST the same delivery `times` times from 25 threads; returns the sorted statuses."""
+
+    def deliver(_n: int) -> int:
+        request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        return sorted(pool.map(deliver, range(times)))

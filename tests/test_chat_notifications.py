@@ -2,9 +2,7 @@
 a channel through the outbound webhook machinery."""
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -12,14 +10,14 @@ from metrics import followups
 from metrics.models import FollowUp
 from surveys import outbound, services
 from surveys.models import Team, WebhookDelivery, WebhookSubscription
-from tests.conftest import NOW
+from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
 
 HELPDESK_URL = "https://acme.zendesk.com/agent/tickets/48213"
 
 
-class ChatReceiver(BaseHTTPRequestHandler):
+class ChatReceiver(QuietHandler):
     """A chat's incoming webhook: 500 to the first `failures` posts, then 200 "ok"."""
 
     failures = 0
@@ -34,18 +32,12 @@ class ChatReceiver(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"ok")
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def chat():
     ChatReceiver.calls, ChatReceiver.failures = [], 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatReceiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", ChatReceiver.calls
-    server.shutdown()
-    server.server_close()
+    with loopback_server(ChatReceiver) as url:
+        yield url, ChatReceiver.calls
 
 
 @pytest.fixture

@@ -15,17 +15,12 @@ from metrics.models import ScoreRollup
 from metrics.selectors import ReportFilters
 from surveys import copies, services
 from surveys.models import Invitation, Response
-from tests.conftest import NOW
-from tests.factories import InvitationFactory, TeamFactory, UserFactory
+from tests.conftest import NOW, sent_invitation
+from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 SENT = NOW - timedelta(days=2)
-
-
-def sent_invitation(**overrides):
-    fields = {"state": "sent", "sent_at": SENT, "expires_at": SENT + timedelta(days=30)}
-    return InvitationFactory(**{**fields, **overrides})
 
 
 def answer(invitation, score=4, comment="", **kwargs):

@@ -17,7 +17,7 @@ from metrics.models import InvitationRollup, ScoreRollup
 from metrics.rollups import INVITATION_COLUMNS, SCORE_COLUMNS
 from surveys import services
 from surveys.models import Invitation
-from tests.conftest import NOW
+from tests.conftest import NOW, sent_invitation
 from tests.factories import InvitationFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +26,7 @@ pytestmark = pytest.mark.django_db
 def respond(*, kind, score, day=0, agent=None, team=None, channel="email", scale=5):
     people = {"assignee": agent, "team": team}
     ticket = TicketFactory(channel=channel, **{k: v for k, v in people.items() if v})
-    sent = NOW - timedelta(days=2)
-    invitation = InvitationFactory(
-        ticket=ticket,
-        kind=kind,
-        state="sent",
-        sent_at=sent,
-        expires_at=sent + timedelta(days=30),
-        scale_points=scale,
-    )
+    invitation = sent_invitation(ticket=ticket, kind=kind, scale_points=scale)
     [response] = services.response_record(
         invitations=[invitation], answers={kind: score}, now=NOW + timedelta(days=day)
     )

@@ -2,15 +2,13 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from surveys import outbound, services, tasks
 from surveys.models import WebhookDelivery, WebhookSubscription
-from tests.conftest import NOW
+from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +16,7 @@ pytestmark = pytest.mark.django_db
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-class Receiver(BaseHTTPRequestHandler):
+class Receiver(QuietHandler):
     """Answers 500 to the first `failures` calls, then 204; keeps what it got."""
 
     failures = 3
@@ -30,19 +28,12 @@ class Receiver(BaseHTTPRequestHandler):
         self.send_response(500 if len(self.calls) <= self.failures else 204)
         self.end_headers()
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def receiver():
-    Receiver.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", Receiver.calls
-    server.shutdown()
-    server.server_close()
+    Receiver.calls, Receiver.failures = [], 3
+    with loopback_server(Receiver) as url:
+        yield f"{url}/hook", Receiver.calls
 
 
 def verify(secret, headers, body):
@@ -161,7 +152,6 @@ def test_outbound_delivery_gives_up_after_a_day_and_disables_the_subscription(re
 
     outbound.webhook_delivery_send(delivery_id=delivery.pk, now=late)
 
-    Receiver.failures = 3
     subscription.refresh_from_db()
     assert WebhookDelivery.objects.get().state == "failed"
     assert subscription.active is False
@@ -180,7 +170,6 @@ def test_outbound_switched_off_subscription_is_reported_to_the_admins(
     outbound.webhook_delivery_send(delivery_id=WebhookDelivery.objects.get().pk, now=NOW)
     outbound.webhook_delivery_send(delivery_id=WebhookDelivery.objects.get().pk, now=NOW)
 
-    Receiver.failures = 3
     [message] = mailoutbox
     assert (message.to, message.subject) == (
         ["root@kundpuls.example"],
@@ -204,7 +193,6 @@ def test_outbound_sweep_sends_due_deliveries_and_rescues_stuck_ones(receiver, ti
 
     swept = tasks.integrations_sweep()
 
-    Receiver.failures = 3
     assert swept == 2
     assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["delivered"] * 2
     assert len(calls) == 2

@@ -8,10 +8,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from metrics import rebuild
 from surveys import provider_events, reminders, services
 from surveys.models import Customer, EmailEvent
-from tests.conftest import NOW, _validated, ticket_event
+from tests.conftest import NOW, QuietHandler, _validated, loopback_server, ticket_event
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +27,7 @@ SECRET = "kundpuls:Ue8wq3Zr"
 MAILGUN_KEY = "mailgun-signing-key-for-tests"
 
 
-class PostmarkApi(BaseHTTPRequestHandler):
+class PostmarkApi(QuietHandler):
     """Postmark's send API as the Postmark backend calls it: answers a MessageID, or
     `refusal` (HTTP status, error code, message) when a test sets one."""
 
@@ -52,26 +50,20 @@ class PostmarkApi(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def postmark(settings):
     """Kundpuls configured for Postmark, its API on loopback; yields the sent emails."""
     PostmarkApi.sent, PostmarkApi.refusal = [], None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), PostmarkApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.EMAIL_PROVIDER = "postmark"
-    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
-    settings.ANYMAIL = {
-        "WEBHOOK_SECRET": SECRET,
-        "POSTMARK_SERVER_TOKEN": "server-token",
-        "POSTMARK_API_URL": f"http://127.0.0.1:{server.server_port}/",
-    }
-    yield PostmarkApi.sent
-    server.shutdown()
-    server.server_close()
+    with loopback_server(PostmarkApi) as url:
+        settings.EMAIL_PROVIDER = "postmark"
+        settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+        settings.ANYMAIL = {
+            "WEBHOOK_SECRET": SECRET,
+            "POSTMARK_SERVER_TOKEN": "server-token",
+            "POSTMARK_API_URL": f"{url}/",
+        }
+        yield PostmarkApi.sent
 
 
 def survey(at=NOW, **overrides):

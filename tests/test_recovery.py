@@ -3,10 +3,8 @@ is resolved, and the answer on its link page sets the case's outcome."""
 
 import re
 from datetime import timedelta
-from smtplib import SMTPException
 
 import pytest
-from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from metrics import followups, recovery
@@ -18,13 +16,6 @@ from tests.factories import CustomerFactory, InvitationFactory, TeamFactory, Use
 pytestmark = pytest.mark.django_db
 
 LANGUAGES = ["sv", "nb", "da", "fi", "fy"]
-
-
-class BrokenBackend(BaseEmailBackend):
-    """An SMTP server that refuses every message."""
-
-    def send_messages(self, messages):
-        raise SMTPException("451 try again later")
 
 
 def open_case(locale="sv", **customer):
@@ -163,7 +154,7 @@ def test_it_sweep_leaves_cases_resolved_long_ago(mailoutbox, time_machine):
 def test_it_releases_a_failed_send_for_the_sweep(settings, mailoutbox, time_machine):
     followup = open_case()
     followups.followup_status_set(followup=followup, status="resolved")
-    settings.EMAIL_BACKEND = "tests.test_recovery.BrokenBackend"
+    settings.EMAIL_BACKEND = "tests.test_sending.TemporaryFailure"
 
     assert metrics_tasks.recovery_send(followup.pk) is False
     followup.refresh_from_db()

@@ -1,7 +1,4 @@
 import json
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +6,7 @@ from django.utils import timezone
 
 from surveys import helpdesks, tasks, webhooks
 from surveys.models import HelpdeskConnection, InboundDelivery, Invitation, Ticket
-from tests.conftest import NOW
+from tests.conftest import NOW, post_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -304,24 +301,13 @@ def test_zendesk_100_concurrent_deliveries_make_one_ticket(live_server, time_mac
     stamp = timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     signature = helpdesks.zendesk_signature(secret=SECRET, timestamp=stamp, body=body)
 
-    def deliver(_n):
-        request = urllib.request.Request(  # noqa: S310
-            f"{live_server.url}/hooks/zendesk/",
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-Zendesk-Webhook-Signature": signature,
-                "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
+    headers = {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature": signature,
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+    }
 
-    with ThreadPoolExecutor(max_workers=25) as pool:
-        statuses = sorted(pool.map(deliver, range(100)))
+    statuses = post_concurrently(f"{live_server.url}/hooks/zendesk/", body, headers)
 
     assert statuses == [200] * 99 + [202]
     assert Ticket.objects.count() == 1

@@ -1,7 +1,4 @@
 import json
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +6,7 @@ from django.utils import timezone
 
 from surveys import helpdesks
 from surveys.models import HelpdeskConnection, InboundDelivery, Invitation, Ticket
-from tests.conftest import NOW
+from tests.conftest import NOW, post_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -313,18 +310,7 @@ def test_100_concurrent_deliveries_make_one_ticket(live_server, time_machine, pr
     headers = {"Content-Type": "application/json", header: signature}
     headers["X-HelpScout-Event"] = "convo.status"
 
-    def deliver(_n):
-        request = urllib.request.Request(  # noqa: S310
-            f"{live_server.url}/hooks/{provider}/", data=body, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-                return response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-
-    with ThreadPoolExecutor(max_workers=25) as pool:
-        statuses = sorted(pool.map(deliver, range(100)))
+    statuses = post_concurrently(f"{live_server.url}/hooks/{provider}/", body, headers)
 
     assert statuses == [200] * 99 + [202]
     assert Ticket.objects.count() == 1

@@ -1,14 +1,12 @@
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 
 from surveys import helpdesks
 from surveys.models import InboundDelivery, Ticket
-from tests.conftest import NOW
+from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +38,7 @@ CRM = {
 }
 
 
-class Crm(BaseHTTPRequestHandler):
+class Crm(QuietHandler):
     """A stand-in for api.hubapi.com that also checks the access token."""
 
     def do_GET(self):
@@ -55,22 +53,16 @@ class Crm(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture(autouse=True)
 def _hubspot(settings, time_machine):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Crm)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.HUBSPOT_CLIENT_SECRET = SECRET
     settings.HUBSPOT_ACCESS_TOKEN = "pat-test"
-    settings.HUBSPOT_API_BASE = f"http://127.0.0.1:{server.server_port}"
     settings.SITE_URL = "https://kundpuls.example.com"
     time_machine.move_to(NOW, tick=False)
-    yield
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Crm) as url:
+        settings.HUBSPOT_API_BASE = url
+        yield
 
 
 def batch(*object_ids, stage="4"):
