@@ -306,7 +306,6 @@ def aggregations_alone() -> float:
     from django.utils import timezone
 
     from metrics import rebuild, rollups
-    from metrics.models import InvitationRollup, ScoreRollup
 
     zone = timezone.get_current_timezone_name()
 
@@ -314,18 +313,18 @@ def aggregations_alone() -> float:
         try:
             with transaction.atomic(), connection.cursor() as c:
                 c.execute("SELECT set_config('TimeZone', %s, true)", [zone])
-                c.execute("SET LOCAL work_mem = '256MB'")
-                c.execute("SET LOCAL jit = off")
-                sql, params = rebuild._fresh_select(model, rollups.SessionDate(moment))
-                c.execute(f"SELECT count(*) FROM ({sql}) AS fresh", params)  # noqa: S608
+                # The rebuild's own session settings, so the figure follows them.
+                with rebuild._local_settings(work_mem="256MB", jit="off"):
+                    sql, params = rebuild._fresh_select(model, rollups.SessionDate(moment))
+                    c.execute(f"SELECT count(*) FROM ({sql}) AS fresh", params)  # noqa: S608
         finally:
             connection.close()
 
     def both() -> None:
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=len(rebuild._REBUILDS)) as pool:
             futures = [
-                pool.submit(count, ScoreRollup, "answered_at"),
-                pool.submit(count, InvitationRollup, "sent_at"),
+                pool.submit(count, model, moment)
+                for model, _statements, moment in rebuild._REBUILDS
             ]
         for future in futures:
             future.result()
