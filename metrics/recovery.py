@@ -144,6 +144,9 @@ def recovery_send(*, followup_id: int, now: datetime) -> bool:
     if not policy.recovery_survey or not _recovery_askable().filter(pk=followup_id).exists():
         return False
     token, hashed = token_new()
+    # Claimed on the case's own row: folded into the check above, the filter crosses
+    # relations and Django writes UPDATE ... WHERE id IN (SELECT ...), whose "not sent
+    # yet" PostgreSQL does not recheck, so two claims at once could both win.
     claimed = FollowUp.objects.filter(
         pk=followup_id, status=FollowUp.Status.RESOLVED, recovery_sent_at__isnull=True
     ).update(recovery_sent_at=now, recovery_token_hash=hashed)

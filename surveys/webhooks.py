@@ -384,7 +384,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
     """Every way in and out of Kundpuls, with what is set up and working."""
     context = {
         "helpdesks": helpdesks_status(now=timezone.now()),
-        "email_provider": getattr(settings, "EMAIL_PROVIDER", "") or "",
+        "email_provider": settings.EMAIL_PROVIDER,
         "email_backend": settings.EMAIL_BACKEND.rsplit(".", 2)[-2],
         "subscriptions": WebhookSubscription.objects.order_by("pk"),
         "api_keys": ApiKey.objects.filter(revoked_at__isnull=True).count(),
