@@ -231,6 +231,7 @@ GROUP BY i.kind, r.score, i.scale_points
 def headline_from_raw(rows: list[tuple]) -> dict[str, float | None]:
     """CSAT, CES, NPS and response rate from the plain GROUP BY's rows."""
     from metrics import formulas
+    from surveys import scoring
 
     positive = {"csat": 0, "ces": 0, "nps": 0}
     answers = {"csat": 0, "ces": 0, "nps": 0}
@@ -241,7 +242,7 @@ def headline_from_raw(rows: list[tuple]) -> dict[str, float | None]:
         if score is None:
             continue
         answers[kind] += n_answered
-        if formulas.is_positive(kind=kind, score=score, scale_points=scale):
+        if scoring.is_positive(kind=kind, score=score, scale_points=scale):
             positive[kind] += n_answered
         elif kind == "nps" and score <= 6:
             detractors += n_answered
@@ -351,11 +352,11 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from metrics import rebuild, rollups, services
+    from metrics import rebuild, rollups
     from metrics.models import ScoreRollup
     from metrics.selectors import ReportFilters, scores_by_group
     from surveys.models import Invitation, Response, Team, Ticket
-    from surveys.services import responses_delete
+    from surveys.services import response_process, responses_delete
 
     settings.DEBUG = False  # no query log in memory
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -453,9 +454,7 @@ def main() -> None:
         if n % 2:
             refresh_ms.append(timed(lambda i=invitation: rollups.rollups_refresh(invitation=i))[0])
         else:
-            process_ms.append(
-                timed(lambda r=response: services.response_process(response_id=r.pk))[0]
-            )
+            process_ms.append(timed(lambda r=response: response_process(response_id=r.pk))[0])
     print(
         "incremental rollups_refresh per response: "
         f"median {statistics.median(refresh_ms):.1f} ms, p95 {p95(refresh_ms):.1f} ms (100 answers)"

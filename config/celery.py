@@ -28,13 +28,18 @@ app.conf.beat_schedule = {
     # Process answers whose follow-up flagging or metric refresh has not run yet
     # (the broker was down, or a worker died mid-task).
     "responses-sweep": {
-        "task": "metrics.tasks.responses_sweep",
+        "task": "surveys.tasks.responses_sweep",
+        "schedule": SWEEP_SECONDS,
+    },
+    # Email the owners of new follow-up cases whose email has not gone out yet.
+    "followups-notify-sweep": {
+        "task": "followups.tasks.followups_notify_sweep",
         "schedule": SWEEP_SECONDS,
     },
     # Ingest helpdesk webhook deliveries whose queued task never ran (broker down), and
     # send outbound webhooks due a (re)try: their backoff lives in next_attempt_at.
     "integrations-sweep": {
-        "task": "surveys.tasks.integrations_sweep",
+        "task": "integrations.tasks.integrations_sweep",
         "schedule": SWEEP_SECONDS,
     },
     # Send the one reminder of survey emails unanswered for SurveyPolicy.reminder_days.
@@ -51,13 +56,13 @@ app.conf.beat_schedule = {
     # send each owner the daily digest of open cases (once a day, from
     # FOLLOWUP_DIGEST_HOUR local time, default 07:00).
     "followups-sweep": {
-        "task": "metrics.tasks.followups_sweep",
+        "task": "followups.tasks.followups_sweep",
         "schedule": 300.0,
     },
     # Ask "Did we sort it out?" of customers whose case was resolved in the last day
     # and whose send was lost or failed (each case is claimed, so it goes once).
     "recovery-sweep": {
-        "task": "metrics.tasks.recovery_sweep",
+        "task": "followups.tasks.recovery_sweep",
         "schedule": SWEEP_SECONDS,
     },
     # Rebuild every metric rollup from the raw rows, nightly at 02:30 UTC.

@@ -41,8 +41,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    # The product, from the core up: each app imports only those above it here.
     "surveys",
+    "followups",
+    "integrations",
     "metrics",
+    "devtools",
 ]
 
 MIDDLEWARE = [
@@ -211,7 +215,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # One sign-in page for agents and admins (the admin login turns non-staff away).
-LOGIN_URL = "metrics:login"
+LOGIN_URL = "followups:login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -273,8 +277,8 @@ SPECTACULAR_SETTINGS = {
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "surveys.models.Ticket.Status",
-        "FollowUpStatusEnum": "metrics.models.FollowUp.Status",
-        "WebhookFormatEnum": "surveys.models.WebhookSubscription.Format",
+        "FollowUpStatusEnum": "followups.models.FollowUp.Status",
+        "WebhookFormatEnum": "integrations.models.WebhookSubscription.Format",
     },
 }
 

@@ -5,19 +5,18 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import schema  # noqa: F401  (registers the API's schema annotations)
+from followups import api as followups_api
+from integrations import outbound
 from metrics import api as metrics_api
 from surveys import api as surveys_api
-from surveys import (
-    outbound,
-    schema,  # noqa: F401  (registers the API's schema annotations)
-)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     """Admins land on the reports, agents on their follow-up inbox."""
     if request.user.is_authenticated and request.user.is_staff:
         return redirect("metrics:dashboard")
-    return redirect("metrics:inbox")
+    return redirect("followups:inbox")
 
 
 @csrf_exempt
@@ -32,9 +31,9 @@ def health(request: HttpRequest) -> HttpResponse:
 
 api_v1 = [
     path("tickets", surveys_api.tickets, name="tickets"),
-    path("responses", surveys_api.responses, name="responses"),
+    path("responses", metrics_api.responses, name="responses"),
     path("metrics", metrics_api.metrics, name="metrics"),
-    path("followups", metrics_api.followups, name="followups"),
+    path("followups", followups_api.followups, name="followups"),
     path("webhooks", outbound.subscriptions, name="webhooks"),
 ]
 
@@ -43,12 +42,14 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
     # Email providers' tracking webhooks: anymail/<provider>/tracking/ (see
-    # surveys/provider_events.py; events are ignored unless EMAIL_PROVIDER names it).
+    # integrations/provider_events.py; events are ignored unless EMAIL_PROVIDER names it).
     path("anymail/", include("anymail.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("", include("surveys.urls")),
+    path("", include("followups.urls")),
+    path("", include("integrations.urls")),
     path("", include("metrics.urls")),
     re_path(r"^api/", api_not_found),
 ]

@@ -1,24 +1,21 @@
-"""Metrics and follow-ups over the API."""
+"""Metrics and answers over the API: GET /api/v1/metrics and GET /api/v1/responses."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.decorators import api_view
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
+from surveys.api import ResponseSerializer
 from surveys.models import Response
 
-from . import followups as cases
 from . import selectors
-from .models import FollowUp
 from .responses import responses_for_api
 
 
@@ -82,122 +79,6 @@ def metrics(request: Request) -> ApiResponse:
     )
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
-    ticket = serializers.CharField(source="invitation.ticket.external_id")
-    source = serializers.CharField(source="invitation.ticket.source")
-    kind = serializers.CharField(source="invitation.kind")
-    score = serializers.IntegerField(source="invitation.response.raw_score")
-    customer = serializers.EmailField(source="invitation.customer.email")
-    owner = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = FollowUp
-        fields = [
-            "id",
-            "ticket",
-            "source",
-            "kind",
-            "score",
-            "customer",
-            "owner",
-            "status",
-            "outcome",
-            "reason",
-            "due_at",
-            "created_at",
-            "updated_at",
-            "url",
-        ]
-
-    def get_owner(self, obj: FollowUp) -> str | None:
-        return obj.owner.email if obj.owner else None
-
-    def get_url(self, obj: FollowUp) -> str:
-        from surveys.emails import absolute
-
-        return absolute(obj.get_absolute_url())
-
-
-class FollowUpQuerySerializer(serializers.Serializer):
-    """The filters of GET /api/v1/followups; every one is optional."""
-
-    status = serializers.ChoiceField(choices=["open", *FollowUp.Status.values], required=False)
-    owner = serializers.CharField(required=False, max_length=254, help_text="User id or email.")
-    team = serializers.CharField(required=False, max_length=100, help_text="Team id or name.")
-    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
-
-    def followups(self) -> QuerySet[FollowUp]:
-        data = self.validated_data
-        rows = cases.followups_open(status=data.get("status"))
-        if data.get("owner"):
-            owner = data["owner"]
-            rows = (
-                rows.filter(owner_id=int(owner))
-                if owner.isdigit()
-                else rows.filter(owner__email__iexact=owner)
-            )
-        if data.get("team"):
-            team = data["team"]
-            rows = (
-                rows.filter(invitation__team_id=int(team))
-                if team.isdigit() and len(team) <= 18
-                else rows.filter(invitation__team__name__iexact=team)
-            )
-        if data.get("overdue") is not None:
-            overdue = FollowUp.overdue_q(timezone.now())
-            rows = rows.filter(overdue) if data["overdue"] else rows.exclude(overdue)
-        return rows
-
-
-@api_view(["GET"])
-def followups(request: Request) -> ApiResponse:
-    """Follow-up cases, newest first. Filters: status (or "open"), owner, team, overdue."""
-    query = FollowUpQuerySerializer(data=request.query_params.dict())
-    if not query.is_valid():
-        errors = dict(query.errors)
-        if "status" in errors:
-            allowed = {"open", *FollowUp.Status.values}
-            errors["status"] = [f"Choose one of: {', '.join(sorted(allowed))}."]
-        return ApiResponse(errors, status=status.HTTP_400_BAD_REQUEST)
-    rows = query.followups()
-    return ApiResponse({"results": FollowUpSerializer(rows[:500], many=True).data})
-
-
-class FollowUpUpdateSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=FollowUp.Status.choices, required=False)
-    outcome = serializers.ChoiceField(choices=FollowUp.Outcome.choices, required=False)
-    owner = serializers.EmailField(required=False, help_text="The new owner's email.")
-
-    def validate_owner(self, value: str) -> Any:
-        owner = get_user_model().objects.filter(email__iexact=value, is_active=True).first()
-        if owner is None:
-            raise serializers.ValidationError("No active user has this email.")
-        return owner
-
-
-@api_view(["PATCH"])
-def followup_update(request: Request, pk: int) -> ApiResponse:
-    """Change a case's status, outcome or owner; each change goes on its history."""
-    followup = get_object_or_404(cases.followups_open(), pk=pk)
-    update = FollowUpUpdateSerializer(data=request.data)
-    update.is_valid(raise_exception=True)
-    data = update.validated_data
-    now = timezone.now()
-    if "status" in data or "outcome" in data:
-        followup = cases.followup_status_set(
-            followup=followup,
-            status=data.get("status", followup.status),
-            outcome=data.get("outcome"),
-            now=now,
-        )
-    if "owner" in data:
-        followup = cases.followup_reassign(
-            followup=followup, owner=data["owner"], actor=None, now=now
-        )
-    return ApiResponse(FollowUpSerializer(cases.followups_open().get(pk=pk)).data)
-
-
 class ResponseQuerySerializer(serializers.Serializer):
     """The filters of GET /api/v1/responses; every one is optional."""
 
@@ -237,3 +118,15 @@ class ResponseQuerySerializer(serializers.Serializer):
             min_score=data.get("min_score"),
             max_score=data.get("max_score"),
         )
+
+
+@api_view(["GET"])
+def responses(request: Request) -> ApiResponse:
+    """Responses, oldest first, paged (?limit=&offset=). Filters: ticket, source, kind,
+    from, to (days answered, inclusive), agent (id or email), team (id or name),
+    min_score, max_score (normalised scores)."""
+    query = ResponseQuerySerializer(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(query.responses(), request)
+    return paginator.get_paginated_response(ResponseSerializer(page, many=True).data)

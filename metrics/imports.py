@@ -17,10 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from surveys import scoring
 from surveys.models import Customer, Invitation, Response, ResponseRevision, Team, Ticket
 from surveys.services import agent_upsert
 
-from . import formulas
 from .rebuild import rollups_rebuild
 from .rollups import rollups_refresh
 
@@ -89,7 +89,7 @@ def parse_line(row: Mapping[str, str], *, default_source: str = DEFAULT_SOURCE) 
         raise ImportLineError(f"score {values['score']!r} is not a whole number") from exc
     if scale not in ALLOWED_SCALES[kind]:
         raise ImportLineError(f"a {kind} scale of {scale} points is not supported")
-    low, high = formulas.score_range(kind=kind, scale_points=scale)
+    low, high = scoring.score_range(kind=kind, scale_points=scale)
     if not low <= score <= high:
         raise ImportLineError(f"{kind} score {score} is outside {low}-{high}")
     return {
@@ -165,7 +165,7 @@ def response_import(*, line: dict[str, Any], now: datetime) -> Invitation | None
     response = Response.objects.create(
         invitation=invitation,
         raw_score=line["score"],
-        score=formulas.normalise(kind=line["kind"], raw=line["score"], scale_points=line["scale"]),
+        score=scoring.normalise(kind=line["kind"], raw=line["score"], scale_points=line["scale"]),
         comment=line["comment"],
         answered_at=answered_at,
         updated_at=answered_at,

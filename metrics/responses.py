@@ -8,9 +8,9 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from surveys import scoring
 from surveys.models import Response
 
-from . import formulas
 from .selectors import KINDS, SCALES, ReportFilters
 
 
@@ -18,7 +18,7 @@ def score_class_q(kind: str, score_class: str) -> Q:
     """Responses of one kind that are positive, passive (NPS), negative or low."""
     query = Q()
     for scale in SCALES[kind]:
-        top = formulas.positive_from(kind=kind, scale_points=scale)
+        top = scoring.positive_from(kind=kind, scale_points=scale)
         on_scale = Q(invitation__scale_points=scale)
         if score_class == "positive":
             query |= on_scale & Q(score__gte=top)
@@ -27,7 +27,7 @@ def score_class_q(kind: str, score_class: str) -> Q:
         elif score_class == "passive":
             query |= on_scale & Q(score__gt=6, score__lt=top)
         elif score_class == "low":
-            query |= on_scale & Q(score__lte=formulas.low_up_to(kind=kind, scale_points=scale))
+            query |= on_scale & Q(score__lte=scoring.low_up_to(kind=kind, scale_points=scale))
         else:  # "negative": everything not positive
             query |= on_scale & Q(score__lt=top)
     return Q(invitation__kind=kind) & query

@@ -13,6 +13,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from surveys import scoring
 from surveys.models import Team
 
 from . import formulas
@@ -104,9 +105,9 @@ class Counts:
         self.score_sum += score * n
         self.commented += commented
         self.by_score[score] = self.by_score.get(score, 0) + n
-        if formulas.is_positive(kind=self.kind, score=score, scale_points=scale_points):
+        if scoring.is_positive(kind=self.kind, score=score, scale_points=scale_points):
             self.positive += n
-        elif self.kind == "nps" and formulas.is_detractor(score=score):
+        elif self.kind == "nps" and scoring.is_detractor(score=score):
             self.detractors += n
 
     @property

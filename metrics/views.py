@@ -1,5 +1,4 @@
-"""Pages: the follow-up inbox and cases (agents), the customers' "Did we sort it out?"
-page (public, by link token), and the reports and exports (staff only)."""
+"""Pages: the reports and exports (staff only)."""
 
 from __future__ import annotations
 
@@ -9,8 +8,6 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -22,141 +19,24 @@ from django.http import (
     HttpResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone, translation
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
-from surveys import rules
-from surveys import views as customer_pages
-from surveys.emails import brand_context
-from surveys.models import SurveyPolicy
+from followups.views import agent_login_required
 
-from . import exports, followups, reports, scores, tables
-from . import recovery as recovery_survey
+from . import exports, reports, scores, tables
+from .followup_report import recovery_figures, recovery_report
 from .forms import (
     BusinessFiguresForm,
     CommentFilterForm,
     CompareForm,
-    CustomerReplyForm,
-    FollowUpNoteForm,
-    FollowUpReassignForm,
-    FollowUpStatusForm,
-    RecoveryForm,
     ReportFilterForm,
     ResponseFilterForm,
 )
-from .models import BusinessFigures, FollowUp
+from .models import BusinessFigures
 from .responses import responses_matching
 from .selectors import MIN_ANSWERS, ReportFilters
 from .services import business_figures_save
-
-# Agents are not staff, so the admin's login page would turn them away.
-agent_login_required = login_required(login_url="metrics:login")
-
-
-def _followup_for(request: HttpRequest, pk: int) -> FollowUp:
-    """The case if this user may see it; 404 otherwise (its existence stays hidden)."""
-    return get_object_or_404(
-        followups.followups_visible(user=request.user).select_related("invitation__team"), pk=pk
-    )
-
-
-@agent_login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    scope = "all" if request.GET.get("scope") == "all" else "mine"
-    rows = followups.followups_inbox(user=request.user, scope=scope)
-    context = {
-        "followups": rows,
-        "scope": scope,
-        "sees_others": followups.followups_sees_others(user=request.user),
-        "now": timezone.now(),
-        "nav": "followups",
-    }
-    return render(request, "metrics/inbox.html", context)
-
-
-@agent_login_required
-def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    followup = _followup_for(request, pk)
-    form = FollowUpStatusForm(request.POST or None, instance=followup)
-    if request.method == "POST" and form.is_valid():
-        followups.followup_status_set(
-            followup=followup,
-            status=form.cleaned_data["status"],
-            outcome=form.cleaned_data.get("outcome") or None,
-            actor=request.user,
-            now=timezone.now(),
-        )
-        messages.success(request, "Saved.")
-        return redirect(followup)
-    return _detail(request, followup, status_form=form)
-
-
-def _detail(request: HttpRequest, followup: FollowUp, **forms: Any) -> HttpResponse:
-    can_reassign = followups.followup_can_reassign(user=request.user, followup=followup)
-    owners = followups.followup_owner_choices(user=request.user, followup=followup)
-    context: dict[str, Any] = {
-        "followup": followup,
-        "status_form": FollowUpStatusForm(instance=followup),
-        "note_form": FollowUpNoteForm(),
-        "reassign_form": FollowUpReassignForm(owners=owners) if can_reassign else None,
-        "invitations": followup.invitation.ticket.invitations.select_related("response"),
-        "events": followup.events.select_related("actor"),
-        "nav": "followups",
-        **followups.customer_history(followup=followup),
-        **forms,
-    }
-    return render(request, "metrics/followup_detail.html", context)
-
-
-@agent_login_required
-@require_POST
-def followup_note(request: HttpRequest, pk: int) -> HttpResponse:
-    followup = _followup_for(request, pk)
-    form = FollowUpNoteForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, followup, note_form=form)
-    followups.followup_note_add(
-        followup=followup, actor=request.user, text=form.cleaned_data["text"], now=timezone.now()
-    )
-    messages.success(request, "Note added.")
-    return redirect(followup)
-
-
-@agent_login_required
-def followup_email(request: HttpRequest, pk: int) -> HttpResponse:
-    followup = _followup_for(request, pk)
-    form = CustomerReplyForm(
-        request.POST or None, initial=followups.customer_reply_draft(followup=followup)
-    )
-    if request.method == "POST" and form.is_valid():
-        followups.customer_reply_send(
-            followup=followup, actor=request.user, now=timezone.now(), **form.cleaned_data
-        )
-        messages.success(request, f"Email sent to {followup.invitation.customer.email}.")
-        return redirect(followup)
-    context = {"followup": followup, "form": form, "nav": "followups"}
-    return render(request, "metrics/followup_email.html", context)
-
-
-@agent_login_required
-@require_POST
-def followup_reassign(request: HttpRequest, pk: int) -> HttpResponse:
-    followup = _followup_for(request, pk)
-    if not followups.followup_can_reassign(user=request.user, followup=followup):
-        raise PermissionDenied("Only team leads and admins reassign cases.")
-    owners = followups.followup_owner_choices(user=request.user, followup=followup)
-    form = FollowUpReassignForm(request.POST, owners=owners)
-    if not form.is_valid():
-        return _detail(request, followup, reassign_form=form)
-    followups.followup_reassign(
-        followup=followup, owner=form.cleaned_data["owner"], actor=request.user, now=timezone.now()
-    )
-    messages.success(request, "Reassigned.")
-    return redirect(followup)
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -187,143 +67,8 @@ def followup_report(request: HttpRequest) -> HttpResponse:
         end = timezone.now()
         start = end - timedelta(days=max(days, 1))
         context["days"] = days
-    context["report"] = recovery_survey.recovery_report(start=start, end=end)
+    context["report"] = recovery_report(start=start, end=end)
     return render(request, "metrics/followup_report.html", context)
-
-
-# --- "Did we sort it out?" (customers, by link token) ------------------------------------
-
-# The customer's latest answer as the page's choice.
-ANSWERS = {FollowUp.Outcome.RECOVERED: "yes", FollowUp.Outcome.NOT_RECOVERED: "no"}
-ANSWERS_SET = tuple(ANSWERS.values())
-
-
-def _recovery_or_404(request: HttpRequest, token: str) -> tuple[FollowUp, str]:
-    """The case of a recovery link and the language to show it in (the one chosen with
-    the switch, else the customer's); an unknown or altered token is a 404."""
-    followup = recovery_survey.followup_for_recovery_token(token=token)
-    if followup is None:
-        raise Http404("unknown recovery link")
-    chosen = customer_pages._chosen_language(request)
-    return followup, chosen or recovery_survey.recovery_language(followup)
-
-
-def _recovery_context(request: HttpRequest, followup: FollowUp, token: str) -> dict[str, Any]:
-    chosen = customer_pages._chosen_language(request)
-    keep = {k: v for k, v in request.GET.items() if k == "answer" and v in ANSWERS_SET}
-    current = translation.get_language()
-    return {
-        **brand_context(SurveyPolicy.load()),
-        "subject": followup.invitation.ticket.subject or str(followup.invitation.ticket),
-        "answered": followup.recovery_answered_at is not None,
-        "action_url": customer_pages._with_lang(reverse("metrics:recovery", args=[token]), chosen),
-        "change_url": customer_pages._with_lang(
-            reverse("metrics:recovery", args=[token]), chosen or current
-        ),
-        "language_links": [
-            {
-                "code": code,
-                "name": customer_pages.LANGUAGE_NAMES[code],
-                "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
-                "current": code == current,
-            }
-            for code in rules.SUPPORTED_LANGUAGES
-        ],
-    }
-
-
-def _recovery_closed_page(
-    request: HttpRequest, followup: FollowUp, context: dict[str, Any]
-) -> HttpResponse | None:
-    """The 410 page once the link expired, the closed page once the answer may no
-    longer change; None while the link is open."""
-    state = recovery_survey.recovery_link_state(
-        sent_at=followup.recovery_sent_at,
-        answered_at=followup.recovery_answered_at,
-        now=timezone.now(),
-    )
-    if state == "expired":
-        return customer_pages._public(
-            request, "surveys/expired.html", context, status=410, switch=False
-        )
-    if state == "closed":
-        return customer_pages._public(request, "surveys/closed.html", context, switch=False)
-    return None
-
-
-def _recovery_page(
-    request: HttpRequest,
-    token: str,
-    open_page: Callable[[FollowUp, dict[str, Any]], HttpResponse],
-) -> HttpResponse:
-    """What both recovery pages do first: the rate limit, the case (else 404) in its
-    language, and the expired or closed page once the link takes no answer; while
-    it does, open_page(followup, context), rendered in that language."""
-    if customer_pages._rate_limited(request):
-        return customer_pages._too_many(request)
-    followup, language = _recovery_or_404(request, token)
-    with translation.override(language):
-        context = _recovery_context(request, followup, token)
-        closed = _recovery_closed_page(request, followup, context)
-        return closed if closed is not None else open_page(followup, context)
-
-
-# A cross-site form cannot know the link token, and these pages set no cookie: the
-# token does CSRF's job (like the survey pages, whose no-referrer breaks CSRF checks).
-@csrf_exempt
-@never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
-def recovery(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows the question with the answer clicked in the email chosen and records
-    nothing (mail scanners open every link); only the button (a POST) records it."""
-
-    def question(followup: FollowUp, context: dict[str, Any]) -> HttpResponse:
-        if request.method == "HEAD":  # mail scanners send many; nobody reads the body
-            return customer_pages._private(HttpResponse(content_type="text/html; charset=utf-8"))
-        if request.method == "POST":
-            return _recovery_answer(request, followup, token, context)
-        clicked = request.GET.get("answer", "")
-        previous = ANSWERS.get(recovery_survey.recovery_answer_of(followup))
-        context["form"] = RecoveryForm(
-            initial={"answer": clicked if clicked in ANSWERS_SET else previous}
-        )
-        return customer_pages._public(request, "surveys/recovery.html", context, switch=False)
-
-    return _recovery_page(request, token, question)
-
-
-def _recovery_answer(
-    request: HttpRequest, followup: FollowUp, token: str, context: dict[str, Any]
-) -> HttpResponse:
-    """Record a valid answer and go to the thank-you page; show an invalid one again
-    (400) with what the customer wrote."""
-    form = RecoveryForm(request.POST)
-    if not form.is_valid():
-        context["form"] = form
-        return customer_pages._public(
-            request, "surveys/recovery.html", context, status=400, switch=False
-        )
-    try:
-        recovery_survey.recovery_answer_record(
-            followup_id=followup.pk,
-            recovered=form.cleaned_data["answer"] == "yes",
-            comment=form.cleaned_data["comment"],
-            now=timezone.now(),
-        )
-    except recovery_survey.RecoveryClosed:  # the window closed while the page was open
-        followup.refresh_from_db()
-        return _recovery_closed_page(request, followup, context) or redirect(request.path)
-    thanks = reverse("metrics:recovery_thanks", args=[token])
-    return redirect(customer_pages._with_lang(thanks, customer_pages._chosen_language(request)))
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD"])
-def recovery_thanks(request: HttpRequest, token: str) -> HttpResponse:
-    def thanks(_followup: FollowUp, context: dict[str, Any]) -> HttpResponse:
-        return customer_pages._public(request, "surveys/thanks.html", context, switch=False)
-
-    return _recovery_page(request, token, thanks)
 
 
 # --- Reports ------------------------------------------------------------------------------
@@ -346,7 +91,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     comments = CommentFilterForm(request.GET)
     comment_filter = comments.cleaned_data["comments"] if comments.is_valid() else ""
     context = reports.dashboard_build(filters=filters, comment_filter=comment_filter)
-    context["followup_figures"] = recovery_survey.recovery_figures(filters=filters)
+    context["followup_figures"] = recovery_figures(filters=filters)
     context["followup_report_query"] = urlencode(
         {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
     )

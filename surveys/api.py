@@ -1,4 +1,5 @@
-"""The ticket ingestion API and the responses list."""
+"""The ticket ingestion API (POST /api/v1/tickets) and how an answer is shown over the
+API (the responses list and the webhook payloads use ResponseSerializer)."""
 
 from __future__ import annotations
 
@@ -110,19 +111,3 @@ class ResponseSerializer(serializers.ModelSerializer):
             "answered_at",
             "updated_at",
         ]
-
-
-@api_view(["GET"])
-def responses(request: Request) -> ApiResponse:
-    """Responses, oldest first, paged (?limit=&offset=). Filters: ticket, source, kind,
-    from, to (days answered, inclusive), agent (id or email), team (id or name),
-    min_score, max_score (normalised scores)."""
-    from rest_framework.pagination import LimitOffsetPagination
-
-    from metrics.api import ResponseQuerySerializer
-
-    query = ResponseQuerySerializer(data=request.query_params.dict())
-    query.is_valid(raise_exception=True)
-    paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(query.responses(), request)
-    return paginator.get_paginated_response(ResponseSerializer(page, many=True).data)

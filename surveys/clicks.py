@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import rules
+from . import rules, signals
 from .models import Invitation, LinkClick
 
 # More fetches than this of one email's links are not kept: nobody clicks that often.
@@ -51,11 +51,11 @@ def link_click_record(
         _clicks_judge(lead)
         changed = Invitation.objects.filter(pk=lead.pk).values_list(*funnel).get() != before
     if changed:
-        from metrics.rollups import rollups_refresh
-
         # The funnel counts clicked and filtered-as-bot emails.
         for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
-            rollups_refresh(invitation=invitation)
+            signals.invitation_changed.send(
+                sender=Invitation, invitation=invitation, answered_at=None
+            )
     return click
 
 

@@ -15,9 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 
 if TYPE_CHECKING:
-    from metrics.models import FollowUp
-
-    from .models import Customer, Invitation, SurveyPolicy, WebhookSubscription
+    from .models import Customer, Invitation, SurveyPolicy
 
 UNSUBSCRIBE_SALT = "kundpuls.unsubscribe"
 
@@ -54,13 +52,18 @@ def _own_message_id() -> dict[str, str]:
     return {"Message-ID": make_msgid(domain=domain)}
 
 
-def _render(name: str, context: dict[str, Any], to: str, language: str) -> EmailMultiAlternatives:
+def render_email(
+    name: str, context: dict[str, Any], to: str, language: str, *, html: bool = True
+) -> EmailMultiAlternatives:
+    """The email templates/emails/<name>-subject.txt, -body.txt (and -body.html) in
+    `language`, to one recipient."""
     with translation.override(language):
         subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
         text = render_to_string(f"emails/{name}-body.txt", context)
-        html = render_to_string(f"emails/{name}-body.html", context)
+        html_body = render_to_string(f"emails/{name}-body.html", context) if html else ""
     message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
-    message.attach_alternative(html, "text/html")
+    if html_body:
+        message.attach_alternative(html_body, "text/html")
     return message
 
 
@@ -120,7 +123,7 @@ def _survey_message(
                 (point, f"{survey_url}?csat={point.value}")
                 for point in scale_points(csat, policy.csat_style)
             ]
-    message = _render(name, context, customer.email, first.locale)
+    message = render_email(name, context, customer.email, first.locale)
     message.extra_headers = {
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -129,42 +132,6 @@ def _survey_message(
         **_own_message_id(),
     }
     return message
-
-
-def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
-    """Tell the agent a customer gave a low score and should be called back."""
-    invitation = followup.invitation
-    response = invitation.response
-    with translation.override(settings.LANGUAGE_CODE):
-        kind = str(invitation.get_kind_display())
-    context = {
-        "followup": followup,
-        "ticket": invitation.ticket,
-        "kind": kind,
-        "score": response.raw_score,
-        "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
-        "comment": survey_comment(invitation),
-        "customer": invitation.customer,
-        "url": absolute(followup.get_absolute_url()),
-    }
-    return _render("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
-
-
-def webhook_disabled_email(
-    *, subscription: WebhookSubscription, error: str, to: list[str]
-) -> EmailMultiAlternatives:
-    """Tell the admins a webhook (or Slack / Teams channel) stopped getting events."""
-    url = absolute(reverse("admin:surveys_webhooksubscription_change", args=[subscription.pk]))
-    body = (
-        f"Kundpuls switched off the webhook subscription to {subscription.url} "
-        f"({subscription.get_format_display()}): its deliveries have failed for a day.\n\n"
-        f"Last error: {error or 'none recorded'}\n\n"
-        "The failed deliveries are kept in the admin (Webhook deliveries). Fix the receiver, "
-        f"then switch the subscription on again:\n{url}\n"
-    )
-    return EmailMultiAlternatives(
-        subject=f"Webhook switched off: {subscription.url}"[:200], body=body, to=to
-    )
 
 
 def survey_comment(invitation: Invitation) -> str:

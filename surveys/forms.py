@@ -14,10 +14,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from metrics import formulas
-
+from . import scoring
 from .models import Invitation, QuestionText, SurveyPolicy
-from .services import COMMENT_MAX_CHARS
+from .rules import COMMENT_MAX_CHARS
 
 PAGE_SIGNING_SALT = "kundpuls.survey-form"
 
@@ -93,7 +92,7 @@ class Point:
 
 
 def scale_points(invitation: Invitation, style: str = "numbers") -> list[Point]:
-    low, high = formulas.score_range(kind=invitation.kind, scale_points=invitation.scale_points)
+    low, high = scoring.score_range(kind=invitation.kind, scale_points=invitation.scale_points)
     ends = scale_labels(invitation)
     words = _SATISFACTION_WORDS.get(invitation.scale_points) if invitation.kind == "csat" else None
     points = []
@@ -125,9 +124,9 @@ def comment_prompt(invitation: Invitation | None, score: int | None) -> str:
     prompts = comment_prompts()
     if invitation is None or score is None:
         return prompts["none"]
-    positive = formulas.is_positive(
+    positive = scoring.is_positive(
         kind=invitation.kind,
-        score=formulas.normalise(
+        score=scoring.normalise(
             kind=invitation.kind,
             raw=score,
             scale_points=invitation.scale_points,
@@ -173,7 +172,7 @@ class SurveyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.invitations = invitations
         for inv in invitations:
-            low, high = formulas.score_range(kind=inv.kind, scale_points=inv.scale_points)
+            low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
             field = forms.TypedChoiceField(
                 label=question_text(inv, company),
                 choices=[(n, str(n)) for n in range(low, high + 1)],

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 SUPPORTED_LANGUAGES = ("en", "sv", "nb", "da", "fi", "fy")
+# A survey comment is kept up to this many characters.
+COMMENT_MAX_CHARS = 5000
 
 # Codes helpdesks send that are not our language codes but mean one of them.
 _LANGUAGE_ALIASES = {

@@ -7,6 +7,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -16,9 +17,7 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from metrics import formulas
-
-from . import emails, rules
+from . import emails, rules, scoring, signals
 from .models import (
     Agent,
     Customer,
@@ -30,6 +29,7 @@ from .models import (
     Ticket,
     by_question_order,
 )
+from .queue import enqueue
 from .tokens import token_new
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ User = get_user_model()
 STALE_AFTER = timedelta(days=7)
 # A send claimed longer ago than this died with its worker; it is tried again.
 SENDING_TIMEOUT = timedelta(minutes=15)
-COMMENT_MAX_CHARS = 5000
 
 State = Invitation.State
 
@@ -49,19 +48,6 @@ class IngestResult:
     ticket: Ticket
     created: bool
     changed: bool
-
-
-def enqueue(task: Any, *args: Any) -> None:
-    """Queue a Celery task after commit; a broker that is down only delays the work,
-    since a beat sweep finds it in the database again."""
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args, retry=False)
-        except Exception:  # the broker is away: the sweep will pick the work up
-            logger.warning("could not queue %s%r; the sweep will retry", task.name, args)
-
-    transaction.on_commit(send)
 
 
 # --- Tickets -------------------------------------------------------------------------
@@ -238,9 +224,7 @@ def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
         if state == State.SCHEDULED:
             scheduled.append(inv)
     if scheduled and settings.SURVEY_SEND_DELAY == 0:
-        from .tasks import survey_email_send
-
-        enqueue(survey_email_send, ticket.pk)
+        enqueue("surveys.tasks.survey_email_send", ticket.pk)
     return scheduled
 
 
@@ -309,11 +293,9 @@ def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[In
         # The provider's events about this email name it by this id.
         message_id=emails.message_id(message)[:255],
     )
-    from metrics.rollups import rollups_refresh
-
     for inv in invitations:
         inv.sent_at = now
-        rollups_refresh(invitation=inv)
+        signals.invitation_changed.send(sender=Invitation, invitation=inv, answered_at=None)
     return invitations
 
 
@@ -454,18 +436,18 @@ def response_record(
     held = bool(held_reason)
     if survey_is_expired(invitations, now) or survey_edit_closed(invitations, now):
         raise SurveyClosed
-    comment = comment.strip()[:COMMENT_MAX_CHARS]
+    comment = comment.strip()[: rules.COMMENT_MAX_CHARS]
     answered = [i for i in invitations if answers.get(i.kind) is not None]
     saved: list[Response] = []
     with transaction.atomic():
         for index, inv in enumerate(answered):
             raw = int(answers[inv.kind])  # type: ignore[arg-type]
-            low, high = formulas.score_range(kind=inv.kind, scale_points=inv.scale_points)
+            low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
             if not low <= raw <= high:
                 raise ValueError(f"{inv.kind} score {raw} outside {low}-{high}")
             # The comment belongs to the survey, kept once on its first answer.
             text = comment if index == 0 else ""
-            score = formulas.normalise(
+            score = scoring.normalise(
                 kind=inv.kind, raw=raw, scale_points=inv.scale_points, inverted=inv.inverted
             )
             review = {
@@ -507,17 +489,49 @@ def response_record(
 
 
 def _responses_process(responses: list[Response]) -> None:
-    """Queue follow-up flagging and the metric refresh for counted answers; a held
-    answer only has its buckets refreshed (it may replace a counted one)."""
-    from metrics.rollups import rollups_refresh
-    from metrics.tasks import response_process
-
+    """Queue the processing of counted answers (response_process); a held answer only
+    tells the metrics, after commit, that its invitation changed (it may replace a
+    counted one)."""
     for response in responses:
         if response.held:
-            invitation = response.invitation
-            transaction.on_commit(lambda inv=invitation: rollups_refresh(invitation=inv))
+            transaction.on_commit(partial(_invitation_changed, response.invitation))
         else:
-            enqueue(response_process, response.pk)
+            enqueue("surveys.tasks.response_process", response.pk)
+
+
+def _invitation_changed(invitation: Invitation, answered_at: datetime | None = None) -> None:
+    signals.invitation_changed.send(
+        sender=Invitation, invitation=invitation, answered_at=answered_at
+    )
+
+
+def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:
+    """Tell the apps built on the core about an answer that counts (signals.answer_counted:
+    a follow-up for a low score, the metrics it touches), then mark it processed. Safe
+    to repeat; an answer changed meanwhile stays unprocessed and runs again."""
+    now = now or timezone.now()
+    response = (
+        Response.objects.select_related(
+            "invitation__ticket", "invitation__agent", "invitation__team"
+        )
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None:
+        logger.info("response %s is gone; nothing to process", response_id)
+        return None
+    signals.answer_counted.send(sender=Response, response=response, now=now)
+    # Only this version counts as processed: a change made meanwhile runs again.
+    Response.objects.filter(pk=response.pk, updated_at=response.updated_at).update(processed_at=now)
+    return response
+
+
+def responses_unprocessed(*, older_than: timedelta, now: datetime) -> list[int]:
+    return list(
+        Response.objects.filter(processed_at__isnull=True, updated_at__lt=now - older_than)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:1000]
+    )
 
 
 def responses_release(*, response_ids: list[int], now: datetime | None = None) -> int:
@@ -530,11 +544,9 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
             held=False, released_at=now, processed_at=None, updated_at=now
         )
         Invitation.objects.filter(response__in=released).answers_copy()
-        from .outbound import response_released  # outbound imports this module
-
         for response in released:
             response.held, response.released_at, response.updated_at = False, now, now
-            response_released(response)
+            signals.answer_released.send(sender=Response, response=response)
         _responses_process(released)
     return len(released)
 
@@ -561,13 +573,8 @@ def responses_delete(*, response_ids: list[int], now: datetime | None = None) ->
         reopened.answers_copy()
         reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
         reopened.exclude(expires_at__lt=now).update(state=State.SENT)
-        from metrics.rollups import rollups_refresh
-
         for invitation in invitations:
-            at = answered[invitation.pk]
-            transaction.on_commit(
-                lambda inv=invitation, at=at: rollups_refresh(invitation=inv, answered_at=at)
-            )
+            transaction.on_commit(partial(_invitation_changed, invitation, answered[invitation.pk]))
     return len(invitations)
 
 
@@ -585,5 +592,57 @@ def customer_opt_out(*, customer: Customer, now: datetime | None = None) -> Cust
 
 def customer_opt_in(*, customer: Customer) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(opted_out_at=None)
+    customer.refresh_from_db()
+    return customer
+
+
+# --- What the email provider reported ------------------------------------------------
+
+
+def survey_email_delivered(*, invitations: list[Invitation], at: datetime) -> None:
+    """The provider delivered the survey email of these invitations."""
+    Invitation.objects.filter(pk__in=[i.pk for i in invitations], delivered_at__isnull=True).update(
+        delivered_at=at
+    )
+
+
+def survey_email_refused(
+    *, invitations: list[Invitation], message_id: str, complained: bool, reason: str, at: datetime
+) -> None:
+    """A hard bounce, a rejection or a spam complaint about the email `message_id` (the
+    survey email of these invitations, or its reminder): mark them, send the address
+    nothing again, and tell the metrics (the response rate counts delivered emails: a
+    bounced or complained one leaves it). Safe to repeat."""
+    survey = [i for i in invitations if i.message_id == message_id]
+    if complained:
+        Invitation.objects.filter(
+            pk__in=[i.pk for i in invitations], complained_at__isnull=True
+        ).update(complained_at=at)
+    else:
+        Invitation.objects.filter(pk__in=[i.pk for i in survey], bounced_at__isnull=True).update(
+            bounced_at=at
+        )
+    customer_suppress(customer=invitations[0].customer, reason=reason, now=at)
+    for invitation in survey:
+        _invitation_changed(invitation)
+
+
+def customer_suppress(*, customer: Customer, reason: str, now: datetime) -> Customer:
+    """Send no survey email or reminder to this address again, the scheduled ones
+    included. Safe to repeat: the first reason is kept."""
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk, suppressed_at__isnull=True).update(
+            suppressed_at=now, suppressed_reason=reason[:200]
+        )
+        customer.refresh_from_db()
+        Invitation.objects.filter(customer=customer, state=State.SCHEDULED).update(
+            state=State.SUPPRESSED, reason=rules.suppression_text(customer.suppressed_reason)[:300]
+        )
+    return customer
+
+
+def customer_unsuppress(*, customer: Customer) -> Customer:
+    """Mail this address again (an admin fixed or confirmed it); from the next survey on."""
+    Customer.objects.filter(pk=customer.pk).update(suppressed_at=None, suppressed_reason="")
     customer.refresh_from_db()
     return customer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -53,41 +54,22 @@ def reminders_sweep() -> int:
     return len(due)
 
 
-@shared_task
-def inbound_delivery_process(delivery_id: int) -> bool:
-    """Ingest one helpdesk webhook delivery. Safe to run twice: a processed delivery
-    is skipped."""
-    from .webhooks import inbound_delivery_process as process
-
-    return process(delivery_id=delivery_id) is not None
+# Work younger than this is probably still in the broker; the sweep leaves it be.
+SWEEP_GRACE = timedelta(seconds=20)
 
 
 @shared_task
-def inbound_deliveries_sweep() -> int:
-    """Queue every helpdesk delivery whose task never ran (the broker was down)."""
-    from .webhooks import inbound_deliveries_due
-
-    due = inbound_deliveries_due(now=timezone.now())
-    for delivery_id in due:
-        inbound_delivery_process.delay(delivery_id)
-    return len(due)
+def response_process(response_id: int) -> None:
+    """Tell the apps built on the core about an answer that counts (a follow-up for a
+    low score, the metrics it touches); safe to repeat."""
+    services.response_process(response_id=response_id)
 
 
 @shared_task
-def webhook_delivery_send(delivery_id: int) -> bool:
-    """Try one outbound webhook delivery. Safe to run twice: the claim lets one run send."""
-    from .outbound import webhook_delivery_send as send
-
-    return send(delivery_id=delivery_id) is not None
-
-
-@shared_task
-def integrations_sweep() -> int:
-    """Queue helpdesk deliveries whose task never ran and outbound webhooks due a try."""
-    from .outbound import webhook_deliveries_due
-
+def responses_sweep() -> int:
+    """Process answers whose task was lost (the broker was down, a worker died)."""
     now = timezone.now()
-    due = webhook_deliveries_due(now=now)
-    for delivery_id in due:
-        webhook_delivery_send.delay(delivery_id)
-    return inbound_deliveries_sweep() + len(due)
+    pending = services.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
+    for response_id in pending:
+        services.response_process(response_id=response_id, now=now)
+    return len(pending)

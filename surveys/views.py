@@ -7,12 +7,8 @@ chose another with the language switch (?lang=, carried in the page's own links)
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
 from typing import Any
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,119 +19,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import get_usage
 
 from . import clicks, rules, services
 from .emails import UNSUBSCRIBE_SALT, brand_context
 from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
 from .models import Customer, Invitation, LinkClick, OutboxMessage, SurveyPolicy
-
-# Each language's name in itself, for the language switch.
-LANGUAGE_NAMES = {
-    "en": "English",
-    "sv": "Svenska",
-    "nb": "Norsk",
-    "da": "Dansk",
-    "fi": "Suomi",
-    "fy": "Frysk",
-}
-
-
-# --- What every public page gets -------------------------------------------------------
-
-
-def _rate_limited(request: HttpRequest) -> bool:
-    """More survey-link requests from this IP than a person makes (default 30 a
-    minute): someone is guessing tokens. When the cache (Redis) is away the count
-    cannot be kept and django-ratelimit reports a limit of 0: the pages stay open."""
-    usage = get_usage(
-        request,
-        group="surveys.public",
-        key=client_address,
-        rate=settings.SURVEY_RATE_LIMIT,
-        increment=True,
-    )
-    return bool(usage and usage["should_limit"] and usage["limit"] > 0)
-
-
-def client_address(group: str, request: HttpRequest) -> str:
-    """Where a request came from. Behind SURVEY_TRUSTED_PROXIES proxies (default 0),
-    the address the outermost one saw: each proxy appends the address it was
-    reached from to X-Forwarded-For, so earlier entries may be forged. IPv6
-    addresses count per /64, as one home or phone has a whole /64."""
-    proxies = settings.SURVEY_TRUSTED_PROXIES
-    forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    address = forwarded[-proxies] if proxies and len(forwarded) >= proxies else ""
-    address = address or request.META.get("REMOTE_ADDR", "")
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
-    return str(ip)
-
-
-def _chosen_language(request: HttpRequest) -> str:
-    """The language picked with the switch, "" when none (or not one we speak)."""
-    lang = request.GET.get("lang", "")
-    return lang if lang in rules.SUPPORTED_LANGUAGES else ""
-
-
-def _public(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-    switch: bool = True,
-) -> HttpResponse:
-    """Render a customer-facing page with its privacy headers and language switch."""
-    nonce = secrets.token_urlsafe(16)
-    language = translation.get_language()
-    context = {"csp_nonce": nonce, "language_links": [], **context}
-    if switch:
-        context["language_links"] = _language_links(request, language)
-    return _private(render(request, template, context, status=status), nonce)
-
-
-def _private(response: HttpResponse, nonce: str = "") -> HttpResponse:
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; "
-        f"style-src 'self' 'nonce-{nonce or secrets.token_urlsafe(16)}'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    )
-    return response
-
-
-def _language_links(request: HttpRequest, current: str) -> list[dict[str, Any]]:
-    """Links that show this page in another language; they keep a preselected score."""
-    keep = {k: v for k, v in request.GET.items() if k in ("csat",) and v.isdigit()}
-    return [
-        {
-            "code": code,
-            "name": LANGUAGE_NAMES[code],
-            "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
-            "current": code == current,
-        }
-        for code in rules.SUPPORTED_LANGUAGES
-    ]
-
-
-def _with_lang(url: str, chosen: str) -> str:
-    return f"{url}?{urlencode({'lang': chosen})}" if chosen else url
-
-
-def _too_many(request: HttpRequest) -> HttpResponse:
-    language = _chosen_language(request) or translation.get_language()
-    with translation.override(language):
-        response = _public(request, "429.html", {}, status=429, switch=False)
-    response["Retry-After"] = "60"
-    return response
+from .pages import chosen_language, private_headers, public_page, rate_limited, too_many, with_lang
 
 
 def _invitations_or_404(token: str) -> list[Invitation]:
@@ -153,7 +42,7 @@ def _survey_context(invitations: list[Invitation], token: str, chosen: str) -> d
         "invitations": invitations,
         "token": token,
         "chosen_language": chosen,
-        "survey_url": _with_lang(reverse("surveys:survey", args=[token]), chosen),
+        "survey_url": with_lang(reverse("surveys:survey", args=[token]), chosen),
     }
 
 
@@ -166,10 +55,10 @@ def _survey_context(invitations: list[Invitation], token: str, chosen: str) -> d
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the survey with the clicked score chosen and records nothing but
     the link fetch (mail scanners open every link); only a POST stores an answer."""
-    if _rate_limited(request):
-        return _too_many(request)
+    if rate_limited(request):
+        return too_many(request)
     invitations = _invitations_or_404(token)
-    chosen = _chosen_language(request)
+    chosen = chosen_language(request)
     with translation.override(chosen or invitations[0].locale):
         return _survey(request, token, invitations, chosen)
 
@@ -180,9 +69,9 @@ def _survey(
     now = timezone.now()
     context = _survey_context(invitations, token, chosen)
     if services.survey_is_expired(invitations, now):
-        return _public(request, "surveys/expired.html", context, status=410)
+        return public_page(request, "surveys/expired.html", context, status=410)
     if services.survey_edit_closed(invitations, now):
-        return _public(request, "surveys/closed.html", context)
+        return public_page(request, "surveys/closed.html", context)
     policy = context["policy"]
     form_kwargs = {
         "invitations": invitations,
@@ -199,7 +88,7 @@ def _survey(
         if not chosen:  # a link from the email, not one of the page's own
             _click_record(request, invitations, clicked, now)
         if request.method == "HEAD":  # mail scanners send many; nobody reads the body
-            return _private(HttpResponse(content_type="text/html; charset=utf-8"))
+            return private_headers(HttpResponse(content_type="text/html; charset=utf-8"))
         form = SurveyForm(initial=_survey_initial(invitations, clicked), **form_kwargs)
         status = 200
     context.update(
@@ -209,7 +98,7 @@ def _survey(
         comment_prompts=comment_prompts(),
         comment_label=comment_prompt(invitations[0], form.first_score()),
     )
-    return _public(request, "surveys/survey.html", context, status=status)
+    return public_page(request, "surveys/survey.html", context, status=status)
 
 
 def _survey_key(invitations: list[Invitation]) -> str:
@@ -248,8 +137,8 @@ def _survey_answer(
             language=chosen,
         )
     except services.SurveyClosed:
-        return _public(request, "surveys/expired.html", context, status=410)
-    return redirect(_with_lang(reverse("surveys:thanks", args=[context["token"]]), chosen))
+        return public_page(request, "surveys/expired.html", context, status=410)
+    return redirect(with_lang(reverse("surveys:thanks", args=[context["token"]]), chosen))
 
 
 def _click_record(
@@ -270,8 +159,8 @@ def _click_record(
 @require_http_methods(["GET", "HEAD"])
 def honeypot(request: HttpRequest, token: str) -> HttpResponse:
     """The email's invisible link: only a machine fetches it."""
-    if _rate_limited(request):
-        return _too_many(request)
+    if rate_limited(request):
+        return too_many(request)
     invitations = _invitations_or_404(token)
     clicks.link_click_record(
         invitations=invitations,
@@ -279,26 +168,26 @@ def honeypot(request: HttpRequest, token: str) -> HttpResponse:
         method=request.method or "GET",
         user_agent=request.headers.get("user-agent", ""),
     )
-    chosen = _chosen_language(request)
+    chosen = chosen_language(request)
     language = chosen or invitations[0].locale
     with translation.override(language):
         context = _survey_context(invitations, token, chosen or language)
-        return _public(request, "surveys/honeypot.html", context)
+        return public_page(request, "surveys/honeypot.html", context)
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    if _rate_limited(request):
-        return _too_many(request)
+    if rate_limited(request):
+        return too_many(request)
     invitations = _invitations_or_404(token)
-    chosen = _chosen_language(request)
+    chosen = chosen_language(request)
     language = chosen or invitations[0].locale
     with translation.override(language):
         context = _survey_context(invitations, token, chosen)
         # Carries the language, so going back is not taken for a click in the email.
-        context["change_url"] = _with_lang(reverse("surveys:survey", args=[token]), language)
-        return _public(request, "surveys/thanks.html", context)
+        context["change_url"] = with_lang(reverse("surveys:survey", args=[token]), language)
+        return public_page(request, "surveys/thanks.html", context)
 
 
 # --- Unsubscribe -----------------------------------------------------------------------
@@ -329,11 +218,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
     A one-click POST with a genuine link is never rate limited: mail providers send
     those for many customers from a few addresses."""
-    limited = _rate_limited(request)
+    limited = rate_limited(request)
     if limited and not (request.method == "POST" and _is_signed(token)):
-        return _too_many(request)
+        return too_many(request)
     customer = _customer_for(token)
-    chosen = _chosen_language(request)
+    chosen = chosen_language(request)
     with translation.override(chosen or customer.locale):
         return _unsubscribe(request, token, customer, chosen)
 
@@ -342,16 +231,16 @@ def _unsubscribe(request: HttpRequest, token: str, customer: Customer, chosen: s
     context = {
         **brand_context(SurveyPolicy.load()),
         "token": token,
-        "action_url": _with_lang(reverse("surveys:unsubscribe", args=[token]), chosen),
+        "action_url": with_lang(reverse("surveys:unsubscribe", args=[token]), chosen),
     }
     if request.method == "POST":
         if request.POST.get("action") == "resubscribe":
             services.customer_opt_in(customer=customer)
-            return _public(request, "surveys/resubscribed.html", context)
+            return public_page(request, "surveys/resubscribed.html", context)
         services.customer_opt_out(customer=customer)
-        return _public(request, "surveys/unsubscribed.html", context)
+        return public_page(request, "surveys/unsubscribed.html", context)
     template = "surveys/unsubscribed.html" if customer.is_opted_out else "surveys/unsubscribe.html"
-    return _public(request, template, context)
+    return public_page(request, template, context)
 
 
 # --- The company's logo ----------------------------------------------------------------
@@ -395,6 +284,6 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    chosen = _chosen_language(request)
+    chosen = chosen_language(request)
     with translation.override(chosen or translation.get_language()):
-        return _public(request, "404.html", {}, status=404, switch=False)
+        return public_page(request, "404.html", {}, status=404, switch=False)

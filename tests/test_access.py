@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from metrics import followups
+from followups import services as followups
 from surveys.models import Response
 from tests.conftest import NOW
 from tests.factories import AgentFactory, InvitationFactory, TeamFactory, UserFactory
@@ -22,32 +22,32 @@ API = 401  # the API takes keys, never a browser session
 ROUTES = {
     "home": ("get", "/", [302, 302, 302, 302, 302]),
     "health": ("get", "/healthz", [200] * 5),
-    "metrics:login": ("get", "/login/", [200] * 5),
+    "followups:login": ("get", "/login/", [200] * 5),
     # Customers' pages work by link token: an unknown token is 404 for everyone.
     "surveys:survey": ("get", "/s/not-a-token/", [404] * 5),
     "surveys:thanks": ("get", "/s/not-a-token/thanks/", [404] * 5),
     "surveys:honeypot": ("get", "/s/not-a-token/h/", [404] * 5),
     "surveys:unsubscribe": ("get", "/u/not-a-token/", [404] * 5),
-    "metrics:recovery": ("get", "/r/not-a-token/", [404] * 5),
-    "metrics:recovery_thanks": ("get", "/r/not-a-token/thanks/", [404] * 5),
+    "followups:recovery": ("get", "/r/not-a-token/", [404] * 5),
+    "followups:recovery_thanks": ("get", "/r/not-a-token/thanks/", [404] * 5),
     "surveys:logo": ("get", "/brand/logo/0000/", [404] * 5),
     # Helpdesks post, signed: a browser's GET is refused.
-    "surveys:hooks_zendesk": ("get", "/hooks/zendesk/", [405] * 5),
-    "surveys:hooks_freshdesk": ("get", "/hooks/freshdesk/", [405] * 5),
-    "surveys:hooks_hubspot": ("get", "/hooks/hubspot/", [405] * 5),
-    "surveys:hooks_helpscout": ("get", "/hooks/helpscout/", [405] * 5),
-    "surveys:hooks_intercom": ("get", "/hooks/intercom/", [405] * 5),
+    "integrations:hooks_zendesk": ("get", "/hooks/zendesk/", [405] * 5),
+    "integrations:hooks_freshdesk": ("get", "/hooks/freshdesk/", [405] * 5),
+    "integrations:hooks_hubspot": ("get", "/hooks/hubspot/", [405] * 5),
+    "integrations:hooks_helpscout": ("get", "/hooks/helpscout/", [405] * 5),
+    "integrations:hooks_intercom": ("get", "/hooks/intercom/", [405] * 5),
     # Settings pages are the admin's.
-    "surveys:setup_helpdesk": ("get", "/setup/zendesk/", [LOGIN] * 4 + [200]),
-    "surveys:integrations": ("get", "/setup/", [LOGIN] * 4 + [200]),
+    "integrations:setup_helpdesk": ("get", "/setup/zendesk/", [LOGIN] * 4 + [200]),
+    "integrations:integrations": ("get", "/setup/", [LOGIN] * 4 + [200]),
     "surveys:outbox": ("get", "/dev/outbox/", [LOGIN] * 4 + [200]),
     "surveys:outbox_message": ("get", "/dev/outbox/999999/", [LOGIN] * 4 + [404]),
     # Cases: the owner and the lead see agent A's case; agent B is told it does not exist.
-    "metrics:inbox": ("get", "/followups/", [LOGIN, 200, 200, 200, 200]),
-    "metrics:followup_detail": ("get", "/followups/{case}/", [LOGIN, 200, 404, 200, 200]),
-    "metrics:followup_note": ("post", "/followups/{case}/note/", [LOGIN, 302, 404, 302, 302]),
-    "metrics:followup_email": ("get", "/followups/{case}/email/", [LOGIN, 200, 404, 200, 200]),
-    "metrics:followup_reassign": (
+    "followups:inbox": ("get", "/followups/", [LOGIN, 200, 200, 200, 200]),
+    "followups:followup_detail": ("get", "/followups/{case}/", [LOGIN, 200, 404, 200, 200]),
+    "followups:followup_note": ("post", "/followups/{case}/note/", [LOGIN, 302, 404, 302, 302]),
+    "followups:followup_email": ("get", "/followups/{case}/email/", [LOGIN, 200, 404, 200, 200]),
+    "followups:followup_reassign": (
         "post",
         "/followups/{case}/reassign/",
         [LOGIN, 403, 404, 302, 302],
@@ -70,7 +70,7 @@ ROUTES = {
     "api:metrics": ("get", "/api/v1/metrics", [API] * 5),
     "api:followups": ("get", "/api/v1/followups", [API] * 5),
     "api:webhooks": ("post", "/api/v1/webhooks", [API] * 5),
-    "metrics:api_followup": ("patch", "/api/v1/followups/{case}", [API] * 5),
+    "followups:api_followup": ("patch", "/api/v1/followups/{case}", [API] * 5),
     # The API's description is public, like any published API reference.
     "schema": ("get", "/api/schema/", [200] * 5),
     "api_docs": ("get", "/api/docs/", [200] * 5),

@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from metrics import followups
-from metrics.models import FollowUp
-from surveys import outbound, services
-from surveys.models import Team, WebhookDelivery, WebhookSubscription
+from followups import services as followups
+from followups.models import FollowUp
+from integrations import outbound
+from integrations.models import WebhookDelivery, WebhookSubscription
+from surveys import services
+from surveys.models import Team
 from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -235,7 +237,7 @@ def test_it_lets_an_admin_add_a_teams_subscription_for_one_team(admin_client):
         "active": "on",
     }
 
-    response = admin_client.post("/admin/surveys/webhooksubscription/add/", form)
+    response = admin_client.post("/admin/integrations/webhooksubscription/add/", form)
 
     subscription = WebhookSubscription.objects.get()
     assert response.status_code == 302
@@ -255,7 +257,7 @@ def test_it_gives_a_subscription_switched_on_again_a_fresh_day(admin_client):
     form = {"url": subscription.url, "format": "slack", "events": '["followup.created"]'}
     form["active"] = "on"
 
-    admin_client.post(f"/admin/surveys/webhooksubscription/{subscription.pk}/change/", form)
+    admin_client.post(f"/admin/integrations/webhooksubscription/{subscription.pk}/change/", form)
 
     subscription.refresh_from_db()
     assert (subscription.active, subscription.failing_since) == (True, None)

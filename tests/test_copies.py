@@ -10,10 +10,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from metrics import rebuild, reports
-from metrics import services as metrics_services
 from metrics.models import ScoreRollup
 from metrics.selectors import ReportFilters
 from surveys import copies, services
+from surveys import services as surveys_services
 from surveys.models import Invitation, Response
 from tests.conftest import NOW, sent_invitation
 from tests.factories import TeamFactory, UserFactory
@@ -136,7 +136,7 @@ def test_a_deleted_agent_and_team_leave_the_copies_in_step():
 def test_the_check_reports_stale_copies_and_the_rebuild_repairs_them():
     invitation = sent_invitation(channel="email")
     response = answer(invitation, comment="Fine")
-    metrics_services.response_process(response_id=response.pk)
+    surveys_services.response_process(response_id=response.pk)
     Response.objects.filter(pk=response.pk).update(channel="phone")
     Invitation.objects.filter(pk=invitation.pk).update(answer_commented=False)
 
@@ -164,6 +164,8 @@ def test_the_migration_copies_the_answers_there_are():
 
     executor.loader.build_graph()
     executor.migrate([("surveys", "0006_answer_copies")])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())  # the apps built on it, too
 
     response = Response.objects.get(invitation=invitation)
     assert (response.kind, response.scale_points, response.channel) == ("nps", 11, "web")

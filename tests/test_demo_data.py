@@ -6,7 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from metrics.models import FollowUp, InvitationRollup, ScoreRollup
+from followups.models import FollowUp
+from metrics.models import InvitationRollup, ScoreRollup
 from metrics.rebuild import rollups_differences
 from surveys import tasks
 from surveys.models import Agent, Customer, Invitation, Response, Team, Ticket

@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import pytest
 
-from metrics import followups as metrics_followups
-from metrics import tasks as metrics_tasks
-from metrics.models import FollowUp
+from followups import services as metrics_followups
+from followups.models import FollowUp
 from surveys import services
+from surveys import tasks as surveys_tasks
 from surveys.models import Invitation, Response
 from tests.conftest import NOW
 from tests.factories import UserFactory
@@ -28,8 +28,8 @@ def answer(sent_survey):
 def test_low_csat_opens_one_case_for_the_agent(answer, mailoutbox):
     [response] = answer({"csat": 2}, comment="Nobody called back")
 
-    metrics_tasks.response_process(response.pk)
-    metrics_tasks.response_process(response.pk)
+    surveys_tasks.response_process(response.pk)
+    surveys_tasks.response_process(response.pk)
 
     followup = FollowUp.objects.get()
     assert followup.owner.email == "lars@support.example"
@@ -43,7 +43,7 @@ def test_good_scores_open_no_case(answer):
     responses = answer({"csat": 4, "ces": 5, "nps": 7})
 
     for response in responses:
-        metrics_tasks.response_process(response.pk)
+        surveys_tasks.response_process(response.pk)
 
     assert FollowUp.objects.count() == 0
 
@@ -53,7 +53,7 @@ def test_low_ces_or_nps_opens_case(answer, kind, score):
     responses = answer({"csat": 5, kind: score})
 
     for response in responses:
-        metrics_tasks.response_process(response.pk)
+        surveys_tasks.response_process(response.pk)
 
     assert list(FollowUp.objects.values_list("invitation__kind", flat=True)) == [kind]
 
@@ -67,7 +67,7 @@ def test_case_goes_to_team_lead_when_agent_left(answer):
     invitation.agent.is_active = False
     invitation.agent.save()
 
-    metrics_tasks.response_process(response.pk)
+    surveys_tasks.response_process(response.pk)
 
     assert FollowUp.objects.get().owner == lead
 
@@ -76,8 +76,8 @@ def test_sweep_processes_answers_whose_task_was_lost(answer, time_machine, mailo
     answer({"csat": 1})
     time_machine.move_to(NOW + timedelta(hours=4), tick=False)
 
-    assert metrics_tasks.responses_sweep() == 1
-    assert metrics_tasks.responses_sweep() == 0
+    assert surveys_tasks.responses_sweep() == 1
+    assert surveys_tasks.responses_sweep() == 0
 
     assert FollowUp.objects.count() == 1
     assert Response.objects.get().processed_at is not None
@@ -86,7 +86,7 @@ def test_sweep_processes_answers_whose_task_was_lost(answer, time_machine, mailo
 
 def test_followups_api_lists_open_cases(answer, api):
     [response] = answer({"csat": 1})
-    metrics_tasks.response_process(response.pk)
+    surveys_tasks.response_process(response.pk)
 
     listing = api.get("/api/v1/followups?status=open").json()["results"]
 
@@ -104,7 +104,7 @@ def test_followups_api_rejects_unknown_status(api):
 
 def test_followup_page_for_owner_other_agent_and_anonymous(answer, client):
     [response] = answer({"csat": 1}, comment="Still waiting")
-    metrics_tasks.response_process(response.pk)
+    surveys_tasks.response_process(response.pk)
     followup = FollowUp.objects.get()
     url = f"/followups/{followup.pk}/"
 
@@ -119,7 +119,7 @@ def test_followup_page_for_owner_other_agent_and_anonymous(answer, client):
 
 def test_owner_marks_case_contacted(answer, client):
     [response] = answer({"csat": 1})
-    metrics_tasks.response_process(response.pk)
+    surveys_tasks.response_process(response.pk)
     followup = FollowUp.objects.get()
     client.force_login(followup.owner)
 

@@ -10,15 +10,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from metrics import followups, recovery
-from metrics import tasks as metrics_tasks
-from metrics.models import (
+from followups import recovery
+from followups import services as followups
+from followups import tasks as followups_tasks
+from followups.models import (
     FollowUp,
     FollowUpEvent,
     FollowUpThreshold,
     FollowUpWord,
     TeamServiceLevel,
 )
+from metrics import followup_report
 from surveys.models import Response
 from tests.conftest import NOW
 from tests.factories import (
@@ -335,8 +337,8 @@ def test_sweep_run_twice_escalates_overdue_case_once(cast, mailoutbox, time_mach
     followup = open_case(cast.a, cast.team)
     time_machine.move_to(followup.due_at + timedelta(minutes=1), tick=False)
 
-    first = metrics_tasks.followups_sweep()
-    second = metrics_tasks.followups_sweep()
+    first = followups_tasks.followups_sweep()
+    second = followups_tasks.followups_sweep()
 
     assert (first[0], second[0]) == (1, 0)
     escalations = [m for m in mailoutbox if m.subject.startswith("Overdue follow-up")]
@@ -358,7 +360,7 @@ def test_sweep_leaves_a_case_contacted_in_time_past_its_due_time(cast, mailoutbo
     followups.followup_status_set(followup=followup, status="contacted", actor=cast.a)
     time_machine.move_to(MONDAY_MORNING, tick=False)
 
-    metrics_tasks.followups_sweep()
+    followups_tasks.followups_sweep()
 
     followup.refresh_from_db()
     assert (followup.is_overdue, followup.escalated_at) == (False, None)
@@ -370,10 +372,10 @@ def test_digest_goes_once_a_day_per_owner(cast, mailoutbox, time_machine):
     open_case(cast.b, cast.team)
     time_machine.move_to(MONDAY_MORNING + timedelta(minutes=5), tick=False)
 
-    metrics_tasks.followups_sweep()
-    metrics_tasks.followups_sweep()
+    followups_tasks.followups_sweep()
+    followups_tasks.followups_sweep()
     time_machine.move_to(MONDAY_MORNING + timedelta(days=1), tick=False)
-    metrics_tasks.followups_sweep()
+    followups_tasks.followups_sweep()
 
     digests = [m.to[0] for m in mailoutbox if "open follow-up case" in m.subject]
     assert sorted(digests) == ["a@support.example"] * 2 + ["b@support.example"] * 2
@@ -383,17 +385,17 @@ def test_digest_waits_for_the_morning(cast, mailoutbox, time_machine):
     open_case(cast.a, cast.team)
     time_machine.move_to(local(2026, 11, 23, 6, 30), tick=False)
 
-    assert metrics_tasks.followups_sweep() == (0, 0)
+    assert followups_tasks.followups_sweep() == (0, 0)
 
 
 def test_digest_hour_is_a_setting(cast, mailoutbox, time_machine, settings):
     settings.FOLLOWUP_DIGEST_HOUR = 9
     open_case(cast.a, cast.team)
     time_machine.move_to(local(2026, 11, 23, 8, 30), tick=False)
-    early = metrics_tasks.followups_sweep()
+    early = followups_tasks.followups_sweep()
     time_machine.move_to(local(2026, 11, 23, 9, 5), tick=False)
 
-    assert (early, metrics_tasks.followups_sweep()) == ((0, 0), (0, 1))
+    assert (early, followups_tasks.followups_sweep()) == ((0, 0), (0, 1))
     assert [m.to for m in mailoutbox] == [["a@support.example"]]
 
 
@@ -465,7 +467,7 @@ def test_recovery_row_counts_in_time_contacts_median_and_recovery():
          "recovery_answer": None, "first_contacted_at": None},
     ]  # fmt: skip
 
-    row = recovery.recovery_row("a@support.example", cases)
+    row = followup_report.recovery_row("a@support.example", cases)
 
     assert (row["opened"], row["median_wait"], row["recovery_rate"]) == (3, timedelta(hours=5), 50)
     assert (row["answered"], row["recovered"], row["in_time_count"]) == (2, 1, 1)
@@ -510,8 +512,8 @@ def test_recovery_report_names_agents_and_teams(client, cast):
 
 
 def test_case_change_publishes_followup_updated_webhook(cast, django_capture_on_commit_callbacks):
-    from surveys import outbound
-    from surveys.models import WebhookDelivery
+    from integrations import outbound
+    from integrations.models import WebhookDelivery
 
     outbound.subscription_create(
         url="https://hooks.example.com/", events=["followup.created", "followup.updated"]

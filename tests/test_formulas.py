@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metrics import formulas
+from surveys import scoring
 
 
 def test_csat_percent_matches_metrics_examples():
@@ -27,40 +28,43 @@ def test_no_answers_gives_no_score():
 
 def test_is_positive_uses_top_points_of_each_scale():
     assert [
-        s for s in range(1, 6) if formulas.is_positive(kind="csat", score=s, scale_points=5)
+        s for s in range(1, 6) if scoring.is_positive(kind="csat", score=s, scale_points=5)
     ] == [4, 5]
     assert [
-        s for s in range(1, 8) if formulas.is_positive(kind="csat", score=s, scale_points=7)
+        s for s in range(1, 8) if scoring.is_positive(kind="csat", score=s, scale_points=7)
     ] == [6, 7]
     assert [
-        s for s in range(1, 4) if formulas.is_positive(kind="csat", score=s, scale_points=3)
+        s for s in range(1, 4) if scoring.is_positive(kind="csat", score=s, scale_points=3)
     ] == [3]
-    assert [
-        s for s in range(1, 8) if formulas.is_positive(kind="ces", score=s, scale_points=7)
-    ] == [5, 6, 7]
-    assert [
-        s for s in range(1, 6) if formulas.is_positive(kind="ces", score=s, scale_points=5)
-    ] == [4, 5]
+    assert [s for s in range(1, 8) if scoring.is_positive(kind="ces", score=s, scale_points=7)] == [
+        5,
+        6,
+        7,
+    ]
+    assert [s for s in range(1, 6) if scoring.is_positive(kind="ces", score=s, scale_points=5)] == [
+        4,
+        5,
+    ]
 
 
 def test_is_low_matches_default_follow_up_triggers():
-    assert [s for s in range(1, 6) if formulas.is_low(kind="csat", score=s, scale_points=5)] == [
+    assert [s for s in range(1, 6) if scoring.is_low(kind="csat", score=s, scale_points=5)] == [
         1,
         2,
     ]
-    assert [s for s in range(1, 8) if formulas.is_low(kind="ces", score=s, scale_points=7)] == [
+    assert [s for s in range(1, 8) if scoring.is_low(kind="ces", score=s, scale_points=7)] == [
         1,
         2,
         3,
     ]
     assert [
-        s for s in range(0, 11) if formulas.is_low(kind="nps", score=s, scale_points=11)
+        s for s in range(0, 11) if scoring.is_low(kind="nps", score=s, scale_points=11)
     ] == list(range(7))
 
 
 def test_normalise_flips_effort_question():
-    assert formulas.normalise(kind="ces", raw=1, scale_points=7, inverted=True) == 7
-    assert formulas.normalise(kind="ces", raw=6, scale_points=7, inverted=False) == 6
+    assert scoring.normalise(kind="ces", raw=1, scale_points=7, inverted=True) == 7
+    assert scoring.normalise(kind="ces", raw=6, scale_points=7, inverted=False) == 6
 
 
 @given(st.integers(0, 10_000), st.integers(1, 10_000))
@@ -206,10 +210,10 @@ def test_nps_is_exact_from_counts_and_in_range(promoters, passives, detractors):
 @given(scales, st.booleans(), st.data())
 def test_normalise_makes_higher_better_and_stays_on_scale(kind_scale, inverted, data):
     kind, points = kind_scale
-    low, high = formulas.score_range(kind=kind, scale_points=points)
+    low, high = scoring.score_range(kind=kind, scale_points=points)
     raw = data.draw(st.integers(low, high))
 
-    score = formulas.normalise(kind=kind, raw=raw, scale_points=points, inverted=inverted)
+    score = scoring.normalise(kind=kind, raw=raw, scale_points=points, inverted=inverted)
 
     assert low <= score <= high
     flipped = kind == "ces" and inverted
@@ -220,8 +224,8 @@ def test_normalise_makes_higher_better_and_stays_on_scale(kind_scale, inverted, 
 def test_inverted_ces_low_effort_counts_as_easy(points, data):
     raw = data.draw(st.integers(1, points))
 
-    score = formulas.normalise(kind="ces", raw=raw, scale_points=points, inverted=True)
-    easy = formulas.is_positive(kind="ces", score=score, scale_points=points)
+    score = scoring.normalise(kind="ces", raw=raw, scale_points=points, inverted=True)
+    easy = scoring.is_positive(kind="ces", score=score, scale_points=points)
 
     # "How much effort?": the low answers (little effort) are the easy ones.
     assert easy == (raw <= (3 if points == 7 else 2))
@@ -230,14 +234,14 @@ def test_inverted_ces_low_effort_counts_as_easy(points, data):
 @given(scales, st.data())
 def test_positive_and_low_never_overlap(kind_scale, data):
     kind, points = kind_scale
-    low, high = formulas.score_range(kind=kind, scale_points=points)
+    low, high = scoring.score_range(kind=kind, scale_points=points)
     score = data.draw(st.integers(low, high))
 
-    positive = formulas.is_positive(kind=kind, score=score, scale_points=points)
-    is_low = formulas.is_low(kind=kind, score=score, scale_points=points)
+    positive = scoring.is_positive(kind=kind, score=score, scale_points=points)
+    is_low = scoring.is_low(kind=kind, score=score, scale_points=points)
 
     assert not (positive and is_low)
-    assert formulas.is_positive(kind=kind, score=high, scale_points=points)
+    assert scoring.is_positive(kind=kind, score=high, scale_points=points)
 
 
 @given(st.lists(st.integers(0, 10), min_size=1, max_size=300))

@@ -6,7 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from metrics.models import FollowUp, ScoreRollup
+from followups.models import FollowUp
+from metrics.models import ScoreRollup
 from metrics.rebuild import rollups_differences
 from surveys.models import Invitation, Response, Ticket
 

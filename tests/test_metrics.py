@@ -11,11 +11,11 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from metrics import rebuild, rollups
-from metrics import services as metrics_services
 from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
 from metrics.rollups import INVITATION_COLUMNS, SCORE_COLUMNS
 from surveys import services
+from surveys import services as surveys_services
 from surveys.models import Invitation
 from tests.conftest import NOW, sent_invitation
 from tests.factories import InvitationFactory, TicketFactory, UserFactory
@@ -30,7 +30,7 @@ def respond(*, kind, score, day=0, agent=None, team=None, channel="email", scale
     [response] = services.response_record(
         invitations=[invitation], answers={kind: score}, now=NOW + timedelta(days=day)
     )
-    metrics_services.response_process(response_id=response.pk)
+    surveys_services.response_process(response_id=response.pk)
     return response
 
 
@@ -113,7 +113,7 @@ def test_changed_answer_moves_counts_without_double_counting():
         invitations=[response.invitation], answers={"csat": 5}, now=NOW + timedelta(hours=1)
     )
 
-    metrics_services.response_process(response_id=response.pk)
+    surveys_services.response_process(response_id=response.pk)
 
     assert list(ScoreRollup.objects.values_list("score", "count")) == [(5, 1)]
 
@@ -167,7 +167,7 @@ def test_incremental_rollups_equal_rebuild_on_generated_history():
             changed = services.response_record(
                 invitations=[response.invitation], answers={kind: high}, now=later
             )
-            metrics_services.response_process(response_id=changed[0].pk)
+            surveys_services.response_process(response_id=changed[0].pk)
     incremental = _rollup_rows()
 
     rebuild.rollups_rebuild()
@@ -265,7 +265,7 @@ def test_it_counts_each_funnel_step_of_a_bucket_once():
     services.response_record(
         invitations=[response.invitation], answers={"csat": 4}, comment="Slow reply", now=NOW
     )
-    metrics_services.response_process(response_id=response.pk)
+    surveys_services.response_process(response_id=response.pk)
 
     rebuild.rollups_rebuild()
 

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from surveys import outbound, services, tasks
-from surveys.models import WebhookDelivery, WebhookSubscription
+from integrations import outbound
+from integrations import tasks as integrations_tasks
+from integrations.models import WebhookDelivery, WebhookSubscription
+from surveys import services
 from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +178,7 @@ def test_outbound_switched_off_subscription_is_reported_to_the_admins(
         f"Webhook switched off: {url}",
     )
     assert "Last error: HTTP 500" in message.body
-    assert f"/admin/surveys/webhooksubscription/{subscription.pk}/change/" in message.body
+    assert f"/admin/integrations/webhooksubscription/{subscription.pk}/change/" in message.body
 
 
 def test_outbound_sweep_sends_due_deliveries_and_rescues_stuck_ones(receiver, time_machine):
@@ -191,7 +193,7 @@ def test_outbound_sweep_sends_due_deliveries_and_rescues_stuck_ones(receiver, ti
     )
     time_machine.move_to(NOW, tick=False)
 
-    swept = tasks.integrations_sweep()
+    swept = integrations_tasks.integrations_sweep()
 
     assert swept == 2
     assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["delivered"] * 2

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from integrations.models import EmailEvent
 from metrics import rebuild
-from surveys import provider_events, reminders, services
-from surveys.models import Customer, EmailEvent
+from surveys import reminders, services
+from surveys.models import Customer
 from tests.conftest import NOW, QuietHandler, _validated, loopback_server, ticket_event
 
 pytestmark = pytest.mark.django_db
@@ -430,7 +431,7 @@ def test_it_sends_surveys_again_once_suppression_is_cleared(postmark, client):
     survey()
     post_event(client, "postmark", postmark_bounce(postmark[0]["message_id"]))
 
-    provider_events.customer_unsuppress(customer=Customer.objects.get())
+    services.customer_unsuppress(customer=Customer.objects.get())
     later = survey(at=NOW + timedelta(days=8), external_id="48999")
 
     assert len(postmark) == 2
@@ -496,11 +497,13 @@ def test_it_lists_provider_events_read_only_in_the_admin(postmark, client, admin
     post_event(client, "postmark", postmark_complaint(postmark[0]["message_id"]))
     event = EmailEvent.objects.get()
 
-    listed = admin_client.get("/admin/surveys/emailevent/").content.decode()
-    change = admin_client.post(f"/admin/surveys/emailevent/{event.pk}/change/", {"recipient": "x"})
+    listed = admin_client.get("/admin/integrations/emailevent/").content.decode()
+    change = admin_client.post(
+        f"/admin/integrations/emailevent/{event.pk}/change/", {"recipient": "x"}
+    )
 
     assert "complained" in listed and "anna@example.se" in listed
-    assert admin_client.get("/admin/surveys/emailevent/add/").status_code == 403
+    assert admin_client.get("/admin/integrations/emailevent/add/").status_code == 403
     assert change.status_code == 403
     assert EmailEvent.objects.get().recipient == "anna@example.se"
 

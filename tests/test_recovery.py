@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from metrics import followups, recovery
-from metrics import tasks as metrics_tasks
-from metrics.models import FollowUp, FollowUpEvent
+from followups import recovery
+from followups import services as followups
+from followups import tasks as followups_tasks
+from followups.models import FollowUp, FollowUpEvent
 from surveys.models import Agent, Response, SurveyPolicy
 from tests.factories import CustomerFactory, InvitationFactory, TeamFactory, UserFactory
 
@@ -96,7 +97,10 @@ def test_it_task_run_twice_sends_one_email(mailoutbox):
     followup = open_case()
     followups.followup_status_set(followup=followup, status="resolved")
 
-    assert (metrics_tasks.recovery_send(followup.pk), metrics_tasks.recovery_send(followup.pk)) == (
+    assert (
+        followups_tasks.recovery_send(followup.pk),
+        followups_tasks.recovery_send(followup.pk),
+    ) == (
         True,
         False,
     )
@@ -138,7 +142,7 @@ def test_it_sweep_sends_a_lost_send_once(mailoutbox, time_machine):
     followups.followup_status_set(followup=followup, status="resolved")  # task never ran
     time_machine.move_to(timezone.now() + timedelta(minutes=1), tick=False)
 
-    assert (metrics_tasks.recovery_sweep(), metrics_tasks.recovery_sweep()) == (1, 0)
+    assert (followups_tasks.recovery_sweep(), followups_tasks.recovery_sweep()) == (1, 0)
     assert [m.to for m in mailoutbox] == [["anna@example.se"]]
 
 
@@ -147,7 +151,7 @@ def test_it_sweep_leaves_cases_resolved_long_ago(mailoutbox, time_machine):
     followups.followup_status_set(followup=followup, status="resolved")
     time_machine.move_to(timezone.now() + timedelta(days=2), tick=False)
 
-    assert metrics_tasks.recovery_sweep() == 0
+    assert followups_tasks.recovery_sweep() == 0
     assert mailoutbox == []
 
 
@@ -156,12 +160,12 @@ def test_it_releases_a_failed_send_for_the_sweep(settings, mailoutbox, time_mach
     followups.followup_status_set(followup=followup, status="resolved")
     settings.EMAIL_BACKEND = "tests.test_sending.TemporaryFailure"
 
-    assert metrics_tasks.recovery_send(followup.pk) is False
+    assert followups_tasks.recovery_send(followup.pk) is False
     followup.refresh_from_db()
     assert (followup.recovery_sent_at, followup.recovery_token_hash) == (None, "")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     time_machine.move_to(timezone.now() + timedelta(minutes=1), tick=False)
-    assert metrics_tasks.recovery_sweep() == 1
+    assert followups_tasks.recovery_sweep() == 1
     assert len(mailoutbox) == 1
 
 
@@ -416,7 +420,7 @@ def test_it_sweep_is_in_the_beat_schedule():
 
     entry = app.conf.beat_schedule["recovery-sweep"]
 
-    assert (entry["task"], entry["schedule"]) == ("metrics.tasks.recovery_sweep", SWEEP_SECONDS)
+    assert (entry["task"], entry["schedule"]) == ("followups.tasks.recovery_sweep", SWEEP_SECONDS)
 
 
 def test_it_admin_shows_when_the_case_was_asked(client, asked):
@@ -425,7 +429,7 @@ def test_it_admin_shows_when_the_case_was_asked(client, asked):
         UserFactory(username="admin@support.example", is_staff=True, is_superuser=True)
     )
 
-    page = client.get(f"/admin/metrics/followup/{followup.pk}/change/")
+    page = client.get(f"/admin/followups/followup/{followup.pk}/change/")
 
     assert page.status_code == 200
     assert followup.recovery_token_hash in page.content.decode()
@@ -479,9 +483,9 @@ def test_it_admin_shows_a_case_and_sends_changes_to_its_page(client, asked):
         UserFactory(username="admin@support.example", is_staff=True, is_superuser=True)
     )
 
-    page = client.get(f"/admin/metrics/followup/{followup.pk}/change/")
+    page = client.get(f"/admin/followups/followup/{followup.pk}/change/")
 
     form = page.context["adminform"].form
     assert not {"status", "outcome", "owner"} & set(form.fields)
     assert "View on site" in page.content.decode()
-    assert client.get("/admin/metrics/followup/add/").status_code == 403
+    assert client.get("/admin/followups/followup/add/").status_code == 403

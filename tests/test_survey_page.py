@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from metrics.models import FollowUp
+from followups.models import FollowUp
 from surveys import services
 from surveys.models import Invitation, QuestionText, Response, ResponseRevision, SurveyPolicy
 from tests.conftest import NOW

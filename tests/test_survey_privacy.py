@@ -126,7 +126,7 @@ def test_rate_limit_fails_open_when_the_cache_is_away(client, settings, sent_sur
     ],
 )
 def test_rate_limit_key_is_the_client_address(settings, rf, proxies, forwarded, remote, expected):
-    from surveys.views import client_address
+    from surveys.pages import client_address
 
     settings.SURVEY_TRUSTED_PROXIES = proxies
     request = rf.get("/s/x/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)

@@ -520,8 +520,8 @@ def test_every_customer_page_and_email_is_translated(
 
 RECOVERY_TEMPLATES = (
     "templates/emails/recovery-",
-    "templates/surveys/recovery.html",
-    "metrics/forms.py",
+    "templates/followups/recovery.html",
+    "followups/forms.py",
 )
 RECOVERY_QUESTION = {
     "sv": "Lyckades vi lösa det?",
@@ -535,7 +535,8 @@ RECOVERY_QUESTION = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_recovery_email_and_page_are_in_customer_language(lang, client, mailoutbox):
-    from metrics import followups, recovery
+    from followups import recovery
+    from followups import services as followups
     from tests.test_recovery import link, open_case
 
     followup = open_case(locale=lang)

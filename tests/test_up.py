@@ -2,7 +2,7 @@
 
 import pytest
 
-from surveys.management.commands.up import DEMO_AGENT, Command
+from devtools.management.commands.up import DEMO_AGENT, Command
 from surveys.services import agent_upsert
 
 pytestmark = pytest.mark.django_db

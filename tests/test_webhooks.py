@@ -4,8 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from surveys import helpdesks, tasks, webhooks
-from surveys.models import HelpdeskConnection, InboundDelivery, Invitation, Ticket
+from integrations import helpdesks, webhooks
+from integrations import tasks as integrations_tasks
+from integrations.models import HelpdeskConnection, InboundDelivery
+from surveys.models import Invitation, Ticket
 from tests.conftest import NOW, post_concurrently
 
 pytestmark = pytest.mark.django_db
@@ -223,8 +225,8 @@ def test_inbound_delivery_process_twice_ingests_once(client):
     post_zendesk(client, zendesk_body())  # on-commit task not run
     delivery = InboundDelivery.objects.get()
 
-    first = tasks.inbound_delivery_process(delivery.pk)
-    second = tasks.inbound_delivery_process(delivery.pk)
+    first = integrations_tasks.inbound_delivery_process(delivery.pk)
+    second = integrations_tasks.inbound_delivery_process(delivery.pk)
 
     assert (first, second) == (True, False)
     assert Ticket.objects.count() == 1
@@ -244,14 +246,14 @@ def test_inbound_delivery_unmappable_keeps_the_error(client, django_capture_on_c
 
 def test_inbound_deliveries_sweep_processes_what_the_broker_lost(client, time_machine):
     post_zendesk(client, zendesk_body())  # on-commit task not run: the broker was down
-    assert tasks.inbound_deliveries_sweep() == 0  # too fresh: its task may still come
+    assert integrations_tasks.inbound_deliveries_sweep() == 0  # too fresh: its task may still come
 
     time_machine.move_to(NOW + timedelta(minutes=2), tick=False)
-    swept = tasks.inbound_deliveries_sweep()
+    swept = integrations_tasks.inbound_deliveries_sweep()
 
     assert swept == 1
     assert Ticket.objects.count() == 1
-    assert tasks.inbound_deliveries_sweep() == 0
+    assert integrations_tasks.inbound_deliveries_sweep() == 0
 
 
 def test_inbound_deliveries_sweep_gives_up_after_max_attempts(client, time_machine):
@@ -259,7 +261,7 @@ def test_inbound_deliveries_sweep_gives_up_after_max_attempts(client, time_machi
     InboundDelivery.objects.update(attempts=webhooks.MAX_ATTEMPTS)
     time_machine.move_to(NOW + timedelta(minutes=2), tick=False)
 
-    assert tasks.inbound_deliveries_sweep() == 0
+    assert integrations_tasks.inbound_deliveries_sweep() == 0
 
 
 def test_zendesk_event_maps_statuses_and_defaults():

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from surveys import helpdesks
-from surveys.models import HelpdeskConnection, InboundDelivery, Invitation, Ticket
+from integrations import helpdesks
+from integrations.models import HelpdeskConnection, InboundDelivery
+from surveys.models import Invitation, Ticket
 from tests.conftest import NOW, post_concurrently
 
 pytestmark = pytest.mark.django_db

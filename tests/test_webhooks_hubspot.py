@@ -4,8 +4,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from surveys import helpdesks
-from surveys.models import InboundDelivery, Ticket
+from integrations import helpdesks
+from integrations.models import InboundDelivery
+from surveys.models import Ticket
 from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db

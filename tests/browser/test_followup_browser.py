@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from metrics import followups
-from metrics.models import FollowUp
+from followups import services as followups
+from followups.models import FollowUp
 from surveys.models import Response
 from tests.browser.conftest import axe_violations
 from tests.factories import AgentFactory, CustomerFactory, InvitationFactory, TeamFactory

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from metrics import followups
+from followups import services as followups
 from surveys.models import Response
 from tests.browser.conftest import PHONE, axe_violations
 from tests.factories import AgentFactory, CustomerFactory, InvitationFactory

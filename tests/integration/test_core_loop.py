@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.models import FollowUp
+from followups.models import FollowUp
 from surveys.models import Customer, Invitation, Response
 
 from .conftest import (

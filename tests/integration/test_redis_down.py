@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from metrics.models import FollowUp
+from followups.models import FollowUp
 from surveys.models import Invitation, Response
 
 from .conftest import Browser, Stack, answer_survey, parse_html, ticket_event, wait_until

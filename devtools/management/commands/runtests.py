@@ -1,5 +1,6 @@
-"""`manage.py runtests [pytest args]`: the whole test suite, with the settings and
-database pytest would use (config.settings_test; DATABASE_URL picks the database)."""
+"""`manage.py runtests [pytest args]`: the import contracts (lint-imports), then the whole
+test suite, with the settings and database pytest would use (config.settings_test;
+DATABASE_URL picks the database)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ class Command(BaseCommand):
             del env["DJANGO_SETTINGS_MODULE"]
         self.stdout.write(f"Database: {database_description()}")
         self.stdout.flush()
+        # The apps' one-way structure (pyproject.toml [tool.importlinter]) before any test.
+        lint_imports = Path(sys.executable).with_name("lint-imports")
+        if subprocess.call([str(lint_imports), "--no-cache"], cwd=root, env=env) != 0:
+            self.stderr.write("lint-imports: an import breaks the apps' one-way structure (above).")
+            sys.exit(1)
         code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=root, env=env)
         if code == NO_TESTS_COLLECTED:
             self.stderr.write(

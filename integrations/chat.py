@@ -1,18 +1,20 @@
 """Chat messages about low scores, for Slack and Microsoft Teams incoming webhooks.
 
-A chat subscription is an outbound webhook subscription (surveys/outbound.py: the
+A chat subscription is an outbound webhook subscription (integrations/outbound.py: the
 same deliveries, retries and log) whose body is one of these messages instead of
 the JSON event.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .models import Response, WebhookSubscription
+from followups.models import FollowUp
+from followups.services import response_case_reason
+from surveys.emails import absolute, survey_comment
+from surveys.models import Response
 
-if TYPE_CHECKING:
-    from metrics.models import FollowUp
+from .models import WebhookSubscription
 
 Format = WebhookSubscription.Format
 COMMENT_CHARS = 300
@@ -21,9 +23,7 @@ COMMENT_CHARS = 300
 def low_score_message(response: Response, format: str) -> dict[str, Any] | None:
     """A new answer is posted to chat only when it opens a case (a low score, or a
     listed word); an answer held for review is not posted."""
-    from metrics import followups
-
-    if response.held or followups.response_case_reason(response=response) is None:
+    if response.held or response_case_reason(response=response) is None:
         return None
     return chat_message(response=response, followup=None, format=format)
 
@@ -38,8 +38,6 @@ def truncated(text: str, limit: int = COMMENT_CHARS) -> str:
 
 
 def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]:
-    from .emails import absolute, survey_comment
-
     invitation = response.invitation
     ticket, customer, agent = invitation.ticket, invitation.customer, invitation.agent
     scale_max = 10 if invitation.kind == "nps" else invitation.scale_points

@@ -28,9 +28,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import helpdesks, services
+from surveys import services
+from surveys.api import TicketEventSerializer
+from surveys.models import ApiKey
+from surveys.queue import enqueue
+
+from . import helpdesks
 from .models import (
-    ApiKey,
     HelpdeskConnection,
     HelpdeskProvider,
     InboundDelivery,
@@ -156,9 +160,7 @@ def inbound_delivery_record(
             delivery = InboundDelivery.objects.create(
                 **fields, body=body or json.dumps(payload), received_at=now
             )
-            from .tasks import inbound_delivery_process
-
-            services.enqueue(inbound_delivery_process, delivery.pk)
+            enqueue("integrations.tasks.inbound_delivery_process", delivery.pk)
     except IntegrityError:
         return InboundDelivery.objects.get(**fields), False
     return delivery, True
@@ -195,7 +197,6 @@ def inbound_delivery_process(
 
 def _event_for(delivery: InboundDelivery) -> tuple[dict[str, Any] | None, str]:
     """The validated ticket event of a delivery, or why there is none."""
-    from .api import TicketEventSerializer
 
     key = helpdesks.DeliveryKey(delivery.account, delivery.ticket_id, delivery.solved_at)
     try:
@@ -390,7 +391,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
         "api_keys": ApiKey.objects.filter(revoked_at__isnull=True).count(),
         "nav": "integrations",
     }
-    return render(request, "surveys/integrations.html", context)
+    return render(request, "integrations/integrations.html", context)
 
 
 @staff_member_required
@@ -399,10 +400,10 @@ def setup(request: HttpRequest, provider: str) -> HttpResponse:
     if provider not in HELPDESKS:
         return _error(404, "Unknown helpdesk.")
     context = {
-        "url": settings.SITE_URL + reverse(f"surveys:hooks_{provider}"),
+        "url": settings.SITE_URL + reverse(f"integrations:hooks_{provider}"),
         "secret": helpdesk_secret(provider),
         "body": HELPDESKS[provider].body,
-        "connection_admin": reverse("admin:surveys_helpdeskconnection_changelist"),
+        "connection_admin": reverse("admin:integrations_helpdeskconnection_changelist"),
         "tolerance_minutes": settings.HELPDESK_WEBHOOK_TOLERANCE // 60,
     }
-    return render(request, f"surveys/setup_{provider}.html", context)
+    return render(request, f"integrations/setup_{provider}.html", context)

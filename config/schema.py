@@ -15,11 +15,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
+from followups import api as followups_api
+from integrations import outbound
 from metrics import api as metrics_api
-
-from . import api as surveys_api
-from . import outbound
-from .models import SurveyKind, Ticket
+from surveys import api as surveys_api
+from surveys.models import SurveyKind, Ticket
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -62,7 +62,7 @@ class ResponsePageSerializer(serializers.Serializer):
 
 
 class FollowUpListSerializer(serializers.Serializer):
-    results = metrics_api.FollowUpSerializer(many=True)
+    results = followups_api.FollowUpSerializer(many=True)
 
 
 # 400 bodies are {"field": ["message", ...]} or {"detail": "..."}: any object.
@@ -90,7 +90,7 @@ extend_schema(
     parameters=[metrics_api.ResponseQuerySerializer, *PAGING],
     responses={200: ResponsePageSerializer, **ERRORS},
     tags=["responses"],
-)(surveys_api.responses)
+)(metrics_api.responses)
 
 extend_schema(
     parameters=[metrics_api.MetricQuerySerializer],
@@ -99,20 +99,20 @@ extend_schema(
 )(metrics_api.metrics)
 
 extend_schema(
-    parameters=[metrics_api.FollowUpQuerySerializer],
+    parameters=[followups_api.FollowUpQuerySerializer],
     responses={200: FollowUpListSerializer, **ERRORS},
     tags=["followups"],
-)(metrics_api.followups)
+)(followups_api.followups)
 
 extend_schema(
-    request=metrics_api.FollowUpUpdateSerializer,
+    request=followups_api.FollowUpUpdateSerializer,
     responses={
-        200: metrics_api.FollowUpSerializer,
+        200: followups_api.FollowUpSerializer,
         404: OpenApiResponse(ErrorSerializer, description="No open case has this id."),
         **ERRORS,
     },
     tags=["followups"],
-)(metrics_api.followup_update)
+)(followups_api.followup_update)
 
 extend_schema(
     request=outbound.SubscriptionSerializer,

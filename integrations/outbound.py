@@ -37,9 +37,16 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
-from . import services
+from followups.api import FollowUpSerializer
+from followups.models import FollowUp, FollowUpEvent
+from surveys import signals
+from surveys.api import ResponseSerializer
+from surveys.models import Invitation, Response, Team
+from surveys.queue import enqueue
+
 from .chat import chat_message, low_score_message
-from .models import Invitation, Response, Team, WebhookDelivery, WebhookSubscription
+from .emails import webhook_disabled_email
+from .models import WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +138,7 @@ def event_publish(
                 )
         except IntegrityError:
             continue  # published already
-        from .tasks import webhook_delivery_send
-
-        services.enqueue(webhook_delivery_send, delivery.pk)
+        enqueue("integrations.tasks.webhook_delivery_send", delivery.pk)
         made += 1
     return made
 
@@ -240,8 +245,6 @@ def _disabled(subscription: WebhookSubscription, error: str) -> None:
     """Tell the admins (superusers) a subscription was switched off; the log stays."""
     from django.contrib.auth import get_user_model
 
-    from .emails import webhook_disabled_email
-
     logger.error("webhook subscription %s switched off after a day of failures", subscription)
     admins = get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
     recipients = sorted(admins.values_list("email", flat=True))
@@ -301,20 +304,19 @@ def _publish_safely(
 @receiver(post_save, sender=Response, dispatch_uid="outbound_response_saved")
 def _response_saved(sender: Any, instance: Response, created: bool, **kwargs: Any) -> None:
     """An answer that counts is published; one held for review (it looks automated)
-    is not, until an admin approves it (response_released)."""
+    is not, until an admin approves it (the answer_released signal)."""
     if instance.held:
         return
     _response_publish(instance, "response.created" if created else "response.updated")
 
 
-def response_released(response: Response) -> None:
+@receiver(signals.answer_released, dispatch_uid="outbound_response_released")
+def _response_released(sender: Any, response: Response, **kwargs: Any) -> None:
     """Publish an answer an admin approved: its subscribers have not seen it yet."""
     _response_publish(response, "response.created")
 
 
 def _response_publish(response: Response, event_type: str) -> None:
-    from .api import ResponseSerializer
-
     _publish_safely(
         event_type,
         f"{response.pk}:{response.updated_at.isoformat()}",
@@ -327,8 +329,6 @@ def _response_publish(response: Response, event_type: str) -> None:
 
 
 def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    from metrics.api import FollowUpSerializer
-
     if created:
         _publish_safely(
             "followup.created",
@@ -342,9 +342,6 @@ def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
 
 
 def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    from metrics.api import FollowUpSerializer
-    from metrics.models import FollowUp, FollowUpEvent
-
     if not created or instance.kind == FollowUpEvent.Kind.OPENED:
         return
 
@@ -365,10 +362,8 @@ def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) 
     transaction.on_commit(lambda: _publish_safely("followup.updated", key, data, team))
 
 
-post_save.connect(_followup_saved, sender="metrics.FollowUp", dispatch_uid="outbound_followup")
-post_save.connect(
-    _followup_changed, sender="metrics.FollowUpEvent", dispatch_uid="outbound_followup_changed"
-)
+post_save.connect(_followup_saved, sender=FollowUp, dispatch_uid="outbound_followup")
+post_save.connect(_followup_changed, sender=FollowUpEvent, dispatch_uid="outbound_followup_changed")
 
 
 # --- API -------------------------------------------------------------------------------

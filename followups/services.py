@@ -1,26 +1,28 @@
 """Follow-up cases: opening, due times, who sees what, the case actions, and the
 escalation and digest sweeps. Services write; selectors (followups_*) read. The
-recovery survey and the recovery report are in metrics/recovery.py."""
+recovery survey is in followups/recovery.py, the follow-up report in
+metrics/followup_report.py."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from surveys import scoring
 from surveys.models import Agent, Invitation, Response
+from surveys.queue import enqueue
 
-from . import formulas
+from .emails import followup_digest_email, followup_escalated_email, followup_opened_email
 from .models import (
     FollowUp,
     FollowUpDigest,
@@ -82,7 +84,7 @@ def low_up_to(*, kind: str, scale_points: int) -> int:
     threshold = FollowUpThreshold.objects.filter(kind=kind, scale_points=scale_points).first()
     if threshold is not None:
         return threshold.low_up_to
-    return formulas.low_up_to(kind=kind, scale_points=scale_points)
+    return scoring.low_up_to(kind=kind, scale_points=scale_points)
 
 
 def followup_due(*, invitation: Invitation, opened: datetime) -> datetime:
@@ -153,8 +155,6 @@ def _loaded(followup_id: int) -> FollowUp:
 
 def followup_notify(*, followup_id: int, now: datetime) -> bool:
     """Email the owner about a new case, once. Returns whether an email went out."""
-    from surveys.emails import followup_opened_email
-
     claimed = (
         FollowUp.objects.filter(pk=followup_id, owner_notified_at__isnull=True, owner__isnull=False)
         .exclude(owner__email="")
@@ -278,10 +278,8 @@ def followup_status_set(
         changes["outcome"] = outcome
     FollowUp.objects.filter(pk=followup.pk).update(**changes)
     if changes.get("status") == FollowUp.Status.RESOLVED:
-        # robust: a broker that is down must not undo the change; the sweep sends later.
-        from .recovery import recovery_enqueue
-
-        transaction.on_commit(partial(recovery_enqueue, followup.pk), robust=True)
+        # A broker that is down does not undo the change; the recovery sweep sends later.
+        enqueue("followups.tasks.recovery_send", followup.pk)
     followup.refresh_from_db()
     return followup
 
@@ -351,13 +349,6 @@ def followups_overdue(*, now: datetime) -> list[int]:
     )
 
 
-def _render(name: str, context: dict[str, Any], to: str) -> EmailMultiAlternatives:
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-        text = render_to_string(f"emails/{name}-body.txt", context)
-    return EmailMultiAlternatives(subject=subject, body=text, to=[to])
-
-
 def followup_escalate(*, followup_id: int, now: datetime) -> bool:
     """Tell the team lead a case is past its due time, once (claimed with a conditional
     UPDATE). A case without a lead is claimed and recorded, but nobody is emailed."""
@@ -370,12 +361,8 @@ def followup_escalate(*, followup_id: int, now: datetime) -> bool:
     team = followup.invitation.team
     lead = team.lead if team is not None else None
     if lead is not None and lead.email:
-        from surveys.emails import absolute
-
-        context = {"followup": followup, "ticket": followup.invitation.ticket}
-        context["url"] = absolute(followup.get_absolute_url())
         try:
-            _render("followup-escalated", context, lead.email).send()
+            followup_escalated_email(followup=followup, to=lead.email).send()
         except Exception:
             logger.exception("could not escalate follow-up %s; will retry", followup_id)
             FollowUp.objects.filter(pk=followup_id).update(escalated_at=None)
@@ -409,11 +396,8 @@ def digest_send(*, owner_id: int, day: date, now: datetime) -> bool:
     followups = list(followups_inbox(user=owner))
     if not followups:
         return False
-    from surveys.emails import absolute
-
-    context = {"followups": followups, "now": now, "url": absolute("/followups/")}
     try:
-        _render("followup-digest", context, owner.email).send()
+        followup_digest_email(followups=followups, to=owner.email, now=now).send()
     except Exception:
         logger.exception("could not send the digest to user %s; will retry", owner_id)
         FollowUpDigest.objects.filter(pk=digest.pk).update(sent_at=None)

@@ -3,7 +3,8 @@
 Every event is kept as an EmailEvent row; a provider's retry of the same event finds
 its row and changes nothing. An event about a survey email or its reminder marks
 the invitations in that email; a hard bounce, a rejection or a spam complaint also
-suppresses the customer's address, so no survey email goes to it again.
+suppresses the customer's address, so no survey email goes to it again (both done by
+the core: surveys.services.survey_email_delivered and survey_email_refused).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import rules
-from .models import Customer, EmailEvent, Invitation
+from surveys import services
+from surveys.models import Invitation
+
+from .models import EmailEvent
 
 logger = logging.getLogger(__name__)
-
-State = Invitation.State
 
 # Events that say the address must not be mailed again.
 SUPPRESSING = {EventType.BOUNCED, EventType.REJECTED, EventType.COMPLAINED}
@@ -111,27 +112,19 @@ def _invitations_of(message_id: str) -> list[Invitation]:
 
 
 def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invitation]) -> None:
-    survey = [i for i in invitations if i.message_id == row.message_id]
-    pks = [i.pk for i in survey]
-    at = row.occurred_at
     if row.event_type == EventType.DELIVERED:
-        Invitation.objects.filter(pk__in=pks, delivered_at__isnull=True).update(delivered_at=at)
+        survey = [i for i in invitations if i.message_id == row.message_id]
+        services.survey_email_delivered(invitations=survey, at=row.occurred_at)
         return
     if row.event_type not in SUPPRESSING or is_soft_bounce(event):
         return
-    if row.event_type == EventType.COMPLAINED:
-        emailed = [i.pk for i in invitations]
-        Invitation.objects.filter(pk__in=emailed, complained_at__isnull=True).update(
-            complained_at=at
-        )
-    else:
-        Invitation.objects.filter(pk__in=pks, bounced_at__isnull=True).update(bounced_at=at)
-    customer_suppress(customer=invitations[0].customer, reason=_reason(row), now=at)
-    from metrics.rollups import rollups_refresh
-
-    # The response rate counts delivered emails: a bounced or complained one leaves it.
-    for invitation in survey:
-        rollups_refresh(invitation=invitation)
+    services.survey_email_refused(
+        invitations=invitations,
+        message_id=row.message_id,
+        complained=row.event_type == EventType.COMPLAINED,
+        reason=_reason(row),
+        at=row.occurred_at,
+    )
 
 
 def _reason(row: EmailEvent) -> str:
@@ -142,27 +135,6 @@ def _reason(row: EmailEvent) -> str:
     }[row.event_type]
     detail = f" ({row.description})" if row.description else ""
     return f"{row.esp_name}: {what} on {row.occurred_at:%Y-%m-%d}{detail}"[:200]
-
-
-def customer_suppress(*, customer: Customer, reason: str, now: datetime) -> Customer:
-    """Send no survey email or reminder to this address again, the scheduled ones
-    included. Safe to repeat: the first reason is kept."""
-    with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk, suppressed_at__isnull=True).update(
-            suppressed_at=now, suppressed_reason=reason[:200]
-        )
-        customer.refresh_from_db()
-        Invitation.objects.filter(customer=customer, state=State.SCHEDULED).update(
-            state=State.SUPPRESSED, reason=rules.suppression_text(customer.suppressed_reason)[:300]
-        )
-    return customer
-
-
-def customer_unsuppress(*, customer: Customer) -> Customer:
-    """Mail this address again (an admin fixed or confirmed it); from the next survey on."""
-    Customer.objects.filter(pk=customer.pk).update(suppressed_at=None, suppressed_reason="")
-    customer.refresh_from_db()
-    return customer
 
 
 def tracking_received(

@@ -31,11 +31,10 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from metrics import formulas
-from metrics.followups import followup_due
-from metrics.models import FollowUp, FollowUpEvent
+from followups.models import FollowUp, FollowUpEvent
+from followups.services import followup_due
 from metrics.rebuild import rollups_rebuild
-from surveys import rules
+from surveys import rules, scoring
 from surveys.models import (
     Customer,
     Invitation,
@@ -913,7 +912,7 @@ class DemoBuilder:
                 Response(
                     invitation=inv.obj,
                     raw_score=inv.raw_score,
-                    score=formulas.normalise(
+                    score=scoring.normalise(
                         kind=inv.kind,
                         raw=inv.raw_score,
                         scale_points=inv.obj.scale_points,
@@ -947,7 +946,7 @@ class DemoBuilder:
         low = [
             r
             for r in responses
-            if formulas.is_low(
+            if scoring.is_low(
                 kind=r.invitation.kind, score=r.score, scale_points=r.invitation.scale_points
             )
         ]

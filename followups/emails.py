@@ -1,0 +1,87 @@
+"""The emails of follow-up cases: to the owner (case opened), the team lead
+(escalation), each owner's daily digest, and the customer's recovery survey."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+from django.utils import translation
+
+from surveys.emails import absolute, brand_context, render_email, survey_comment, unsubscribe_url
+from surveys.models import SurveyPolicy
+from surveys.rules import SUPPORTED_LANGUAGES
+
+from .models import FollowUp
+
+
+def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
+    """Tell the agent a customer gave a low score and should be called back."""
+    invitation = followup.invitation
+    response = invitation.response
+    with translation.override(settings.LANGUAGE_CODE):
+        kind = str(invitation.get_kind_display())
+    context = {
+        "followup": followup,
+        "ticket": invitation.ticket,
+        "kind": kind,
+        "score": response.raw_score,
+        "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
+        "comment": survey_comment(invitation),
+        "customer": invitation.customer,
+        "url": absolute(followup.get_absolute_url()),
+    }
+    return render_email("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
+
+
+def followup_escalated_email(*, followup: FollowUp, to: str) -> EmailMultiAlternatives:
+    """Tell the team lead a case is past its due time and nobody has contacted the customer."""
+    context = {
+        "followup": followup,
+        "ticket": followup.invitation.ticket,
+        "url": absolute(followup.get_absolute_url()),
+    }
+    return render_email("followup-escalated", context, to, settings.LANGUAGE_CODE, html=False)
+
+
+def followup_digest_email(
+    *, followups: list[FollowUp], to: str, now: datetime
+) -> EmailMultiAlternatives:
+    """One owner's open cases, once a day."""
+    context = {"followups": followups, "now": now, "url": absolute(reverse("followups:inbox"))}
+    return render_email("followup-digest", context, to, settings.LANGUAGE_CODE, html=False)
+
+
+def recovery_language(followup: FollowUp) -> str:
+    """The language the customer of a case is asked in: theirs if Kundpuls speaks it,
+    else English."""
+    locale = followup.invitation.customer.locale
+    return locale if locale in SUPPORTED_LANGUAGES else "en"
+
+
+def recovery_email(
+    *, followup: FollowUp, token: str, policy: SurveyPolicy
+) -> EmailMultiAlternatives:
+    """The recovery question with a one-click Yes and No, in the customer's language."""
+    invitation = followup.invitation
+    customer = invitation.customer
+    url = absolute(reverse("followups:recovery", args=[token]))
+    context = {
+        **brand_context(policy),
+        "customer_name": customer.name.split(" ")[0] if customer.name else "",
+        "subject": invitation.ticket.subject or str(invitation.ticket),
+        "recovery_url": url,
+        "yes_url": f"{url}?answer=yes",
+        "no_url": f"{url}?answer=no",
+        "unsubscribe_url": unsubscribe_url(customer),
+    }
+    message = render_email("recovery", context, customer.email, recovery_language(followup))
+    message.extra_headers = {
+        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+        "X-Kundpuls-Followup": str(followup.pk),
+    }
+    return message

@@ -1,0 +1,168 @@
+"""The helpdesks, outbound webhooks and email provider Kundpuls talks to, and what
+they sent or were sent."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from surveys.models import Team
+
+
+class HelpdeskProvider(models.TextChoices):
+    ZENDESK = "zendesk", "Zendesk"
+    FRESHDESK = "freshdesk", "Freshdesk"
+    HUBSPOT = "hubspot", "HubSpot"
+    HELPSCOUT = "helpscout", "Help Scout"
+    INTERCOM = "intercom", "Intercom"
+
+
+class HelpdeskConnection(models.Model):
+    """The webhook secret of one helpdesk; without a row, the environment's is used."""
+
+    provider = models.CharField(max_length=20, choices=HelpdeskProvider.choices, unique=True)
+    # Zendesk: the webhook's signing secret. Freshdesk: the token sent in X-Kundpuls-Token.
+    # HubSpot: the app's client secret.
+    secret = models.CharField(max_length=200)
+    # HubSpot: a private app's access token, to read tickets through the CRM API.
+    api_token = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["provider"]
+        verbose_name = _("helpdesk connection")
+
+    def __str__(self) -> str:
+        return self.get_provider_display()
+
+
+class InboundDelivery(models.Model):
+    """One webhook call from a helpdesk, kept raw until a worker has ingested it.
+
+    The unique key makes a helpdesk's retries (and replays) of the same solve one row.
+    """
+
+    provider = models.CharField(max_length=20, choices=HelpdeskProvider.choices)
+    account = models.CharField(max_length=100, blank=True)
+    ticket_id = models.CharField(max_length=100)
+    solved_at = models.DateTimeField()
+    body = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "account", "ticket_id", "solved_at"],
+                name="inbound_delivery_unique_solve",
+            )
+        ]
+        indexes = [models.Index(fields=["processed_at", "received_at"])]
+        verbose_name_plural = _("inbound deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.provider} #{self.ticket_id} at {self.solved_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookSubscription(models.Model):
+    """A URL that is sent Kundpuls events, signed the Standard Webhooks way.
+
+    A Slack or Microsoft Teams incoming webhook is a subscription too: the same
+    delivery, retry and log, with the body written as a chat message.
+    """
+
+    class Format(models.TextChoices):
+        STANDARD = "standard", _("Standard Webhooks (JSON event)")
+        SLACK = "slack", _("Slack incoming webhook")
+        TEAMS = "teams", _("Microsoft Teams incoming webhook")
+
+    url = models.URLField(max_length=500)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.STANDARD)
+    # Only events about this team's tickets (none: every team's).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE)
+    events = models.JSONField(default=list)
+    # whsec_ + base64 of the signing key; shown once, when the subscription is made.
+    secret = models.CharField(max_length=100, editable=False)
+    active = models.BooleanField(default=True)
+    # When deliveries began to fail; a day of failing disables the subscription.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, retried with backoff for up to a day."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The webhook-id header: the same on every retry, so receivers can deduplicate.
+    message_id = models.CharField(max_length=40)
+    event_type = models.CharField(max_length=40)
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "message_id"], name="webhook_delivery_unique_message"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.message_id} to {self.subscription}"
+
+
+class EmailEvent(models.Model):
+    """One tracking event from the email provider (delivered, bounced, complained...).
+
+    Kept as received; the unique key makes a provider's retries of one event one row.
+    """
+
+    esp_name = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=200, blank=True)
+    event_type = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp_name", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="email_event_unique_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp_name} {self.event_type} {self.recipient}"

@@ -1,0 +1,122 @@
+"""What every customer page gets (the survey, the recovery survey, unsubscribe):
+privacy headers (no-store, no referrer, no cookies, nothing from another host), a
+rate limit by IP, and the language switch (?lang=, carried in the page's own links)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django_ratelimit.core import get_usage
+
+from . import rules
+
+# Each language's name in itself, for the language switch.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "sv": "Svenska",
+    "nb": "Norsk",
+    "da": "Dansk",
+    "fi": "Suomi",
+    "fy": "Frysk",
+}
+
+
+def rate_limited(request: HttpRequest) -> bool:
+    """More survey-link requests from this IP than a person makes (default 30 a
+    minute): someone is guessing tokens. When the cache (Redis) is away the count
+    cannot be kept and django-ratelimit reports a limit of 0: the pages stay open."""
+    usage = get_usage(
+        request,
+        group="surveys.public",
+        key=client_address,
+        rate=settings.SURVEY_RATE_LIMIT,
+        increment=True,
+    )
+    return bool(usage and usage["should_limit"] and usage["limit"] > 0)
+
+
+def client_address(group: str, request: HttpRequest) -> str:
+    """Where a request came from. Behind SURVEY_TRUSTED_PROXIES proxies (default 0),
+    the address the outermost one saw: each proxy appends the address it was
+    reached from to X-Forwarded-For, so earlier entries may be forged. IPv6
+    addresses count per /64, as one home or phone has a whole /64."""
+    proxies = settings.SURVEY_TRUSTED_PROXIES
+    forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    address = forwarded[-proxies] if proxies and len(forwarded) >= proxies else ""
+    address = address or request.META.get("REMOTE_ADDR", "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def chosen_language(request: HttpRequest) -> str:
+    """The language picked with the switch, "" when none (or not one we speak)."""
+    lang = request.GET.get("lang", "")
+    return lang if lang in rules.SUPPORTED_LANGUAGES else ""
+
+
+def public_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    switch: bool = True,
+) -> HttpResponse:
+    """Render a customer-facing page with its privacy headers and language switch."""
+    nonce = secrets.token_urlsafe(16)
+    language = translation.get_language()
+    context = {"csp_nonce": nonce, "language_links": [], **context}
+    if switch:
+        context["language_links"] = language_links(request, language)
+    return private_headers(render(request, template, context, status=status), nonce)
+
+
+def private_headers(response: HttpResponse, nonce: str = "") -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; "
+        f"style-src 'self' 'nonce-{nonce or secrets.token_urlsafe(16)}'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+    return response
+
+
+def language_links(request: HttpRequest, current: str) -> list[dict[str, Any]]:
+    """Links that show this page in another language; they keep a preselected score."""
+    keep = {k: v for k, v in request.GET.items() if k in ("csat",) and v.isdigit()}
+    return [
+        {
+            "code": code,
+            "name": LANGUAGE_NAMES[code],
+            "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
+            "current": code == current,
+        }
+        for code in rules.SUPPORTED_LANGUAGES
+    ]
+
+
+def with_lang(url: str, chosen: str) -> str:
+    return f"{url}?{urlencode({'lang': chosen})}" if chosen else url
+
+
+def too_many(request: HttpRequest) -> HttpResponse:
+    language = chosen_language(request) or translation.get_language()
+    with translation.override(language):
+        response = public_page(request, "429.html", {}, status=429, switch=False)
+    response["Retry-After"] = "60"
+    return response

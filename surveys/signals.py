@@ -1,0 +1,24 @@
+"""What the core tells the apps built on it. It imports none of them: follow-ups,
+integrations and metrics connect receivers to these signals in their AppConfig.ready.
+
+Every signal is sent synchronously, inside the transaction that made the change
+(or right after its commit, where the sender says so); a receiver that raises
+makes the sender's work fail and, for work driven by a sweep, be tried again.
+"""
+
+from django.dispatch import Signal
+
+# An answer that counts (recorded, changed, or released after review) is being
+# processed by its task or the sweep. kwargs: response, now. Receivers must be safe
+# to run twice for the same answer: a crash before the answer is marked processed
+# runs them again.
+answer_counted = Signal()
+
+# An answer held for review was approved by an admin: its subscribers have not seen
+# it yet. kwargs: response.
+answer_released = Signal()
+
+# What the metrics count of one invitation changed: it was sent, clicked, bounced or
+# complained about, answered while held, or its answer was deleted. kwargs:
+# invitation, answered_at (the deleted answer's time, or None).
+invitation_changed = Signal()
