@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.test.utils import override_settings
@@ -210,14 +210,8 @@ class Command(BaseCommand):
         """Bring the database up to date and make what a first run needs."""
         call_command("migrate", interactive=False, verbosity=1)
         if demo and not Ticket.objects.exists():
-            if "demo_data" in get_commands():
-                self.stdout.write("Loading demo data ...")
-                call_command("demo_data")
-            else:
-                self.stderr.write(
-                    "No demo_data command (surveys/management/commands/demo_data.py) yet; "
-                    "starting with an empty database."
-                )
+            self.stdout.write("Loading demo data ...")
+            call_command("demo_data")
         admin, password = self.admin_ensure()
         agent, agent_password = self.demo_agent_ensure()
         api_key = None
