@@ -1,11 +1,12 @@
-"""What the report pages show, assembled from the selectors: reads only.
+"""What the dashboard shows, assembled from the selectors: reads only, and the parts
+the other report pages share (links to the rows behind a number, periods, charts).
 
-Numbers stay exact here; templates round them for display.
+The monthly tracker is in metrics.monthly, the before/after comparison in
+metrics.compare. Numbers stay exact here; templates round them for display.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -17,7 +18,6 @@ from django.urls import reverse
 from . import formulas
 from .charts import Chart, Point, Series, line_chart
 from .funnel import FUNNEL_STEPS
-from .models import BusinessFigures
 from .responses import comments_latest
 from .selectors import (
     KINDS,
@@ -34,7 +34,6 @@ from .selectors import (
     scores_from_counts,
     step_counts,
 )
-from .tickets import ServiceMetrics, service_by_month
 
 # (dimension, label, the name of its export in metrics.tables)
 TABLE_DIMENSIONS = (
@@ -181,8 +180,8 @@ def headlines(
     now: dict[str, Score] | None = None,
     before: dict[str, Score] | None = None,
 ) -> list[Headline]:
-    now = now or _scores_at(scores_by_group(filters=filters))
-    before = before or _scores_at(scores_by_group(filters=filters.previous()))
+    now = now or group_scores(scores_by_group(filters=filters))
+    before = before or group_scores(scores_by_group(filters=filters.previous()))
     return [
         Headline(
             metric=metric,
@@ -199,7 +198,7 @@ def _no_scores() -> dict[str, Score]:
     return {**{kind: score_of(None, kind) for kind in KINDS}, "response_rate": rate_of(None)}
 
 
-def _scores_at(groups: dict[Any, dict[str, Score]], key: Any = "all") -> dict[str, Score]:
+def group_scores(groups: dict[Any, dict[str, Score]], key: Any = "all") -> dict[str, Score]:
     """One group's scores (by default the whole period's), or empty scores if none."""
     return groups.get(key) or _no_scores()
 
@@ -233,7 +232,8 @@ def trend_period(filters: ReportFilters) -> str:
     return "week" if filters.days <= 370 else "month"
 
 
-def _periods(filters: ReportFilters, period: str) -> list[date]:
+def period_starts(filters: ReportFilters, period: str) -> list[date]:
+    """The start of each day, week (from Monday) or month that `filters` spans."""
     if period == "day":
         return [filters.start + timedelta(days=n) for n in range(filters.days)]
     if period == "week":
@@ -246,7 +246,8 @@ def _periods(filters: ReportFilters, period: str) -> list[date]:
     return months
 
 
-def _period_filters(filters: ReportFilters, period: str, start: date) -> ReportFilters:
+def period_filters(filters: ReportFilters, period: str, start: date) -> ReportFilters:
+    """`filters` narrowed to the period starting on `start`, cut to its own dates."""
     if period == "day":
         end = start
     elif period == "week":
@@ -266,15 +267,15 @@ def trend_charts(
     if answers is None or steps is None:
         answers = score_counts(filters=filters, group_by=period)
         steps = step_counts(filters=filters, group_by=period)
-    starts = _periods(filters, period)
+    starts = period_starts(filters, period)
     labels = [_period_label(start, period) for start in starts]
     series: dict[str, list[Point]] = {metric: [] for metric in METRICS}
     for start in starts:
-        scoped = _period_filters(filters, period, start)
+        scoped = period_filters(filters, period, start)
         for kind in KINDS:
             score = score_of(answers.get(start, {}).get(kind), kind)
-            series[kind].append(_point(score, scoped))
-        series["response_rate"].append(_point(rate_of(steps.get(start)), scoped))
+            series[kind].append(score_point(score, scoped))
+        series["response_rate"].append(score_point(rate_of(steps.get(start)), scoped))
     per = {"day": "day", "week": "week (Monday first)", "month": "month"}[period]
     shares = line_chart(
         title=f"CSAT, CES and response rate per {per}",
@@ -298,7 +299,8 @@ def _period_label(start: date, period: str) -> str:
     return start.strftime("%Y-%m") if period == "month" else start.strftime("%d %b")
 
 
-def _point(score: Score, filters: ReportFilters) -> Point:
+def score_point(score: Score, filters: ReportFilters) -> Point:
+    """A chart point for a score, linking to the answers behind it (if it has any)."""
     kind = None if score.metric == "response_rate" else score.metric
     href = (
         responses_url(filters, basis="sent") if kind is None else responses_url(filters, kind=kind)
@@ -388,8 +390,8 @@ class PeriodCounts:
             period=period,
             answers=answers,
             steps=steps,
-            now=_scores_at(scores_from_counts(answers[None], steps[None])),
-            before=_scores_at(scores_from_counts(earlier_answers[None], earlier_steps[None])),
+            now=group_scores(scores_from_counts(answers[None], steps[None])),
+            before=group_scores(scores_from_counts(earlier_answers[None], earlier_steps[None])),
         )
 
     def headlines(self) -> list[Headline]:
@@ -420,161 +422,3 @@ def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict
         "comments": comments_latest(filters=filters, score_filter=comment_filter),
         "comment_filter": comment_filter,
     }
-
-
-# --- Monthly report -----------------------------------------------------------------------
-
-
-def business_values(figures: BusinessFigures) -> dict[str, Any]:
-    cac = formulas.cac(spend=figures.sales_marketing_spend, new=figures.customers_new)
-    counts = {
-        "start": figures.customers_start,
-        "end": figures.customers_end,
-        "new": figures.customers_new,
-    }
-    return {
-        "crr": formulas.crr(**counts),
-        "churn": formulas.churn_rate(**counts),
-        "lost": figures.customers_start - (figures.customers_end - figures.customers_new),
-        "cac": cac,
-        "clv": formulas.clv(
-            yearly_revenue=figures.yearly_revenue_per_customer,
-            years=figures.customer_years,
-            cac=cac,
-        ),
-    }
-
-
-def business_rows(
-    figures: Iterable[BusinessFigures],
-) -> list[tuple[BusinessFigures, dict[str, Any]]]:
-    return [(f, business_values(f)) for f in figures]
-
-
-@dataclass(frozen=True)
-class MonthRow:
-    month: date
-    scores: dict[str, Score]
-    service: ServiceMetrics | None
-    business: BusinessFigures | None
-
-    @property
-    def label(self) -> str:
-        return self.month.strftime("%Y-%m")
-
-    @property
-    def business_values(self) -> dict[str, Any]:
-        return business_values(self.business) if self.business else {}
-
-
-def month_span(last: date, months: int = 12) -> ReportFilters:
-    """The calendar months ending with the month of `last` (up to `last`)."""
-    first = last.replace(day=1)
-    for _ in range(months - 1):
-        first = (first - timedelta(days=1)).replace(day=1)
-    return ReportFilters(start=first, end=last)
-
-
-def monthly_span(filters: ReportFilters) -> ReportFilters:
-    """The months the monthly tracker shows for `filters`: those ending with the month
-    of its end date, with its team, agent, channel and category."""
-    return month_span(filters.end).narrowed(
-        team=filters.team, agent=filters.agent, channel=filters.channel, category=filters.category
-    )
-
-
-def monthly_build(*, filters: ReportFilters) -> dict[str, Any]:
-    """The month-by-month tracker, the volume chart and this month's formulas."""
-    scores = scores_by_group(filters=filters, group_by="month")
-    service = service_by_month(filters=filters)
-    business = {
-        figures.month.replace(day=1): figures
-        for figures in BusinessFigures.objects.filter(
-            month__gte=filters.start, month__lte=filters.end
-        )
-    }
-    months = _periods(filters, "month")
-    rows = [
-        MonthRow(
-            month=month,
-            scores=_scores_at(scores, month),
-            service=service.get(month),
-            business=business.get(month),
-        )
-        for month in months
-    ]
-    return {
-        "filters": filters,
-        "rows": rows,
-        "current": rows[-1],
-        "current_filters": _period_filters(filters, "month", months[-1]),
-        "volume_chart": volume_chart(filters, months, service),
-        "score_chart": monthly_score_chart(filters, rows),
-        "metric_order": METRICS,
-    }
-
-
-def volume_chart(
-    filters: ReportFilters, months: list[date], service: dict[date, ServiceMetrics]
-) -> Chart:
-    categories = sorted({c for m in service.values() for c in m.by_category})
-    series = []
-    for category in categories:
-        points = []
-        for month in months:
-            metrics = service.get(month)
-            n = metrics.by_category.get(category, 0) if metrics else 0
-            scoped = _period_filters(filters, "month", month)
-            href = tickets_url(scoped, category="" if category == "(none)" else category)
-            points.append(Point(value=n, label=f"{n} {category} tickets", href=href))
-        series.append(Series(category, points))
-    return line_chart(
-        title="Tickets created per month, by category",
-        x_labels=[m.strftime("%Y-%m") for m in months],
-        series=series,
-        unit="tickets",
-    )
-
-
-def monthly_score_chart(filters: ReportFilters, rows: list[MonthRow]) -> Chart:
-    series = []
-    for metric in ("csat", "ces", "response_rate"):
-        points = [
-            _point(row.scores[metric], _period_filters(filters, "month", row.month)) for row in rows
-        ]
-        series.append(Series(f"{METRIC_LABELS[metric]} %", points))
-    return line_chart(
-        title="CSAT, CES and response rate per month",
-        x_labels=[row.label for row in rows],
-        series=series,
-        unit="%",
-        y_range=(0, 100),
-    )
-
-
-# --- Before and after -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    metric: str
-    label: str
-    before: Score
-    after: Score
-    comparison: formulas.Comparison | None
-
-
-def compare_build(*, before: ReportFilters, after: ReportFilters) -> dict[str, Any]:
-    a = _scores_at(scores_by_group(filters=before))
-    b = _scores_at(scores_by_group(filters=after))
-    rows = [
-        ComparisonRow(
-            metric=metric,
-            label=METRIC_LABELS[metric],
-            before=a[metric],
-            after=b[metric],
-            comparison=compare_scores(a[metric], b[metric]),
-        )
-        for metric in METRICS
-    ]
-    return {"before": before, "after": after, "rows": rows}

@@ -2,8 +2,8 @@
 refresh of the buckets one answer touches.
 
 Rollups are always recomputed from the raw rows of a bucket and replaced, never
-incremented, so every function here is safe to run again. The nightly rebuild and the
-check against the raw rows are in metrics.rebuild.
+incremented, so every function here is safe to run again. The nightly rebuild is in
+metrics.rebuild, the check against the raw rows in metrics.check.
 """
 
 from __future__ import annotations

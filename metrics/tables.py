@@ -6,9 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import formulas, reports
+from . import formulas, monthly, reports
 from .models import BusinessFigures
-from .reports import business_rows
 from .responses import comments_latest
 from .selectors import KINDS, METRICS, ReportFilters, Score, score_counts
 from .tickets import service_metrics
@@ -159,7 +158,7 @@ def monthly_table(filters: ReportFilters) -> tuple[list[str], Rows]:
               "resolution_mean_s", "resolution_median_s", "resolution_p90_s",
               "crr", "churn", "cac", "clv"]  # fmt: skip
     rows = []
-    for row in reports.monthly_build(filters=reports.monthly_span(filters))["rows"]:
+    for row in monthly.monthly_build(filters=monthly.monthly_span(filters))["rows"]:
         s = row.service
         service = (
             [s.tickets, s.resolution_rate, s.fcr, s.first_response.mean, s.first_response.median,
@@ -179,7 +178,7 @@ def business_table(filters: ReportFilters) -> tuple[list[str], Rows]:
               "sales_marketing_spend", "yearly_revenue_per_customer", "customer_years",
               "crr_percent", "churn_percent", "cac", "clv"]  # fmt: skip
     rows = []
-    for f, v in business_rows(BusinessFigures.objects.order_by("month")):
+    for f, v in monthly.business_rows(BusinessFigures.objects.order_by("month")):
         rows.append((
             f.month.strftime("%Y-%m"), f.customers_start, f.customers_end, f.customers_new,
             v["lost"], f.sales_marketing_spend, f.yearly_revenue_per_customer, f.customer_years,

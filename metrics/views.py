@@ -25,6 +25,7 @@ from django.utils import timezone
 from followups.views import agent_login_required
 
 from . import exports, reports, scores, tables
+from .compare import compare_build
 from .followup_report import recovery_figures, recovery_report
 from .forms import (
     BusinessFiguresForm,
@@ -34,6 +35,7 @@ from .forms import (
     ResponseFilterForm,
 )
 from .models import BusinessFigures
+from .monthly import business_rows, monthly_build, monthly_span
 from .responses import responses_matching
 from .selectors import MIN_ANSWERS, ReportFilters
 from .services import business_figures_save
@@ -111,7 +113,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required
 def monthly(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
-    context = reports.monthly_build(filters=reports.monthly_span(filters))
+    context = monthly_build(filters=monthly_span(filters))
     context.update(form=form, query=_query(filters), nav="monthly")
     return render(request, "metrics/monthly.html", context)
 
@@ -132,7 +134,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             start=change - timedelta(days=days), end=change - timedelta(days=1)
         )
         after = filters.narrowed(start=change, end=min(change + timedelta(days=days - 1), today))
-        context.update(reports.compare_build(before=before, after=after))
+        context.update(compare_build(before=before, after=after))
     return render(request, "metrics/compare.html", context)
 
 
@@ -149,7 +151,7 @@ def business(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "editing": instance,
-        "rows": tables.business_rows(BusinessFigures.objects.all()),
+        "rows": business_rows(BusinessFigures.objects.all()),
         "nav": "business",
     }
     return render(request, "metrics/business.html", context)

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from followups.models import FollowUp
+from metrics.check import rollups_differences
 from metrics.models import InvitationRollup, ScoreRollup
-from metrics.rebuild import rollups_differences
 from surveys import tasks
 from surveys.models import Agent, Customer, Invitation, Response, Team, Ticket
 

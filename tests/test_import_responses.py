@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from followups.models import FollowUp
+from metrics.check import rollups_differences
 from metrics.models import ScoreRollup
-from metrics.rebuild import rollups_differences
 from surveys.models import Invitation, Response, Ticket
 
 pytestmark = pytest.mark.django_db

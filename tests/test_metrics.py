@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from metrics import rebuild, rollups
+from metrics.check import rollups_differences
 from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
 from metrics.rollups import INVITATION_COLUMNS, SCORE_COLUMNS
@@ -104,7 +105,7 @@ def test_incremental_rollups_equal_nightly_rebuild(api):
 
     rebuilt = sorted(ScoreRollup.objects.values_list("day", "kind", "channel", "score", "count"))
     assert incremental == rebuilt
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
 
 
 def test_changed_answer_moves_counts_without_double_counting():
@@ -148,7 +149,7 @@ def test_incremental_rollups_equal_rebuild_on_demo_data():
     rebuild.rollups_rebuild()
     assert incremental == _rollup_rows()
     assert incremental[0] != []
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
 
 
 def test_incremental_rollups_equal_rebuild_on_generated_history():
@@ -257,7 +258,7 @@ def test_it_rebuilds_outside_a_transaction_and_then_refreshes_exactly():
     respond(kind="nps", score=3, scale=11)  # refreshed into the rebuilt tables
 
     assert _funnel() == {"answered": 2, "delivered": 2, "sent": 3}
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
 
 
 def test_it_counts_each_funnel_step_of_a_bucket_once():
@@ -280,7 +281,7 @@ def test_it_rebuilds_twice_and_keeps_refreshing():
     respond(kind="ces", score=2, scale=7)
 
     assert sorted(ScoreRollup.objects.values_list("score", "count")) == [(2, 1), (6, 1)]
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
 
 
 def test_it_refresh_is_undone_with_the_callers_transaction():
@@ -341,12 +342,12 @@ def _history():
 def test_it_rebuild_repairs_changed_missing_extra_and_doubled_rows():
     in_step = _history()
     _drift_rollups()
-    assert len(rebuild.rollups_differences()) == 4
+    assert len(rollups_differences()) == 4
 
     rebuild.rollups_rebuild()
 
     assert _rollup_rows() == in_step
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -357,7 +358,7 @@ def test_it_rebuild_outside_a_transaction_repairs_the_same_drift():
     assert rebuild.rollups_rebuild() == (len(in_step[0]), len(in_step[1]))
 
     assert _rollup_rows() == in_step
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
 
 
 def test_it_check_command_reports_a_bucket_stored_twice(capsys):
@@ -503,7 +504,7 @@ def test_it_two_refreshes_of_one_bucket_at_once_store_it_once():
         futures = [pool.submit(refresh_and_hold), pool.submit(refresh)]
     [future.result() for future in futures]
 
-    assert rebuild.rollups_differences() == []
+    assert rollups_differences() == []
     assert ScoreRollup.objects.filter(agent=agent).aggregate(n=Sum("count")) == {"n": 2}
 
 
@@ -538,7 +539,7 @@ def test_it_exact_rebuild_repairs_a_bucket_split_in_two_that_the_day_sums_miss()
     _split_bucket()
 
     nightly, _funnel = rebuild.rollups_reconcile()
-    found = rebuild.rollups_differences()
+    found = rollups_differences()
     exact, _funnel = rebuild.rollups_reconcile(exact=True)
 
     assert nightly.days_matched == 0  # the day's sums are those of one row of two

@@ -80,8 +80,8 @@ def test_person_answering_after_the_scanner_is_counted(
 
 
 def test_report_funnel_counts_scanned_emails_as_filtered(client, fifty_emails, time_machine):
+    from metrics.check import rollups_differences
     from metrics.models import InvitationRollup
-    from metrics.rebuild import rollups_differences
 
     time_machine.move_to(SENT + timedelta(seconds=2), tick=False)
     for link in links_of(fifty_emails[0]):

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from metrics.rebuild import rollups_differences
+from metrics.check import rollups_differences
 
 
 class Command(BaseCommand):
