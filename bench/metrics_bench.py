@@ -356,8 +356,8 @@ def main() -> None:
     from metrics.check import rollups_differences
     from metrics.models import ScoreRollup
     from metrics.selectors import ReportFilters, scores_by_group
+    from surveys.answering import response_process, responses_delete
     from surveys.models import Invitation, Response, Team, Ticket
-    from surveys.services import response_process, responses_delete
 
     settings.DEBUG = False  # no query log in memory
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

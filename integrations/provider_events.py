@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from surveys import services
+from surveys import sending
 from surveys.models import Invitation
 
 from .models import EmailEvent
@@ -114,11 +114,11 @@ def _invitations_of(message_id: str) -> list[Invitation]:
 def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invitation]) -> None:
     if row.event_type == EventType.DELIVERED:
         survey = [i for i in invitations if i.message_id == row.message_id]
-        services.survey_email_delivered(invitations=survey, at=row.occurred_at)
+        sending.survey_email_delivered(invitations=survey, at=row.occurred_at)
         return
     if row.event_type not in SUPPRESSING or is_soft_bounce(event):
         return
-    services.survey_email_refused(
+    sending.survey_email_refused(
         invitations=invitations,
         message_id=row.message_id,
         complained=row.event_type == EventType.COMPLAINED,

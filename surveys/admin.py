@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from . import services
+from . import answering, services
 from .models import (
     Agent,
     ApiKey,
@@ -283,21 +283,21 @@ class ResponseAdmin(admin.ModelAdmin):
         return False
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        services.responses_delete(response_ids=list(queryset.values_list("pk", flat=True)))
+        answering.responses_delete(response_ids=list(queryset.values_list("pk", flat=True)))
 
     def delete_model(self, request: HttpRequest, obj: Response) -> None:
-        services.responses_delete(response_ids=[obj.pk])
+        answering.responses_delete(response_ids=[obj.pk])
 
     @admin.action(description="Approve the selected held answers (count them)")
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        released = services.responses_release(
+        released = answering.responses_release(
             response_ids=list(queryset.filter(held=True).values_list("pk", flat=True))
         )
         self.message_user(request, f"{released} held answers approved: they count now.")
 
     @admin.action(description="Discard the selected held answers (reopen their survey)")
     def discard(self, request: HttpRequest, queryset: QuerySet) -> None:
-        deleted = services.responses_discard(
+        deleted = answering.responses_discard(
             response_ids=list(queryset.filter(held=True).values_list("pk", flat=True))
         )
         level = messages.SUCCESS if deleted else messages.WARNING

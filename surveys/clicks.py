@@ -53,9 +53,7 @@ def link_click_record(
     if changed:
         # The funnel counts clicked and filtered-as-bot emails.
         for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
-            signals.invitation_changed.send(
-                sender=Invitation, invitation=invitation, answered_at=None
-            )
+            signals.invitation_changed_send(invitation)
     return click
 
 

@@ -6,6 +6,11 @@ Every signal is sent synchronously, inside the transaction that made the change
 makes the sender's work fail and, for work driven by a sweep, be tried again.
 """
 
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
 from django.dispatch import Signal
 
 # An answer that counts (recorded, changed, or released after review) is being
@@ -22,3 +27,8 @@ answer_released = Signal()
 # complained about, answered while held, or its answer was deleted. kwargs:
 # invitation, answered_at (the deleted answer's time, or None).
 invitation_changed = Signal()
+
+
+def invitation_changed_send(invitation: Any, answered_at: datetime | None = None) -> None:
+    """Send invitation_changed for one invitation (on its own, or after commit)."""
+    invitation_changed.send(sender=type(invitation), invitation=invitation, answered_at=answered_at)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import reminders, services
+from . import answering, reminders, sending
 
 logger = logging.getLogger(__name__)
 
@@ -17,17 +17,17 @@ logger = logging.getLogger(__name__)
 def survey_email_send(ticket_id: int) -> int:
     """Send the due survey email of one ticket. Safe to run twice: the claim lets
     only one run send."""
-    return len(services.survey_email_send(ticket_id=ticket_id))
+    return len(sending.survey_email_send(ticket_id=ticket_id))
 
 
 @shared_task
 def invitations_sweep() -> int:
     """Queue every due survey email and put back sends whose worker died."""
     now = timezone.now()
-    rescued = services.invitations_rescue(now=now)
+    rescued = sending.invitations_rescue(now=now)
     if rescued:
         logger.warning("rescued %s invitations stuck in sending", rescued)
-    due = services.tickets_due(now=now)
+    due = sending.tickets_due(now=now)
     for ticket_id in due:
         survey_email_send.delay(ticket_id)
     return len(due)
@@ -35,7 +35,7 @@ def invitations_sweep() -> int:
 
 @shared_task
 def invitations_expire() -> int:
-    return services.invitations_expire(now=timezone.now())
+    return sending.invitations_expire(now=timezone.now())
 
 
 @shared_task
@@ -62,14 +62,14 @@ SWEEP_GRACE = timedelta(seconds=20)
 def response_process(response_id: int) -> None:
     """Tell the apps built on the core about an answer that counts (a follow-up for a
     low score, the metrics it touches); safe to repeat."""
-    services.response_process(response_id=response_id)
+    answering.response_process(response_id=response_id)
 
 
 @shared_task
 def responses_sweep() -> int:
     """Process answers whose task was lost (the broker was down, a worker died)."""
     now = timezone.now()
-    pending = services.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
+    pending = answering.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
     for response_id in pending:
-        services.response_process(response_id=response_id, now=now)
+        answering.response_process(response_id=response_id, now=now)
     return len(pending)

@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import clicks, rules, services
+from . import answering, clicks, rules, services
 from .emails import UNSUBSCRIBE_SALT, brand_context
 from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
 from .models import Customer, Invitation, LinkClick, OutboxMessage, SurveyPolicy
@@ -28,7 +28,7 @@ from .pages import chosen_language, private_headers, public_page, rate_limited, 
 
 
 def _invitations_or_404(token: str) -> list[Invitation]:
-    invitations = services.invitations_for_token(token)
+    invitations = answering.invitations_for_token(token)
     if not invitations:
         raise Http404("unknown survey link")
     return invitations
@@ -68,9 +68,9 @@ def _survey(
 ) -> HttpResponse:
     now = timezone.now()
     context = _survey_context(invitations, token, chosen)
-    if services.survey_is_expired(invitations, now):
+    if answering.survey_is_expired(invitations, now):
         return public_page(request, "surveys/expired.html", context, status=410)
-    if services.survey_edit_closed(invitations, now):
+    if answering.survey_edit_closed(invitations, now):
         return public_page(request, "surveys/closed.html", context)
     policy = context["policy"]
     form_kwargs = {
@@ -126,7 +126,7 @@ def _survey_answer(
     invitations, chosen = context["invitations"], context["chosen_language"]
     age = form_token_age(request.POST.get("ft", ""), survey_key=_survey_key(invitations), now=now)
     try:
-        services.response_record(
+        answering.response_record(
             invitations=invitations,
             answers=form.answers(),
             comment=form.cleaned_data["comment"],
@@ -136,7 +136,7 @@ def _survey_answer(
             ),
             language=chosen,
         )
-    except services.SurveyClosed:
+    except answering.SurveyClosed:
         return public_page(request, "surveys/expired.html", context, status=410)
     return redirect(with_lang(reverse("surveys:thanks", args=[context["token"]]), chosen))
 

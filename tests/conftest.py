@@ -13,7 +13,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from surveys import services
+from surveys import sending, services
 from surveys.api import TicketEventSerializer
 from surveys.api_auth import api_key_create
 from tests.factories import InvitationFactory
@@ -84,7 +84,7 @@ def sent_survey(mailoutbox: list, time_machine: Any) -> Any:
     def make(**overrides: Any) -> tuple[Any, str]:
         time_machine.move_to(NOW, tick=False)
         result = services.ticket_ingest(event=_validated(ticket_event(**overrides)), now=NOW)
-        services.survey_email_send(ticket_id=result.ticket.pk, now=NOW + timedelta(hours=2))
+        sending.survey_email_send(ticket_id=result.ticket.pk, now=NOW + timedelta(hours=2))
         time_machine.move_to(NOW + timedelta(hours=3), tick=False)
         return result.ticket, survey_token(mailoutbox[-1])
 

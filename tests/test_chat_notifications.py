@@ -10,7 +10,7 @@ from followups import services as followups
 from followups.models import FollowUp
 from integrations import outbound
 from integrations.models import WebhookDelivery, WebhookSubscription
-from surveys import services
+from surveys import answering
 from surveys.models import Team
 from tests.conftest import NOW, QuietHandler, loopback_server
 
@@ -49,7 +49,7 @@ def answer(sent_survey, django_capture_on_commit_callbacks):
     def make(score, comment="", **ticket):
         sent, _token = sent_survey(url=HELPDESK_URL, **ticket)
         with django_capture_on_commit_callbacks(execute=True):
-            services.response_record(
+            answering.response_record(
                 invitations=list(sent.invitations.filter(kind="csat")),
                 answers={"csat": score},
                 comment=comment,

@@ -13,8 +13,7 @@ from metrics import rebuild, reports
 from metrics.check import rollups_differences
 from metrics.models import ScoreRollup
 from metrics.selectors import ReportFilters
-from surveys import copies, services
-from surveys import services as surveys_services
+from surveys import answering, copies
 from surveys.models import Invitation, Response
 from tests.conftest import NOW, sent_invitation
 from tests.factories import TeamFactory, UserFactory
@@ -25,7 +24,7 @@ SENT = NOW - timedelta(days=2)
 
 
 def answer(invitation, score=4, comment="", **kwargs):
-    [response] = services.response_record(
+    [response] = answering.response_record(
         invitations=[invitation],
         answers={invitation.kind: score},
         comment=comment,
@@ -69,7 +68,7 @@ def test_a_held_answer_is_not_counted_until_released():
     response = answer(invitation, comment="Fast", held_reason="answered too soon")
     assert copies_of(invitation) == (False, False)
 
-    services.responses_release(response_ids=[response.pk], now=NOW)
+    answering.responses_release(response_ids=[response.pk], now=NOW)
 
     assert copies_of(invitation) == (True, True)
 
@@ -86,10 +85,10 @@ def test_removing_the_comment_in_the_edit_window_clears_commented():
 def test_a_discarded_answer_leaves_the_funnel():
     invitation = sent_invitation()
     response = answer(invitation, comment="bot text", held_reason="no form token")
-    services.responses_release(response_ids=[response.pk], now=NOW)
+    answering.responses_release(response_ids=[response.pk], now=NOW)
     assert funnel_steps()["answered"] == 1
 
-    services.responses_delete(response_ids=[response.pk], now=NOW)
+    answering.responses_delete(response_ids=[response.pk], now=NOW)
 
     assert copies_of(invitation) == (False, False)
     assert funnel_steps()["answered"] == 0
@@ -137,7 +136,7 @@ def test_a_deleted_agent_and_team_leave_the_copies_in_step():
 def test_the_check_reports_stale_copies_and_the_rebuild_repairs_them():
     invitation = sent_invitation(channel="email")
     response = answer(invitation, comment="Fine")
-    surveys_services.response_process(response_id=response.pk)
+    answering.response_process(response_id=response.pk)
     Response.objects.filter(pk=response.pk).update(channel="phone")
     Invitation.objects.filter(pk=invitation.pk).update(answer_commented=False)
 
@@ -181,7 +180,7 @@ def test_a_deleted_answer_leaves_its_score_bucket(django_capture_on_commit_callb
     assert ScoreRollup.objects.get().count == 1
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.responses_delete(response_ids=[response.pk], now=NOW)
+        answering.responses_delete(response_ids=[response.pk], now=NOW)
 
     assert not ScoreRollup.objects.exists()
     assert rollups_differences() == []

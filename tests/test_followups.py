@@ -4,7 +4,7 @@ import pytest
 
 from followups import services as metrics_followups
 from followups.models import FollowUp
-from surveys import services
+from surveys import answering
 from surveys import tasks as surveys_tasks
 from surveys.models import Invitation, Response
 from tests.conftest import NOW
@@ -18,7 +18,7 @@ def answer(sent_survey):
     def make(scores, comment="", **overrides):
         ticket, _token = sent_survey(**overrides)
         invitations = list(ticket.invitations.all())
-        return services.response_record(
+        return answering.response_record(
             invitations=invitations, answers=scores, comment=comment, now=NOW + timedelta(hours=3)
         )
 

@@ -15,8 +15,7 @@ from metrics.check import rollups_differences
 from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
 from metrics.rollups import INVITATION_COLUMNS, SCORE_COLUMNS
-from surveys import services
-from surveys import services as surveys_services
+from surveys import answering
 from surveys.models import Invitation
 from tests.conftest import NOW, sent_invitation
 from tests.factories import InvitationFactory, TicketFactory, UserFactory
@@ -28,10 +27,10 @@ def respond(*, kind, score, day=0, agent=None, team=None, channel="email", scale
     people = {"assignee": agent, "team": team}
     ticket = TicketFactory(channel=channel, **{k: v for k, v in people.items() if v})
     invitation = sent_invitation(ticket=ticket, kind=kind, scale_points=scale)
-    [response] = services.response_record(
+    [response] = answering.response_record(
         invitations=[invitation], answers={kind: score}, now=NOW + timedelta(days=day)
     )
-    surveys_services.response_process(response_id=response.pk)
+    answering.response_process(response_id=response.pk)
     return response
 
 
@@ -110,11 +109,11 @@ def test_incremental_rollups_equal_nightly_rebuild(api):
 
 def test_changed_answer_moves_counts_without_double_counting():
     response = respond(kind="csat", score=1)
-    services.response_record(
+    answering.response_record(
         invitations=[response.invitation], answers={"csat": 5}, now=NOW + timedelta(hours=1)
     )
 
-    surveys_services.response_process(response_id=response.pk)
+    answering.response_process(response_id=response.pk)
 
     assert list(ScoreRollup.objects.values_list("score", "count")) == [(5, 1)]
 
@@ -165,10 +164,10 @@ def test_incremental_rollups_equal_rebuild_on_generated_history():
         )  # fmt: skip
         if n % 7 == 0:  # the customer changes their answer
             later = NOW + timedelta(days=day, hours=1)
-            changed = services.response_record(
+            changed = answering.response_record(
                 invitations=[response.invitation], answers={kind: high}, now=later
             )
-            surveys_services.response_process(response_id=changed[0].pk)
+            answering.response_process(response_id=changed[0].pk)
     incremental = _rollup_rows()
 
     rebuild.rollups_rebuild()
@@ -263,10 +262,10 @@ def test_it_rebuilds_outside_a_transaction_and_then_refreshes_exactly():
 
 def test_it_counts_each_funnel_step_of_a_bucket_once():
     response = respond(kind="csat", score=2)
-    services.response_record(
+    answering.response_record(
         invitations=[response.invitation], answers={"csat": 4}, comment="Slow reply", now=NOW
     )
-    surveys_services.response_process(response_id=response.pk)
+    answering.response_process(response_id=response.pk)
 
     rebuild.rollups_rebuild()
 

@@ -9,7 +9,7 @@ import pytest
 from integrations import outbound
 from integrations import tasks as integrations_tasks
 from integrations.models import WebhookDelivery, WebhookSubscription
-from surveys import services
+from surveys import answering
 from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -99,8 +99,8 @@ def test_outbound_response_saved_publishes_created_then_updated(sent_survey):
     ticket, _token = sent_survey()
     invitations = list(ticket.invitations.filter(kind="csat"))
 
-    services.response_record(invitations=invitations, answers={"csat": 4}, now=NOW)
-    services.response_record(
+    answering.response_record(invitations=invitations, answers={"csat": 4}, now=NOW)
+    answering.response_record(
         invitations=invitations, answers={"csat": 5}, now=NOW + timedelta(minutes=1)
     )
 
@@ -236,13 +236,13 @@ def test_outbound_a_held_answer_is_published_only_when_approved(sent_survey):
     )
     ticket, _token = sent_survey()
     invitations = list(ticket.invitations.filter(kind="csat"))
-    [response] = services.response_record(
+    [response] = answering.response_record(
         invitations=invitations, answers={"csat": 2}, now=NOW, held_reason="answered too soon"
     )
     assert not WebhookDelivery.objects.exists()
 
-    services.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=1))
-    services.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=2))
+    answering.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=1))
+    answering.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=2))
 
     [delivery] = WebhookDelivery.objects.all()
     body = json.loads(delivery.body)

@@ -17,7 +17,7 @@ import pytest
 from integrations.models import EmailEvent
 from metrics import rebuild
 from metrics.check import rollups_differences
-from surveys import reminders, services
+from surveys import answering, reminders, sending, services
 from surveys.models import Customer
 from tests.conftest import NOW, QuietHandler, _validated, loopback_server, ticket_event
 
@@ -73,7 +73,7 @@ def survey(at=NOW, **overrides):
     solved = (at - timedelta(hours=1, minutes=30)).isoformat()
     event = _validated(ticket_event(solved_at=solved, **overrides))
     result = services.ticket_ingest(event=event, now=at)
-    services.survey_email_send(ticket_id=result.ticket.pk, now=at + timedelta(hours=2))
+    sending.survey_email_send(ticket_id=result.ticket.pk, now=at + timedelta(hours=2))
     return result.ticket
 
 
@@ -443,7 +443,7 @@ def test_it_sends_surveys_again_once_suppression_is_cleared(postmark, client):
 def test_it_drops_a_bounced_email_from_the_response_rate(postmark, client, api):
     answered = survey()
     survey(external_id="48999", requester={"email": "bo@example.se", "name": "Bo"})
-    services.response_record(
+    answering.response_record(
         invitations=list(answered.invitations.filter(kind="csat")),
         answers={"csat": 5},
         now=NOW + timedelta(hours=3),

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from metrics.models import ScoreRollup
-from surveys import services
+from surveys import sending, services
 from surveys.models import Customer, Invitation, LinkClick, Response
 from tests.conftest import NOW, _validated, ticket_event
 from tests.test_survey_page import answer
@@ -33,7 +33,7 @@ def fifty_emails(mailoutbox, time_machine):
     for n in range(EMAILS):
         event = ticket_event(external_id=str(1000 + n), requester={"email": f"c{n}@example.se"})
         ticket = services.ticket_ingest(event=_validated(event), now=NOW).ticket
-        services.survey_email_send(ticket_id=ticket.pk, now=SENT)
+        sending.survey_email_send(ticket_id=ticket.pk, now=SENT)
     assert len(mailoutbox) == EMAILS
     return list(mailoutbox)
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.core.mail.backends.locmem import EmailBackend
 
-from surveys import services, tasks
+from surveys import sending, services, tasks
 from surveys.models import Invitation
 from tests.conftest import NOW, survey_token
 
@@ -29,7 +29,7 @@ def solved(time_machine):
 def test_survey_email_goes_to_requester_with_one_click_links(solved, mailoutbox):
     ticket = solved(requester={"email": "anna@example.se", "name": "Anna Berg", "locale": "en"})
 
-    sent = services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sent = sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     assert len(sent) == 3
     [message] = mailoutbox
@@ -45,7 +45,7 @@ def test_survey_email_goes_to_requester_with_one_click_links(solved, mailoutbox)
 def test_survey_email_has_one_click_unsubscribe_headers(solved, mailoutbox):
     ticket = solved()
 
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     headers = mailoutbox[0].extra_headers
     assert headers["List-Unsubscribe"].startswith("<http://testserver/u/")
@@ -55,7 +55,7 @@ def test_survey_email_has_one_click_unsubscribe_headers(solved, mailoutbox):
 def test_survey_email_marks_invitations_sent_with_expiry(solved):
     ticket = solved()
 
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     states = set(Invitation.objects.values_list("state", "sent_at", "expires_at"))
     assert states == {("sent", LATER, LATER + timedelta(days=30))}
@@ -64,8 +64,8 @@ def test_survey_email_marks_invitations_sent_with_expiry(solved):
 def test_survey_email_send_twice_sends_once(solved, mailoutbox):
     ticket = solved()
 
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
-    again = services.survey_email_send(ticket_id=ticket.pk, now=LATER + timedelta(minutes=1))
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    again = sending.survey_email_send(ticket_id=ticket.pk, now=LATER + timedelta(minutes=1))
 
     assert again == []
     assert len(mailoutbox) == 1
@@ -75,17 +75,17 @@ def test_survey_email_not_sent_before_send_after(solved, mailoutbox, settings):
     settings.SURVEY_SEND_DELAY = 3600
     ticket = solved(solved_at=NOW.isoformat())
 
-    sent = services.survey_email_send(ticket_id=ticket.pk, now=NOW + timedelta(minutes=59))
+    sent = sending.survey_email_send(ticket_id=ticket.pk, now=NOW + timedelta(minutes=59))
 
     assert sent == []
     assert mailoutbox == []
 
 
 def test_second_ticket_within_seven_days_is_throttled(solved, mailoutbox):
-    services.survey_email_send(ticket_id=solved().pk, now=LATER)
+    sending.survey_email_send(ticket_id=solved().pk, now=LATER)
     second = solved(external_id="48214")
 
-    services.survey_email_send(ticket_id=second.pk, now=LATER + timedelta(days=1))
+    sending.survey_email_send(ticket_id=second.pk, now=LATER + timedelta(days=1))
 
     assert len(mailoutbox) == 1
     reasons = set(second.invitations.values_list("state", "reason"))
@@ -96,7 +96,7 @@ def test_customer_opted_out_after_scheduling_gets_nothing(solved, mailoutbox):
     ticket = solved()
     services.customer_opt_out(customer=ticket.requester)
 
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     assert mailoutbox == []
     assert set(ticket.invitations.values_list("state", flat=True)) == {"suppressed"}
@@ -116,7 +116,7 @@ def test_temporary_smtp_error_retries_with_backoff(solved, settings):
     settings.EMAIL_BACKEND = "tests.test_sending.TemporaryFailure"
     ticket = solved()
 
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     invitation = ticket.invitations.get(kind="csat")
     assert (invitation.state, invitation.attempts) == ("scheduled", 1)
@@ -127,7 +127,7 @@ def test_permanent_smtp_error_marks_failed(solved, settings):
     settings.EMAIL_BACKEND = "tests.test_sending.PermanentFailure"
     ticket = solved()
 
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     invitation = ticket.invitations.get(kind="csat")
     assert invitation.state == "failed"
@@ -139,7 +139,7 @@ def test_temporary_errors_give_up_after_five_tries(solved, settings):
     ticket = solved()
     when = LATER
     for _ in range(5):
-        services.survey_email_send(ticket_id=ticket.pk, now=when)
+        sending.survey_email_send(ticket_id=ticket.pk, now=when)
         when += timedelta(days=1)
 
     invitation = ticket.invitations.get(kind="csat")
@@ -177,8 +177,8 @@ def test_sweep_sends_due_and_leaves_the_rest(solved, mailoutbox, time_machine, s
 
 def test_invitations_expire_after_thirty_days(solved):
     ticket = solved()
-    services.survey_email_send(ticket_id=ticket.pk, now=LATER)
+    sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
-    expired = services.invitations_expire(now=LATER + timedelta(days=30, seconds=1))
+    expired = sending.invitations_expire(now=LATER + timedelta(days=30, seconds=1))
 
     assert expired == 3

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from followups.models import FollowUp
-from surveys import services
+from surveys import answering
 from surveys.models import Invitation, QuestionText, Response, ResponseRevision, SurveyPolicy
 from tests.conftest import NOW
 
@@ -208,7 +208,7 @@ def test_held_answer_opens_no_followup_until_approved(
     assert FollowUp.objects.count() == 0
 
     with django_capture_on_commit_callbacks(execute=True):
-        released = services.responses_release(response_ids=[Response.objects.get().pk])
+        released = answering.responses_release(response_ids=[Response.objects.get().pk])
 
     assert released == 1
     assert Response.objects.counted().count() == 1
@@ -219,7 +219,7 @@ def test_discarding_held_answer_reopens_the_survey(client, sent_survey):
     _ticket, token = sent_survey()
     client.post(f"/s/{token}/", {"csat": "1"})
 
-    services.responses_discard(response_ids=[Response.objects.get().pk])
+    answering.responses_discard(response_ids=[Response.objects.get().pk])
 
     assert Response.objects.count() == 0
     assert Invitation.objects.get(kind="csat").state == "sent"

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from surveys import services
+from surveys import sending, services
 from surveys.models import Invitation, Response, SurveyPolicy
 from surveys.tokens import token_hash
 from tests.browser.conftest import PHONE, axe_violations
@@ -39,7 +39,7 @@ def send_survey(lang: str = "en", n: int = 0) -> tuple[str, str]:
         solved_at=(now - timedelta(hours=2)).isoformat(),
     )
     ticket = services.ticket_ingest(event=_validated(event), now=now).ticket
-    services.survey_email_send(ticket_id=ticket.pk, now=now)
+    sending.survey_email_send(ticket_id=ticket.pk, now=now)
     message = mail.outbox[-1]
     unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
     return survey_token(message), unsubscribe.split("testserver", 1)[1]

@@ -28,7 +28,7 @@ from django.test.testcases import LiveServerThread
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from surveys import reminders, rules, services
+from surveys import reminders, rules, sending, services
 from surveys.models import Invitation, SurveyPolicy
 from surveys.tokens import token_hash
 
@@ -217,7 +217,7 @@ def _sent_survey(lang: str) -> tuple[str, str]:
         "solved_at": now - timedelta(hours=2),
     }
     ticket = services.ticket_ingest(event=event, now=now - timedelta(hours=2)).ticket
-    services.survey_email_send(ticket_id=ticket.pk, now=now - timedelta(minutes=30))
+    sending.survey_email_send(ticket_id=ticket.pk, now=now - timedelta(minutes=30))
     message = mail.outbox[-1]
     token = re.search(r"/s/([A-Za-z0-9_-]+)/", message.body).group(1)
     html = next(c for c, mimetype in message.alternatives if mimetype == "text/html")

@@ -1,0 +1,219 @@
+"""The customer's answers: finding a survey by its link, recording (and changing) the
+answers, processing an answer that counts, and an admin's review of held answers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import rules, scoring, signals
+from .models import (
+    Invitation,
+    Response,
+    ResponseRevision,
+    SurveyPolicy,
+    by_question_order,
+)
+from .queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+State = Invitation.State
+
+
+class SurveyClosed(Exception):
+    """The survey can no longer be answered (expired, or the edit window passed)."""
+
+
+def invitations_for_token(token: str) -> list[Invitation]:
+    from .tokens import token_hash
+
+    if not token or len(token) > 100:
+        return []
+    hashed = token_hash(token)
+    return by_question_order(
+        Invitation.objects.filter(Q(token_hash=hashed) | Q(reminder_token_hash=hashed))
+        .exclude(state__in=[State.SCHEDULED, State.SENDING, State.CANCELLED, State.SUPPRESSED])
+        .select_related("ticket", "customer", "agent", "response")
+    )
+
+
+def survey_is_expired(invitations: list[Invitation], now: datetime) -> bool:
+    unanswered = [i for i in invitations if not hasattr(i, "response")]
+    return (
+        bool(unanswered)
+        and len(unanswered) == len(invitations)
+        and all(
+            i.state == State.EXPIRED or (i.expires_at and i.expires_at < now) for i in invitations
+        )
+    )
+
+
+def survey_edit_closed(invitations: list[Invitation], now: datetime) -> bool:
+    policy = SurveyPolicy.load()
+    answered = [i.response for i in invitations if hasattr(i, "response")]
+    return bool(answered) and all(
+        r.answered_at + timedelta(days=policy.edit_days) < now for r in answered
+    )
+
+
+def response_record(
+    *,
+    invitations: list[Invitation],
+    answers: dict[str, int | None],
+    comment: str = "",
+    now: datetime | None = None,
+    held_reason: str = "",
+    language: str = "",
+) -> list[Response]:
+    """Store the customer's answers (a change within the edit window replaces the
+    previous answer and keeps it as history). Raises SurveyClosed when too late.
+
+    With a held_reason the answers are kept but held for review: no follow-up, no
+    metrics, until an admin approves them (responses_release). A language the
+    customer chose on the page is kept for the survey's later pages."""
+    now = now or timezone.now()
+    held = bool(held_reason)
+    if survey_is_expired(invitations, now) or survey_edit_closed(invitations, now):
+        raise SurveyClosed
+    comment = comment.strip()[: rules.COMMENT_MAX_CHARS]
+    answered = [i for i in invitations if answers.get(i.kind) is not None]
+    saved: list[Response] = []
+    with transaction.atomic():
+        for index, inv in enumerate(answered):
+            raw = int(answers[inv.kind])  # type: ignore[arg-type]
+            low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
+            if not low <= raw <= high:
+                raise ValueError(f"{inv.kind} score {raw} outside {low}-{high}")
+            # The comment belongs to the survey, kept once on its first answer.
+            text = comment if index == 0 else ""
+            score = scoring.normalise(
+                kind=inv.kind, raw=raw, scale_points=inv.scale_points, inverted=inv.inverted
+            )
+            review = {
+                "held": held,
+                "held_reason": held_reason[:200],
+                "released_at": None,
+                # A held answer is not processed until it is released.
+                "processed_at": now if held else None,
+            }
+            response, _created = Response.objects.update_or_create(
+                invitation=inv,
+                defaults={
+                    "raw_score": raw,
+                    "score": score,
+                    "comment": text,
+                    "updated_at": now,
+                    **review,
+                },
+                create_defaults={
+                    "raw_score": raw,
+                    "score": score,
+                    "comment": text,
+                    "answered_at": now,
+                    "updated_at": now,
+                    **review,
+                },
+            )
+            ResponseRevision.objects.create(
+                response=response, raw_score=raw, comment=text, submitted_at=now
+            )
+            Invitation.objects.filter(pk=inv.pk).update(state=State.ANSWERED)
+            saved.append(response)
+        if language in rules.SUPPORTED_LANGUAGES and invitations:
+            Invitation.objects.filter(token_hash=invitations[0].token_hash).exclude(
+                locale=language
+            ).update(locale=language)
+        _responses_process(saved)
+    return saved
+
+
+def _responses_process(responses: list[Response]) -> None:
+    """Queue the processing of counted answers (response_process); a held answer only
+    tells the metrics, after commit, that its invitation changed (it may replace a
+    counted one)."""
+    for response in responses:
+        if response.held:
+            transaction.on_commit(partial(signals.invitation_changed_send, response.invitation))
+        else:
+            enqueue("surveys.tasks.response_process", response.pk)
+
+
+def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:
+    """Tell the apps built on the core about an answer that counts (signals.answer_counted:
+    a follow-up for a low score, the metrics it touches), then mark it processed. Safe
+    to repeat; an answer changed meanwhile stays unprocessed and runs again."""
+    now = now or timezone.now()
+    response = (
+        Response.objects.select_related(
+            "invitation__ticket", "invitation__agent", "invitation__team"
+        )
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None:
+        logger.info("response %s is gone; nothing to process", response_id)
+        return None
+    signals.answer_counted.send(sender=Response, response=response, now=now)
+    # Only this version counts as processed: a change made meanwhile runs again.
+    Response.objects.filter(pk=response.pk, updated_at=response.updated_at).update(processed_at=now)
+    return response
+
+
+def responses_unprocessed(*, older_than: timedelta, now: datetime) -> list[int]:
+    return list(
+        Response.objects.filter(processed_at__isnull=True, updated_at__lt=now - older_than)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+def responses_release(*, response_ids: list[int], now: datetime | None = None) -> int:
+    """Count held answers an admin approved: they get follow-ups and enter the
+    metrics like any other. Safe to repeat. Returns how many were released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        released = list(Response.objects.select_for_update().filter(pk__in=response_ids, held=True))
+        Response.objects.filter(pk__in=[r.pk for r in released]).update(
+            held=False, released_at=now, processed_at=None, updated_at=now
+        )
+        Invitation.objects.filter(response__in=released).answers_copy()
+        for response in released:
+            response.held, response.released_at, response.updated_at = False, now, now
+            signals.answer_released.send(sender=Response, response=response)
+        _responses_process(released)
+    return len(released)
+
+
+def responses_discard(*, response_ids: list[int], now: datetime | None = None) -> int:
+    """Delete held answers an admin judged automated; their survey opens again.
+    Returns how many were deleted. An answer approved meanwhile is kept: the held
+    ones are locked first, as responses_release locks them."""
+    with transaction.atomic():
+        held = Response.objects.select_for_update().filter(pk__in=response_ids, held=True)
+        return responses_delete(response_ids=list(held.values_list("pk", flat=True)), now=now)
+
+
+def responses_delete(*, response_ids: list[int], now: datetime | None = None) -> int:
+    """Delete answers: their surveys open again (unless expired), and the metrics they
+    were in are refreshed. Returns how many were deleted."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        answers = Response.objects.filter(pk__in=response_ids)
+        answered = dict(answers.values_list("invitation_id", "answered_at"))
+        invitations = list(Invitation.objects.filter(pk__in=answered))
+        answers.delete()
+        reopened = Invitation.objects.filter(pk__in=answered)
+        reopened.answers_copy()
+        reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
+        reopened.exclude(expires_at__lt=now).update(state=State.SENT)
+        for invitation in invitations:
+            transaction.on_commit(
+                partial(signals.invitation_changed_send, invitation, answered[invitation.pk])
+            )
+    return len(invitations)
