@@ -118,7 +118,11 @@ def _ascii(text: str) -> str:
 
 def staff_upsert() -> tuple[dict[str, Team], list[Any]]:
     """The teams and the agents' users, in the order of AGENTS; the leads lead."""
-    teams = {name: Team.objects.get_or_create(name=name)[0] for name in {a.team for a in AGENTS}}
+    # In AGENTS order (not a set's), so a seed gives the same team ids in every process.
+    teams = {
+        name: Team.objects.get_or_create(name=name)[0]
+        for name in dict.fromkeys(a.team for a in AGENTS)
+    }
     users = []
     for agent in AGENTS:
         team = teams[agent.team]
