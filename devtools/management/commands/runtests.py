@@ -1,11 +1,13 @@
-"""`manage.py runtests [pytest args]`: the import contracts (lint-imports), then the whole
-test suite, with the settings and database pytest would use (config.settings_test;
-DATABASE_URL picks the database)."""
+"""`manage.py runtests [pytest args]`: what the tests need from the machine (Chromium,
+gettext: installed with apt-get when run as root, else the command to run is named), the
+import contracts (lint-imports), then the whole test suite, with the settings and
+database pytest would use (config.settings_test; DATABASE_URL picks the database)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from devtools import prerequisites
 
 NO_TESTS_COLLECTED = 5
 
@@ -50,6 +54,7 @@ class Command(BaseCommand):
         # pyproject.toml, and the environment variable would win over it.
         if env.get("DJANGO_SETTINGS_MODULE") == "config.settings":
             del env["DJANGO_SETTINGS_MODULE"]
+        self.prerequisites_ensure()
         self.stdout.write(f"Database: {database_description()}")
         self.stdout.flush()
         # The apps' one-way structure (pyproject.toml [tool.importlinter]) before any test.
@@ -64,3 +69,31 @@ class Command(BaseCommand):
                 "tests/ directory and python_files in pyproject.toml. Counted as a failure."
             )
         sys.exit(code)
+
+    def prerequisites_ensure(self) -> None:
+        """Install what the tests need from the machine, or stop (exit 1) with the one
+        command that would, before any test runs: a browser test never skips."""
+        missing = [p for p in prerequisites.PREREQUISITES if not Path(p.program).exists()]
+        plan = prerequisites.prerequisites_plan(
+            missing, is_root=os.geteuid() == 0, has_apt_get=shutil.which("apt-get") is not None
+        )
+        if plan.refusal:
+            self.stderr.write(plan.refusal)
+            sys.exit(1)
+        if not plan.packages:
+            return
+        packages = " ".join(plan.packages)
+        self.stdout.write(f"Installing {packages} with apt-get (first run only): {plan.why}")
+        self.stdout.flush()
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *plan.packages]
+        installed = (
+            subprocess.call(["apt-get", "update", "-qq"], env=env) == 0
+            and subprocess.call(install, env=env) == 0
+        )
+        if not installed or any(not Path(p.program).exists() for p in missing):
+            self.stderr.write(
+                f"apt-get could not install {packages}. Run: apt-get update && "
+                f"apt-get install -y {packages}"
+            )
+            sys.exit(1)
