@@ -42,7 +42,13 @@ def no_browser(monkeypatch, tmp_path):
     missing = Prerequisite(str(tmp_path / "chromium"), ("chromium",), "the browser tests")
     monkeypatch.setattr(prerequisites, "PREREQUISITES", (missing,))
     calls = []
+
+    def run(args, **kwargs):
+        calls.append(args)
+        return runtests.subprocess.CompletedProcess(args, 0, "", "")
+
     monkeypatch.setattr(runtests.subprocess, "call", lambda args, **kw: calls.append(args) or 0)
+    monkeypatch.setattr(runtests.subprocess, "run", run)
     return calls
 
 

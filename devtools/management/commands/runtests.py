@@ -87,11 +87,15 @@ class Command(BaseCommand):
         self.stdout.flush()
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *plan.packages]
-        installed = (
-            subprocess.call(["apt-get", "update", "-qq"], env=env) == 0
-            and subprocess.call(install, env=env) == 0
-        )
-        if not installed or any(not Path(p.program).exists() for p in missing):
+        # apt-get's own progress is kept back, and shown only if it fails.
+        output = []
+        for command in (["apt-get", "update", "-qq"], install):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            output.append(done.stdout + done.stderr)
+            if done.returncode != 0:
+                break
+        if any(not Path(p.program).exists() for p in missing):
+            self.stderr.write("".join(output)[-3000:])
             self.stderr.write(
                 f"apt-get could not install {packages}. Run: apt-get update && "
                 f"apt-get install -y {packages}"
