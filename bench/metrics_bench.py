@@ -115,7 +115,8 @@ def generate() -> None:
     with connection.cursor() as c:
         c.execute("SELECT setseed(0.42)")
         c.execute(
-            "TRUNCATE surveys_response, surveys_invitation, surveys_ticket, surveys_customer, "
+            "TRUNCATE surveys_response, surveys_invitation, surveys_survey, surveys_ticket, "
+            "surveys_customer, "
             "metrics_scorerollup, metrics_invitationrollup CASCADE"
         )
         c.execute(
@@ -179,22 +180,29 @@ def generate() -> None:
         print(f"  tickets: {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         insert_select(
-            c, "surveys_invitation",
-            {"ticket_id": "t.id", "customer_id": "t.requester_id", "kind": "k.kind",
-             "state": "'sent'", "reason": "''", "scale_points": "k.scale", "inverted": "false",
-             "agent_id": "t.assignee_id", "team_id": "t.team_id", "channel": "t.channel",
-             "category": "t.category", "locale": "'sv'",
+            c, "surveys_survey",
+            {"ticket_id": "t.id", "customer_id": "t.requester_id", "state": "'sent'",
+             "reason": "''", "agent_id": "t.assignee_id", "team_id": "t.team_id",
+             "channel": "t.channel", "category": "t.category", "locale": "'sv'",
              "send_after": "t.solved_at + interval '1 hour'", "attempts": "1",
              "claimed_at": "t.solved_at + interval '1 hour'",
              "sent_at": "t.solved_at + interval '1 hour'",
              "expires_at": "t.solved_at + interval '31 days'",
              "bounced_at": "CASE WHEN random() < 0.01 THEN t.solved_at + interval '2 hours' END",
-             "token_hash": "md5(t.id::text || k.kind)", "created_at": "t.solved_at"},
-            "FROM surveys_ticket t CROSS JOIN (VALUES ('csat', 5), ('ces', 7), ('nps', 11)) "
-            "k(kind, scale) WHERE t.source = 'bench' AND t.solved_at IS NOT NULL ORDER BY t.id",
+             "link_key": "md5(t.id::text)", "created_at": "t.solved_at"},
+            "FROM surveys_ticket t WHERE t.source = 'bench' AND t.solved_at IS NOT NULL "
+            "ORDER BY t.id",
             [],
         )  # fmt: skip
-        print(f"  invitations: {time.perf_counter() - started:.1f} s")
+        insert_select(
+            c, "surveys_invitation",
+            {"survey_id": "s.id", "kind": "k.kind", "scale_points": "k.scale",
+             "inverted": "false", "created_at": "s.created_at"},
+            "FROM surveys_survey s CROSS JOIN (VALUES ('csat', 5), ('ces', 7), ('nps', 11)) "
+            "k(kind, scale) ORDER BY s.id",
+            [],
+        )  # fmt: skip
+        print(f"  surveys and their questions: {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         insert_select(
             c, "surveys_response",
@@ -204,27 +212,38 @@ def generate() -> None:
              "processed_at": "i.answered", "kind": "i.kind", "scale_points": "i.scale_points",
              "agent_id": "i.agent_id", "team_id": "i.team_id", "channel": "i.channel",
              "category": "i.category"},
-            "FROM (SELECT id, kind, scale_points, agent_id, team_id, channel, category, "
-            "LEAST(now(), sent_at + random() * interval '3 days') AS answered, "
-            "CASE WHEN kind = 'nps' THEN floor(power(random(), 0.45) * 11) "
-            "ELSE 1 + floor(power(random(), 0.4) * scale_points) END::int AS sc "
-            "FROM surveys_invitation WHERE bounced_at IS NULL AND id %% 6 <> 0 "
-            "ORDER BY id LIMIT %s) i",
+            "FROM (SELECT i.id, i.kind, i.scale_points, s.agent_id, s.team_id, s.channel, "
+            "s.category, LEAST(now(), s.sent_at + random() * interval '3 days') AS answered, "
+            "CASE WHEN i.kind = 'nps' THEN floor(power(random(), 0.45) * 11) "
+            "ELSE 1 + floor(power(random(), 0.4) * i.scale_points) END::int AS sc "
+            "FROM surveys_invitation i JOIN surveys_survey s ON s.id = i.survey_id "
+            "WHERE s.bounced_at IS NULL AND s.id %% 6 <> 0 "
+            "ORDER BY i.id LIMIT %s) i",
             [RESPONSES],
         )  # fmt: skip
-        c.execute("UPDATE surveys_invitation AS i SET state = 'answered', answer_counted = true, "
-                  "answer_commented = (r.comment <> '') FROM surveys_response AS r "
-                  "WHERE r.invitation_id = i.id")  # fmt: skip
+        c.execute("UPDATE surveys_survey AS s SET state = 'answered', answer_counted = true, "
+                  "answer_commented = a.commented FROM (SELECT i.survey_id, "
+                  "bool_or(r.comment <> '') AS commented FROM surveys_response r "
+                  "JOIN surveys_invitation i ON i.id = r.invitation_id GROUP BY 1) AS a "
+                  "WHERE a.survey_id = s.id")  # fmt: skip
         print(f"  responses: {time.perf_counter() - started:.1f} s")
     with connection.cursor() as c:
         c.execute("VACUUM ANALYZE")
 
 
+# The answers per kind and score, and (in the row without a kind) the survey emails
+# delivered and answered.
 FLOOR_SQL = """
-SELECT i.kind, r.score, i.scale_points, count(*) AS delivered, count(r.id) AS answered
-FROM surveys_invitation i LEFT JOIN surveys_response r ON r.invitation_id = i.id
-WHERE i.sent_at IS NOT NULL AND i.bounced_at IS NULL {where}
+SELECT i.kind, r.score, i.scale_points, 0 AS delivered, count(*) AS answered
+FROM surveys_survey s JOIN surveys_invitation i ON i.survey_id = s.id
+JOIN surveys_response r ON r.invitation_id = i.id
+WHERE s.sent_at IS NOT NULL AND s.bounced_at IS NULL {where}
 GROUP BY i.kind, r.score, i.scale_points
+UNION ALL
+SELECT NULL, NULL, NULL, count(*), count(*) FILTER (WHERE EXISTS (
+    SELECT 1 FROM surveys_invitation i JOIN surveys_response r ON r.invitation_id = i.id
+    WHERE i.survey_id = s.id))
+FROM surveys_survey s WHERE s.sent_at IS NOT NULL AND s.bounced_at IS NULL {where}
 """
 
 
@@ -237,9 +256,8 @@ def headline_from_raw(rows: list[tuple]) -> dict[str, float | None]:
     answers = {"csat": 0, "ces": 0, "nps": 0}
     detractors = delivered = answered = 0
     for kind, score, scale, n_delivered, n_answered in rows:
-        delivered += n_delivered
-        answered += n_answered
-        if score is None:
+        if kind is None:
+            delivered, answered = n_delivered, n_answered
             continue
         answers[kind] += n_answered
         if scoring.is_positive(kind=kind, score=score, scale_points=scale):
@@ -260,7 +278,7 @@ def floor_run(where: str = "", params: Any = None) -> tuple[float, dict[str, flo
 
     def run() -> list[tuple]:
         with connection.cursor() as c:
-            c.execute(FLOOR_SQL.format(where=where), params or [])
+            c.execute(FLOOR_SQL.format(where=where), [*(params or []), *(params or [])])
             return c.fetchall()
 
     ms, rows = timed(run)
@@ -434,11 +452,13 @@ def main() -> None:
                 f"{table.days_matched} days recomputed bucket by bucket"
             )
 
-    # 3. Incremental: answer 200 unanswered invitations, refresh their buckets.
+    # 3. Incremental: answer 200 unanswered questions, refresh their buckets.
     unanswered = list(
-        Invitation.objects.filter(response__isnull=True, sent_at__isnull=False, bounced_at=None)
-        .select_related("agent", "team", "ticket")
-        .order_by("-sent_at")[:200]
+        Invitation.objects.filter(
+            response__isnull=True, survey__sent_at__isnull=False, survey__bounced_at=None
+        )
+        .select_related("survey__agent", "survey__team", "survey__ticket")
+        .order_by("-survey__sent_at")[:200]
     )
     refresh_ms, process_ms = [], []
     for n, invitation in enumerate(unanswered):
@@ -453,7 +473,11 @@ def main() -> None:
             updated_at=now,
         )
         if n % 2:
-            refresh_ms.append(timed(lambda i=invitation: rollups.rollups_refresh(invitation=i))[0])
+            refresh_ms.append(
+                timed(lambda i=invitation: rollups.rollups_refresh(survey=i.survey, invitation=i))[
+                    0
+                ]
+            )
         else:
             process_ms.append(timed(lambda r=response: response_process(response_id=r.pk))[0])
     print(
@@ -475,7 +499,7 @@ def main() -> None:
     filters = ReportFilters(start=today - timedelta(days=29), end=today)
     start, end = filters.bounds()
     # The same 30 days straight from the raw rows (here all by day sent).
-    where = "AND i.sent_at >= %s AND i.sent_at < %s"
+    where = "AND s.sent_at >= %s AND s.sent_at < %s"
     floor_30 = min(floor_run(where, [start, end])[0] for _ in range(3))
     print(f"plain GROUP BY over the raw rows of the last 30 days: {floor_30:.0f} ms (best of 3)")
     for label, query in (("all filters off", ""), (f"team={team.pk}", f"?team={team.pk}")):

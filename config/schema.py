@@ -39,7 +39,18 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class InvitationResultSerializer(serializers.Serializer):
+    """One question of the ticket's survey, with the survey's state."""
+
     kind = serializers.ChoiceField(choices=SurveyKind.choices)
+    state = serializers.CharField()
+    send_after = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class SurveyResultSerializer(serializers.Serializer):
+    """The survey email of a solved ticket."""
+
+    id = serializers.IntegerField()
     state = serializers.CharField()
     send_after = serializers.DateTimeField()
     reason = serializers.CharField(allow_blank=True)
@@ -51,6 +62,7 @@ class TicketResultSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     status = serializers.ChoiceField(choices=Ticket.Status.choices)
     changed = serializers.BooleanField()
+    survey = SurveyResultSerializer(allow_null=True)
     invitations = InvitationResultSerializer(many=True)
 
 

@@ -145,7 +145,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # Or an email provider's API through django-anymail (README, "Email providers"):
 # EMAIL_PROVIDER=postmark|sendgrid|mailgun|amazon_ses|... and that provider's keys,
 # as environment variables named after it (POSTMARK_SERVER_TOKEN, MAILGUN_API_KEY...).
-# Its tracking webhook marks invitations delivered, bounced or complained.
+# Its tracking webhook marks survey emails delivered, bounced or complained.
 EMAIL_PROVIDERS = [
     "amazon_ses",
     "brevo",

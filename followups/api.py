@@ -20,11 +20,12 @@ from .models import FollowUp
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
-    ticket = serializers.CharField(source="invitation.ticket.external_id")
-    source = serializers.CharField(source="invitation.ticket.source")
+    survey = serializers.IntegerField(source="invitation.survey_id")
+    ticket = serializers.CharField(source="invitation.survey.ticket.external_id")
+    source = serializers.CharField(source="invitation.survey.ticket.source")
     kind = serializers.CharField(source="invitation.kind")
     score = serializers.IntegerField(source="invitation.response.raw_score")
-    customer = serializers.EmailField(source="invitation.customer.email")
+    customer = serializers.EmailField(source="invitation.survey.customer.email")
     owner = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -32,6 +33,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
         model = FollowUp
         fields = [
             "id",
+            "survey",
             "ticket",
             "source",
             "kind",
@@ -75,9 +77,9 @@ class FollowUpQuerySerializer(serializers.Serializer):
         if data.get("team"):
             team = data["team"]
             rows = (
-                rows.filter(invitation__team_id=int(team))
+                rows.filter(invitation__survey__team_id=int(team))
                 if team.isdigit() and len(team) <= 18
-                else rows.filter(invitation__team__name__iexact=team)
+                else rows.filter(invitation__survey__team__name__iexact=team)
             )
         if data.get("overdue") is not None:
             overdue = FollowUp.overdue_q(timezone.now())

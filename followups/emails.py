@@ -25,12 +25,12 @@ def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
         kind = str(invitation.get_kind_display())
     context = {
         "followup": followup,
-        "ticket": invitation.ticket,
+        "ticket": invitation.survey.ticket,
         "kind": kind,
         "score": response.raw_score,
         "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
         "comment": survey_comment(invitation),
-        "customer": invitation.customer,
+        "customer": invitation.survey.customer,
         "url": absolute(followup.get_absolute_url()),
     }
     return render_email("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
@@ -40,7 +40,7 @@ def followup_escalated_email(*, followup: FollowUp, to: str) -> EmailMultiAltern
     """Tell the team lead a case is past its due time and nobody has contacted the customer."""
     context = {
         "followup": followup,
-        "ticket": followup.invitation.ticket,
+        "ticket": followup.invitation.survey.ticket,
         "url": absolute(followup.get_absolute_url()),
     }
     return render_email("followup-escalated", context, to, settings.LANGUAGE_CODE, html=False)
@@ -57,7 +57,7 @@ def followup_digest_email(
 def recovery_language(followup: FollowUp) -> str:
     """The language the customer of a case is asked in: theirs if Kundpuls speaks it,
     else English."""
-    locale = followup.invitation.customer.locale
+    locale = followup.invitation.survey.customer.locale
     return locale if locale in SUPPORTED_LANGUAGES else "en"
 
 
@@ -66,12 +66,12 @@ def recovery_email(
 ) -> EmailMultiAlternatives:
     """The recovery question with a one-click Yes and No, in the customer's language."""
     invitation = followup.invitation
-    customer = invitation.customer
+    customer = invitation.survey.customer
     url = absolute(reverse("followups:recovery", args=[token]))
     context = {
         **brand_context(policy),
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
-        "subject": invitation.ticket.subject or str(invitation.ticket),
+        "subject": invitation.survey.ticket.subject or str(invitation.survey.ticket),
         "recovery_url": url,
         "yes_url": f"{url}?answer=yes",
         "no_url": f"{url}?answer=no",

@@ -54,7 +54,7 @@ class FollowUp(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"Follow-up for {self.invitation.ticket}"
+        return f"Follow-up for {self.invitation.survey.ticket}"
 
     def get_absolute_url(self) -> str:
         return reverse("followups:followup_detail", args=[self.pk])

@@ -89,8 +89,8 @@ def low_up_to(*, kind: str, scale_points: int) -> int:
 
 def followup_due(*, invitation: Invitation, opened: datetime) -> datetime:
     level = DEFAULT_SERVICE_LEVEL
-    if invitation.team_id is not None:
-        level = TeamServiceLevel.objects.filter(team_id=invitation.team_id).first() or level
+    if invitation.survey.team_id is not None:
+        level = TeamServiceLevel.objects.filter(team_id=invitation.survey.team_id).first() or level
     return due_time(
         opened=opened,
         hours=level.hours,
@@ -136,20 +136,20 @@ def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
 
 
 def _owner_for(invitation: Invitation) -> Any:
-    agent = invitation.agent
+    agent = invitation.survey.agent
     if agent is not None and agent.is_active:
         return agent
-    team = invitation.team
+    team = invitation.survey.team
     return team.lead if team is not None else None
 
 
 def _loaded(followup_id: int) -> FollowUp:
     return FollowUp.objects.select_related(
         "owner",
-        "invitation__ticket",
-        "invitation__customer",
+        "invitation__survey__ticket",
+        "invitation__survey__customer",
         "invitation__response",
-        "invitation__team__lead",
+        "invitation__survey__team__lead",
     ).get(pk=followup_id)
 
 
@@ -184,7 +184,10 @@ def followups_unnotified(*, older_than: timedelta, now: datetime) -> list[int]:
 
 def followups_open(*, status: str | None = None) -> QuerySet[FollowUp]:
     followups = FollowUp.objects.select_related(
-        "owner", "invitation__ticket", "invitation__customer", "invitation__response"
+        "owner",
+        "invitation__survey__ticket",
+        "invitation__survey__customer",
+        "invitation__response",
     )
     if status == "open":
         return followups.filter(status__in=FollowUp.OPEN_STATUSES)
@@ -198,7 +201,7 @@ def followups_visible(*, user: Any) -> QuerySet[FollowUp]:
     followups = followups_open()
     if user.is_staff:
         return followups
-    return followups.filter(Q(owner=user) | Q(invitation__team__lead=user))
+    return followups.filter(Q(owner=user) | Q(invitation__survey__team__lead=user))
 
 
 def followups_inbox(*, user: Any, scope: str = "mine") -> QuerySet[FollowUp]:
@@ -210,7 +213,7 @@ def followups_inbox(*, user: Any, scope: str = "mine") -> QuerySet[FollowUp]:
 
 
 def followup_can_reassign(*, user: Any, followup: FollowUp) -> bool:
-    team = followup.invitation.team
+    team = followup.invitation.survey.team
     return bool(user.is_staff or (team is not None and team.lead_id == user.pk))
 
 
@@ -219,24 +222,24 @@ def followup_owner_choices(*, user: Any, followup: FollowUp) -> QuerySet[Any]:
     users = get_user_model().objects.filter(is_active=True)
     if user.is_staff:
         return users.order_by("email")
-    team_id = followup.invitation.team_id
+    team_id = followup.invitation.survey.team_id
     member_ids = Agent.objects.filter(team_id=team_id).values_list("user_id", flat=True)
     return users.filter(Q(pk__in=member_ids) | Q(pk=user.pk)).order_by("email")
 
 
 def customer_history(*, followup: FollowUp) -> dict[str, Any]:
-    """The customer's earlier answers and cases, newest first."""
-    customer_id = followup.invitation.customer_id
+    """The customer's earlier answers and cases (of other surveys), newest first."""
+    customer_id = followup.invitation.survey.customer_id
     responses = (
-        Response.objects.filter(invitation__customer_id=customer_id)
-        .exclude(invitation__ticket_id=followup.invitation.ticket_id)
-        .select_related("invitation__ticket")
+        Response.objects.filter(invitation__survey__customer_id=customer_id)
+        .exclude(invitation__survey__ticket_id=followup.invitation.survey.ticket_id)
+        .select_related("invitation__survey__ticket")
         .order_by("-answered_at")[:20]
     )
     cases = (
-        FollowUp.objects.filter(invitation__customer_id=customer_id)
-        .exclude(pk=followup.pk)
-        .select_related("invitation__ticket")
+        FollowUp.objects.filter(invitation__survey__customer_id=customer_id)
+        .exclude(invitation__survey_id=followup.invitation.survey_id)
+        .select_related("invitation__survey__ticket")
         .order_by("-created_at")[:20]
     )
     return {"earlier_responses": list(responses), "earlier_cases": list(cases)}
@@ -302,14 +305,14 @@ def followup_reassign(*, followup: FollowUp, owner: Any, actor: Any, now: dateti
 def customer_reply_draft(*, followup: FollowUp) -> dict[str, str]:
     """The subject and body of an email to the customer, in the customer's language."""
     invitation = followup.invitation
-    customer = invitation.customer
+    customer = invitation.survey.customer
     owner = followup.owner
     context = {
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
         "agent_name": (owner.get_full_name() or owner.email) if owner else "",
-        "ticket": invitation.ticket,
+        "ticket": invitation.survey.ticket,
     }
-    with translation.override(customer.locale or invitation.locale):
+    with translation.override(customer.locale or invitation.survey.locale):
         subject = render_to_string("emails/customer-reply-subject.txt", context)
         body = render_to_string("emails/customer-reply-body.txt", context)
     return {"subject": " ".join(subject.split()), "body": body.strip() + "\n"}
@@ -322,7 +325,10 @@ def customer_reply_send(
     contacted. Raises what the mail backend raises; nothing is recorded then."""
     reply_to = [actor.email] if getattr(actor, "email", "") else []
     message = EmailMessage(
-        subject=subject, body=body, to=[followup.invitation.customer.email], reply_to=reply_to
+        subject=subject,
+        body=body,
+        to=[followup.invitation.survey.customer.email],
+        reply_to=reply_to,
     )
     message.extra_headers = {"X-Kundpuls-Followup": str(followup.pk)}
     message.send()
@@ -358,7 +364,7 @@ def followup_escalate(*, followup_id: int, now: datetime) -> bool:
     if not claimed:
         return False
     followup = _loaded(followup_id)
-    team = followup.invitation.team
+    team = followup.invitation.survey.team
     lead = team.lead if team is not None else None
     if lead is not None and lead.email:
         try:

@@ -41,7 +41,8 @@ agent_login_required = login_required(login_url="followups:login")
 def _followup_for(request: HttpRequest, pk: int) -> FollowUp:
     """The case if this user may see it; 404 otherwise (its existence stays hidden)."""
     return get_object_or_404(
-        services.followups_visible(user=request.user).select_related("invitation__team"), pk=pk
+        services.followups_visible(user=request.user).select_related("invitation__survey__team"),
+        pk=pk,
     )
 
 
@@ -84,7 +85,7 @@ def _detail(request: HttpRequest, followup: FollowUp, **forms: Any) -> HttpRespo
         "status_form": FollowUpStatusForm(instance=followup),
         "note_form": FollowUpNoteForm(),
         "reassign_form": FollowUpReassignForm(owners=owners) if can_reassign else None,
-        "invitations": followup.invitation.ticket.invitations.select_related("response"),
+        "invitations": followup.invitation.survey.invitations.select_related("response"),
         "events": followup.events.select_related("actor"),
         "nav": "followups",
         **services.customer_history(followup=followup),
@@ -117,7 +118,7 @@ def followup_email(request: HttpRequest, pk: int) -> HttpResponse:
         services.customer_reply_send(
             followup=followup, actor=request.user, now=timezone.now(), **form.cleaned_data
         )
-        messages.success(request, f"Email sent to {followup.invitation.customer.email}.")
+        messages.success(request, f"Email sent to {followup.invitation.survey.customer.email}.")
         return redirect(followup)
     context = {"followup": followup, "form": form, "nav": "followups"}
     return render(request, "followups/followup_email.html", context)
@@ -163,7 +164,8 @@ def _recovery_context(request: HttpRequest, followup: FollowUp, token: str) -> d
     current = translation.get_language()
     return {
         **brand_context(SurveyPolicy.load()),
-        "subject": followup.invitation.ticket.subject or str(followup.invitation.ticket),
+        "subject": followup.invitation.survey.ticket.subject
+        or str(followup.invitation.survey.ticket),
         "answered": followup.recovery_answered_at is not None,
         "action_url": pages.with_lang(reverse("followups:recovery", args=[token]), chosen),
         "change_url": pages.with_lang(

@@ -39,7 +39,11 @@ def truncated(text: str, limit: int = COMMENT_CHARS) -> str:
 
 def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]:
     invitation = response.invitation
-    ticket, customer, agent = invitation.ticket, invitation.customer, invitation.agent
+    ticket, customer, agent = (
+        invitation.survey.ticket,
+        invitation.survey.customer,
+        invitation.survey.agent,
+    )
     scale_max = 10 if invitation.kind == "nps" else invitation.scale_points
     return {
         "score": f"{invitation.kind.upper()} {response.raw_score} of {scale_max}",
@@ -47,7 +51,7 @@ def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]
         "ticket": f"{ticket.subject or '(no subject)'} ({ticket.source} #{ticket.external_id})",
         "ticket_url": ticket.url,
         "agent": (agent.get_full_name() or agent.email) if agent else "nobody",
-        "team": invitation.team.name if invitation.team else "no team",
+        "team": invitation.survey.team.name if invitation.survey.team else "no team",
         "comment": truncated(response.comment or survey_comment(invitation)),
         "case_url": absolute(followup.get_absolute_url()) if followup else "",
     }

@@ -321,7 +321,7 @@ def _response_publish(response: Response, event_type: str) -> None:
         event_type,
         f"{response.pk}:{response.updated_at.isoformat()}",
         lambda: ResponseSerializer(response).data,
-        team=lambda: response.invitation.team_id,
+        team=lambda: response.invitation.survey.team_id,
         chat=(lambda fmt: low_score_message(response, fmt))
         if event_type == "response.created"
         else None,
@@ -334,7 +334,7 @@ def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
             "followup.created",
             str(instance.pk),
             lambda: FollowUpSerializer(instance).data,
-            team=lambda: instance.invitation.team_id,
+            team=lambda: instance.invitation.survey.team_id,
             chat=lambda fmt: chat_message(
                 response=instance.invitation.response, followup=instance, format=fmt
             ),
@@ -355,7 +355,7 @@ def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) 
     def team() -> int | None:
         return (
             Invitation.objects.filter(followup__pk=instance.followup_id)
-            .values_list("team_id", flat=True)
+            .values_list("survey__team_id", flat=True)
             .first()
         )
 

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from surveys import sending
-from surveys.models import Invitation
+from surveys.models import Survey
 
 from .models import EmailEvent
 
@@ -51,7 +51,7 @@ def is_soft_bounce(event: AnymailTrackingEvent) -> bool:
 def email_event_record(
     *, esp_name: str, event: AnymailTrackingEvent, now: datetime | None = None
 ) -> EmailEvent | None:
-    """Keep one tracking event and apply it to the invitations of its email.
+    """Keep one tracking event and apply it to the survey of its email.
 
     Safe to repeat: an event already kept (same provider and event id) returns None
     and changes nothing. An event about an unknown message is kept and ignored.
@@ -61,11 +61,11 @@ def email_event_record(
         row = _stored(esp_name, event, now)
         if row is None:
             return None
-        invitations = _invitations_of(row.message_id)
-        if not invitations:
+        survey = _survey_of(row.message_id)
+        if survey is None:
             logger.info("%s %s for unknown message %r", esp_name, row.event_type, row.message_id)
             return row
-        _apply(row, event, invitations)
+        _apply(row, event, survey)
     return row
 
 
@@ -101,25 +101,27 @@ def _stored(esp_name: str, event: AnymailTrackingEvent, now: datetime) -> EmailE
         return None  # the same event, kept by a concurrent request
 
 
-def _invitations_of(message_id: str) -> list[Invitation]:
+def _survey_of(message_id: str) -> Survey | None:
+    """The survey whose email (or reminder) the provider calls message_id."""
     if not message_id:
-        return []
-    return list(
-        Invitation.objects.filter(Q(message_id=message_id) | Q(reminder_message_id=message_id))
+        return None
+    return (
+        Survey.objects.filter(Q(message_id=message_id) | Q(reminder_message_id=message_id))
         .select_related("customer")
         .order_by("pk")
+        .first()
     )
 
 
-def _apply(row: EmailEvent, event: AnymailTrackingEvent, invitations: list[Invitation]) -> None:
+def _apply(row: EmailEvent, event: AnymailTrackingEvent, survey: Survey) -> None:
     if row.event_type == EventType.DELIVERED:
-        survey = [i for i in invitations if i.message_id == row.message_id]
-        sending.survey_email_delivered(invitations=survey, at=row.occurred_at)
+        if survey.message_id == row.message_id:
+            sending.survey_email_delivered(survey=survey, at=row.occurred_at)
         return
     if row.event_type not in SUPPRESSING or is_soft_bounce(event):
         return
     sending.survey_email_refused(
-        invitations=invitations,
+        survey=survey,
         message_id=row.message_id,
         complained=row.event_type == EventType.COMPLAINED,
         reason=_reason(row),

@@ -15,8 +15,8 @@ class ScoreRollupAdmin(admin.ModelAdmin):
 
 @admin.register(InvitationRollup)
 class InvitationRollupAdmin(admin.ModelAdmin):
-    list_display = ["day", "kind", "agent", "team", "channel", "category", "step", "count"]
-    list_filter = ["kind", "step", "channel"]
+    list_display = ["day", "agent", "team", "channel", "category", "step", "count"]
+    list_filter = ["step", "channel"]
 
 
 @admin.register(BusinessFigures)

@@ -11,11 +11,17 @@ from typing import Any
 from django.db.models import QuerySet
 
 from surveys import copies
-from surveys.models import Invitation, Response
+from surveys.models import Response, Survey
 
 from .funnel import STEP_NAMES
 from .models import InvitationRollup, ScoreRollup
-from .rollups import DIMENSIONS, INVITATION_COLUMNS, SCORE_COLUMNS, score_counts, step_counts
+from .rollups import (
+    FUNNEL_COLUMNS,
+    FUNNEL_DIMENSIONS,
+    SCORE_COLUMNS,
+    score_counts,
+    step_counts,
+)
 
 
 def _fresh_score_rows() -> list[dict[str, Any]]:
@@ -26,12 +32,12 @@ def _fresh_score_rows() -> list[dict[str, Any]]:
     ]
 
 
-def _fresh_invitation_rows() -> list[dict[str, Any]]:
+def _fresh_funnel_rows() -> list[dict[str, Any]]:
     rows = []
-    for row in step_counts(Invitation.objects.all()):
+    for row in step_counts(Survey.objects.all()):
         for step in STEP_NAMES:
             if row[step]:
-                keys = {name: row[name] for name in ("day", *DIMENSIONS)}
+                keys = {name: row[name] for name in ("day", *FUNNEL_DIMENSIONS)}
                 rows.append({**keys, "step": step, "count": row[step]})
     return rows
 
@@ -44,8 +50,8 @@ def _copies_differences() -> list[str]:
     copy."""
     out = []
     for name, stale, what in (
-        ("answer", copies.responses_copies_stale(), "dimensions differ from its invitation's"),
-        ("invitation", copies.invitations_copies_stale(), "copies of its answer are out of step"),
+        ("answer", copies.responses_copies_stale(), "dimensions differ from its survey's"),
+        ("survey", copies.surveys_copies_stale(), "copies of its answers are out of step"),
     ):
         ids = list(stale.order_by("pk").values_list("pk", flat=True))
         out += [f"copies: {name} {pk}: {what}" for pk in ids[:COPIES_LISTED]]
@@ -76,11 +82,11 @@ def rollups_differences() -> list[str]:
     scores = ScoreRollup.objects.values(*score_key, "count", "commented")
     stored = stored_once("scores", scores, score_key)
     fresh = {key(r, score_key): (r["count"], r["commented"]) for r in _fresh_score_rows()}
-    inv_key = INVITATION_COLUMNS[:-1]
-    invitations = InvitationRollup.objects.values(*inv_key, "count")
-    stored_inv = stored_once("invitations", invitations, inv_key)
-    fresh_inv = {key(r, inv_key): r["count"] for r in _fresh_invitation_rows()}
-    for name, a, b in (("scores", stored, fresh), ("invitations", stored_inv, fresh_inv)):
+    funnel_key = FUNNEL_COLUMNS[:-1]
+    funnel = InvitationRollup.objects.values(*funnel_key, "count")
+    stored_funnel = stored_once("funnel", funnel, funnel_key)
+    fresh_funnel = {key(r, funnel_key): r["count"] for r in _fresh_funnel_rows()}
+    for name, a, b in (("scores", stored, fresh), ("funnel", stored_funnel, fresh_funnel)):
         for k in sorted(set(a) | set(b), key=str):
             if a.get(k) != b.get(k):
                 out.append(f"{name} {k}: stored {a.get(k)}, raw rows {b.get(k)}")

@@ -66,8 +66,8 @@ def ces(*, easy: int, answers: int) -> float | None:
 
 
 def response_rate(*, answered: int, delivered: int) -> float | None:
-    """Invitations answered / invitations delivered (sent, neither bounced nor marked
-    as spam) x 100."""
+    """Survey emails answered / survey emails delivered (sent, neither bounced nor
+    marked as spam) x 100: each email counts once, however many questions it asked."""
     return percent(answered, delivered)
 
 

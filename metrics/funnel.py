@@ -1,10 +1,10 @@
-"""The steps of the response funnel, as conditions on an invitation.
+"""The steps of the response funnel, as conditions on a survey (one survey email).
 
 Each step is one line. The rollups count every step per day sent and dimension, the
 dashboard shows them in this order and the exports list them: to add a step, add its
 line here; no migration is needed because InvitationRollup keeps one row per step.
 Whatever sets the field a step reads must call metrics.rollups.rollups_refresh(
-invitation=...) afterwards.
+survey=...) afterwards (the core sends surveys.signals.survey_changed).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ SENT = Q(sent_at__isnull=False)
 # A survey email that bounced, or that the customer marked as spam (the provider tells),
 # is out of the response rate's denominator.
 DELIVERED = SENT & Q(bounced_at__isnull=True, complained_at__isnull=True)
-# Answers held for review (they look automated) count nowhere until released. The
-# invitation keeps copies of its answer (answer_counted, answer_commented), so the
-# funnel is counted from this table alone.
+# Answered: the survey has an answer that counts (the first question is required on
+# the page, so that is its first question's). Answers held for review (they look
+# automated) count nowhere until released. The survey keeps copies of its answers
+# (answer_counted, answer_commented), so the funnel is counted from its table alone.
 ANSWERED = DELIVERED & Q(answer_counted=True)
 
 FUNNEL_STEPS: tuple[FunnelStep, ...] = (

@@ -1,9 +1,10 @@
 """Import past survey answers (e.g. Zendesk or Nicereply CSAT history) from CSV rows.
 
-For each line the needed Ticket, Customer, Invitation and Response rows are created;
-no email is ever sent for them (the invitation is stored answered, sent when it was
-answered) and no follow-up is opened for an old low score. Idempotent on (source,
-ticket, kind): a line whose ticket already has an invitation of that kind is skipped.
+For each line the needed Ticket, Customer, Survey, Invitation (question) and Response
+rows are created; the lines of one ticket are the questions of one survey. No email is
+ever sent for them (the survey is stored answered, sent when it was answered) and no
+follow-up is opened for an old low score. Idempotent on (source, ticket, kind): a line
+whose ticket's survey already has a question of that kind is skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from surveys import scoring
-from surveys.models import Customer, Invitation, Response, ResponseRevision, Team, Ticket
+from surveys.models import (
+    Customer,
+    Invitation,
+    Response,
+    ResponseRevision,
+    Survey,
+    Team,
+    Ticket,
+)
 from surveys.services import agent_upsert
 
 from .rebuild import rollups_rebuild
@@ -127,7 +136,10 @@ def _customer(line: dict[str, Any], now: datetime) -> Customer:
 def response_import(*, line: dict[str, Any], now: datetime) -> Invitation | None:
     """Create the rows of one imported answer; None when it was imported before."""
     ticket = Ticket.objects.filter(source=line["source"], external_id=line["ticket"]).first()
-    if ticket is not None and ticket.invitations.filter(kind=line["kind"]).exists():
+    if (
+        ticket is not None
+        and Invitation.objects.filter(survey__ticket=ticket, kind=line["kind"]).exists()
+    ):
         return None
     team = Team.objects.get_or_create(name=line["team"])[0] if line["team"] else None
     agent = agent_upsert(email=line["agent_email"], team=team) if line["agent_email"] else None
@@ -145,21 +157,28 @@ def response_import(*, line: dict[str, Any], now: datetime) -> Invitation | None
             created_at=answered_at,
             solved_at=answered_at,
         )
-    invitation = Invitation.objects.create(
+    # The lines of one ticket (its CSAT, CES and NPS) are the questions of one survey.
+    survey, _created = Survey.objects.get_or_create(
         ticket=ticket,
-        customer=ticket.requester,
+        defaults={
+            "customer": ticket.requester,
+            "state": Survey.State.ANSWERED,
+            "reason": "imported",
+            "agent": agent,
+            "team": team,
+            "channel": line["channel"],
+            "category": line["category"],
+            "locale": line["customer_locale"],
+            "send_after": answered_at,
+            "sent_at": answered_at,
+            "expires_at": answered_at,
+            "created_at": answered_at,
+        },
+    )
+    invitation = Invitation.objects.create(
+        survey=survey,
         kind=line["kind"],
-        state=Invitation.State.ANSWERED,
-        reason="imported",
         scale_points=line["scale"],
-        agent=agent,
-        team=team,
-        channel=line["channel"],
-        category=line["category"],
-        locale=line["customer_locale"],
-        send_after=answered_at,
-        sent_at=answered_at,
-        expires_at=answered_at,
         created_at=answered_at,
     )
     response = Response.objects.create(
@@ -217,14 +236,15 @@ def _rollups_update(invitations: list[Invitation]) -> None:
         return
     buckets = {}
     for invitation in invitations:
+        survey = invitation.survey
         key = (
-            timezone.localdate(invitation.sent_at),
+            timezone.localdate(survey.sent_at),
             invitation.kind,
-            invitation.agent_id,
-            invitation.team_id,
-            invitation.channel,
-            invitation.category,
+            survey.agent_id,
+            survey.team_id,
+            survey.channel,
+            survey.category,
         )
         buckets.setdefault(key, invitation)
     for invitation in buckets.values():
-        rollups_refresh(invitation=invitation)
+        rollups_refresh(survey=invitation.survey, invitation=invitation)

@@ -48,14 +48,13 @@ class ScoreRollup(models.Model):
 
 
 class InvitationRollup(models.Model):
-    """How many invitations reached each step of the funnel, per day sent and dimension.
+    """How many survey emails reached each step of the funnel, per day sent and dimension.
 
     One row per step (metrics.funnel.FUNNEL_STEPS), so a new step is one line there
     and needs no new column.
     """
 
     day = models.DateField()
-    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
     # No foreign key constraints or indexes: reports read a date range, and the
     # nightly rebuild writes every row again, so each index costs more than it saves.
     agent = models.ForeignKey(

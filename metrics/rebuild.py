@@ -19,21 +19,21 @@ from django.db.models import BooleanField, CharField, ExpressionWrapper, Func, M
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from surveys.models import Invitation, Response
+from surveys.models import Response, Survey
 
 from .funnel import FUNNEL_STEPS, STEP_NAMES
 from .models import InvitationRollup, ScoreRollup
 from .rollups import (
     COMMENTED,
     COUNTED,
-    DIMENSIONS,
-    INVITATION_COLUMNS,
+    FUNNEL_COLUMNS,
+    FUNNEL_DIMENSIONS,
     SCORE_COLUMNS,
     SessionDate,
     Statement,
     execute,
-    invitation_insert,
-    invitation_select,
+    funnel_insert,
+    funnel_select,
     quoted,
     score_insert,
     score_select,
@@ -76,7 +76,7 @@ def _rebuilt_scores(day: Func | None) -> list[Statement]:
 
 
 def _rebuilt_steps(day: Func | None) -> list[Statement]:
-    return invitation_insert(Invitation.objects.all(), ordered=True, day=day)
+    return funnel_insert(Survey.objects.all(), ordered=True, day=day)
 
 
 _REBUILDS: tuple[tuple[type[Model], Callable[[Func | None], list[Statement]], str], ...] = (
@@ -101,14 +101,14 @@ class TableRebuild:
 def _fresh_select(model: type[Model], day: Func | None) -> Statement:
     if model is ScoreRollup:
         return score_select(Response.objects.all(), day=day)
-    return invitation_select(Invitation.objects.all(), day=day)
+    return funnel_select(Survey.objects.all(), day=day)
 
 
 def _columns(model: type[Model]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The key columns of a rollup table's bucket, and its counted columns."""
     if model is ScoreRollup:
         return SCORE_COLUMNS[:-2], SCORE_COLUMNS[-2:]
-    return INVITATION_COLUMNS[:-1], INVITATION_COLUMNS[-1:]
+    return FUNNEL_COLUMNS[:-1], FUNNEL_COLUMNS[-1:]
 
 
 def _same(model: type[Model], columns: tuple[str, ...], left: str, right: str) -> str:
@@ -194,11 +194,11 @@ def _score_day_sums(day: Func | None) -> Statement:
 
 
 def _step_day_sums(day: Func | None) -> Statement:
-    """The same for the funnel: per day, invitations per step and their hash sums."""
-    table = connection.ops.quote_name(Invitation._meta.db_table)
+    """The same for the funnel: per day, survey emails per step and their hash sums."""
+    table = connection.ops.quote_name(Survey._meta.db_table)
     rollups = connection.ops.quote_name(InvitationRollup._meta.db_table)
     compiled = _expressions_sql(
-        Invitation,
+        Survey,
         day=day or TruncDate("sent_at"),
         sent=Q(sent_at__isnull=False),
         **{f"step_{step.name}": step.condition for step in FUNNEL_STEPS},
@@ -213,13 +213,13 @@ def _step_day_sums(day: Func | None) -> Statement:
     params = [*STEP_NAMES, *day_params, *(p for _sql, ps in steps for p in ps), *sent_params]
     raw = (
         f"SELECT day, {counts}, {sums} "  # noqa: S608
-        f"FROM (SELECT {day_sql} AS day, {_key_hash(Invitation, DIMENSIONS)} AS h, {flags} "
+        f"FROM (SELECT {day_sql} AS day, {_key_hash(Survey, FUNNEL_DIMENSIONS)} AS h, {flags} "
         f"FROM {table} WHERE {sent}) AS raw GROUP BY 1"
     )
     stored = (
         f"SELECT day, count(*), sum(count), "  # noqa: S608
         f"sum(count::numeric * (h # hashtextextended(step, 0))) "
-        f"FROM (SELECT day, step, count, {_key_hash(InvitationRollup, DIMENSIONS)} AS h "
+        f"FROM (SELECT day, step, count, {_key_hash(InvitationRollup, FUNNEL_DIMENSIONS)} AS h "
         f"FROM {rollups}) AS stored GROUP BY 1"
     )
     return _day_sums_compared(raw, stored, InvitationRollup, params)

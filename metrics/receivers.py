@@ -9,18 +9,23 @@ from typing import Any
 from django.dispatch import receiver
 
 from surveys import signals
-from surveys.models import Invitation, Response
+from surveys.models import Invitation, Response, Survey
 
 from .rollups import rollups_refresh
 
 
 @receiver(signals.answer_counted, dispatch_uid="metrics_answer_counted")
 def answer_counted(sender: Any, response: Response, **kwargs: Any) -> None:
-    rollups_refresh(invitation=response.invitation)
+    invitation = response.invitation
+    rollups_refresh(survey=invitation.survey, invitation=invitation)
 
 
-@receiver(signals.invitation_changed, dispatch_uid="metrics_invitation_changed")
-def invitation_changed(
-    sender: Any, invitation: Invitation, answered_at: datetime | None, **kwargs: Any
+@receiver(signals.survey_changed, dispatch_uid="metrics_survey_changed")
+def survey_changed(
+    sender: Any,
+    survey: Survey,
+    invitation: Invitation | None,
+    answered_at: datetime | None,
+    **kwargs: Any,
 ) -> None:
-    rollups_refresh(invitation=invitation, answered_at=answered_at)
+    rollups_refresh(survey=survey, invitation=invitation, answered_at=answered_at)

@@ -65,7 +65,7 @@ def responses_url(filters: ReportFilters, **extra: Any) -> str:
 
 
 def invitations_url(filters: ReportFilters, step: str, kind: str | None = None) -> str:
-    """The Django admin's invitation list for a funnel step (by day sent)."""
+    """The Django admin's survey list for a funnel step (by day sent)."""
     start, end = filters.bounds()
     params: dict[str, str] = {
         "sent_at__gte": start.isoformat(),
@@ -80,11 +80,11 @@ def invitations_url(filters: ReportFilters, step: str, kind: str | None = None) 
     if filters.category is not None:
         params["category"] = filters.category
     if kind:
-        params["kind"] = kind
+        params["invitations__kind"] = kind
     if step != "sent":
         params["bounced_at__isnull"] = "True"
         params["complained_at__isnull"] = "True"
-    return f"{_path('admin:surveys_invitation_changelist')}?{urlencode(params)}"
+    return f"{_path('admin:surveys_survey_changelist')}?{urlencode(params)}"
 
 
 def tickets_url(filters: ReportFilters, **extra: str) -> str:

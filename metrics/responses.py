@@ -46,14 +46,17 @@ def responses_matching(
 ) -> QuerySet[Response]:
     """The responses behind a number (those counted: none held for review), newest first."""
     responses = Response.objects.filter(held=False).select_related(
-        "invitation__ticket", "invitation__customer", "invitation__agent", "invitation__team"
+        "invitation__survey__ticket",
+        "invitation__survey__customer",
+        "invitation__survey__agent",
+        "invitation__survey__team",
     )
     if filters is not None:
         start, end = filters.bounds()
-        field_name = "invitation__sent_at" if by_sent_day else "answered_at"
+        field_name = "invitation__survey__sent_at" if by_sent_day else "answered_at"
         responses = responses.filter(
             **{f"{field_name}__gte": start, f"{field_name}__lt": end},
-            **filters.lookups("invitation__"),
+            **filters.lookups("invitation__survey__"),
         )
     if kind:
         responses = responses.filter(invitation__kind=kind)
@@ -66,7 +69,7 @@ def responses_matching(
     if commented:
         responses = responses.exclude(comment="")
     if ticket:
-        responses = responses.filter(invitation__ticket__external_id=ticket)
+        responses = responses.filter(invitation__survey__ticket__external_id=ticket)
     return responses.order_by("-answered_at", "-pk")
 
 
@@ -92,22 +95,22 @@ def responses_for_api(
         after = end + timedelta(days=1)
         query &= Q(answered_at__lt=timezone.make_aware(datetime.combine(after, time.min), tz))
     if ticket:
-        query &= Q(invitation__ticket__external_id=ticket)
+        query &= Q(invitation__survey__ticket__external_id=ticket)
     if source:
-        query &= Q(invitation__ticket__source=source)
+        query &= Q(invitation__survey__ticket__source=source)
     if kind:
         query &= Q(invitation__kind=kind)
     if agent:
         query &= (
-            Q(invitation__agent_id=int(agent))
+            Q(invitation__survey__agent_id=int(agent))
             if agent.isdigit()
-            else Q(invitation__agent__email__iexact=agent)
+            else Q(invitation__survey__agent__email__iexact=agent)
         )
     if team:
         query &= (
-            Q(invitation__team_id=int(team))
+            Q(invitation__survey__team_id=int(team))
             if team.isdigit()
-            else Q(invitation__team__name__iexact=team)
+            else Q(invitation__survey__team__name__iexact=team)
         )
     if min_score is not None:
         query &= Q(score__gte=min_score)
@@ -116,7 +119,10 @@ def responses_for_api(
     return (
         Response.objects.filter(query)
         .select_related(
-            "invitation__ticket", "invitation__customer", "invitation__agent", "invitation__team"
+            "invitation__survey__ticket",
+            "invitation__survey__customer",
+            "invitation__survey__agent",
+            "invitation__survey__team",
         )
         .order_by("answered_at", "pk")
     )

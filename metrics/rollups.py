@@ -18,12 +18,14 @@ from django.db.models import Count, DateField, Func, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from surveys.models import Invitation, Response
+from surveys.models import Invitation, Response, Survey
 
 from .funnel import FUNNEL_STEPS, STEP_NAMES
 from .models import InvitationRollup, ScoreRollup
 
 DIMENSIONS = ("kind", "agent_id", "team_id", "channel", "category")
+# The funnel counts survey emails: every dimension but the question's kind.
+FUNNEL_DIMENSIONS = DIMENSIONS[1:]
 SCORE_COLUMNS = (
     "day",
     "kind",
@@ -36,7 +38,7 @@ SCORE_COLUMNS = (
     "count",
     "commented",
 )
-INVITATION_COLUMNS = ("day", *DIMENSIONS, "step", "count")
+FUNNEL_COLUMNS = ("day", *FUNNEL_DIMENSIONS, "step", "count")
 
 
 def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -78,13 +80,13 @@ def score_counts(
 
 
 def step_counts(
-    invitations: QuerySet[Invitation], *, day: Func | None = None
-) -> QuerySet[Invitation, dict[str, Any]]:
-    """Invitations per day sent and dimension, one column per funnel step."""
+    surveys: QuerySet[Survey], *, day: Func | None = None
+) -> QuerySet[Survey, dict[str, Any]]:
+    """Survey emails per day sent and dimension, one column per funnel step."""
     return (
-        invitations.filter(sent_at__isnull=False)
+        surveys.filter(sent_at__isnull=False)
         .annotate(day=day or TruncDate("sent_at"))
-        .values("day", *DIMENSIONS)
+        .values("day", *FUNNEL_DIMENSIONS)
         .annotate(**{step.name: Count("pk", filter=step.condition) for step in FUNNEL_STEPS})
         .order_by()
     )
@@ -128,14 +130,14 @@ def score_insert(
     return _replacing(replacing, insert, params)
 
 
-def invitation_select(
-    invitations: QuerySet[Invitation], *, ordered: bool = False, day: Func | None = None
+def funnel_select(
+    surveys: QuerySet[Survey], *, ordered: bool = False, day: Func | None = None
 ) -> Statement:
-    """SELECT one row per funnel step with a count, in INVITATION_COLUMNS order, in
-    one pass over the rows: each bucket's counts are computed once and unpivoted
-    against the list of steps."""
-    sql, params = step_counts(invitations, day=day).query.sql_with_params()
-    keys = quoted("day", *DIMENSIONS)
+    """SELECT one row per funnel step with a count, in FUNNEL_COLUMNS order, in one
+    pass over the rows: each bucket's counts are computed once and unpivoted against
+    the list of steps."""
+    sql, params = step_counts(surveys, day=day).query.sql_with_params()
+    keys = quoted("day", *FUNNEL_DIMENSIONS)
     order = " ORDER BY 1" if ordered else ""
     if connection.vendor == "postgresql":
         # LATERAL: the buckets are grouped once, then each gives its steps.
@@ -158,17 +160,17 @@ def invitation_select(
     return select, list(params)
 
 
-def invitation_insert(
-    invitations: QuerySet[Invitation],
+def funnel_insert(
+    surveys: QuerySet[Survey],
     *,
     ordered: bool = False,
     replacing: QuerySet[Any] | None = None,
     day: Func | None = None,
 ) -> list[Statement]:
-    """INSERT ... SELECT the funnel counts of these invitations (invitation_select)."""
-    sql, params = invitation_select(invitations, ordered=ordered, day=day)
+    """INSERT ... SELECT the funnel counts of these surveys (funnel_select)."""
+    sql, params = funnel_select(surveys, ordered=ordered, day=day)
     table = connection.ops.quote_name(InvitationRollup._meta.db_table)
-    insert = f"INSERT INTO {table} ({quoted(*INVITATION_COLUMNS)}) {sql}"
+    insert = f"INSERT INTO {table} ({quoted(*FUNNEL_COLUMNS)}) {sql}"
     return _replacing(replacing, insert, params)
 
 
@@ -198,14 +200,16 @@ def execute(statements: list[Statement]) -> int:
     return written
 
 
-def _same_bucket(rows: QuerySet[Any], bucket: dict[str, Any]) -> QuerySet[Any]:
-    """The rows of one bucket. Agent and team compare through COALESCE, which
-    matches a missing one with one SQL shape, and keeps PostgreSQL from combining
-    their big indexes with the date index: a day's rows are few, an agent's many."""
+def _same_bucket(rows: QuerySet[Any], bucket: dict[str, Any], *, kind: bool) -> QuerySet[Any]:
+    """The rows of one bucket (of one kind, for answers). Agent and team compare
+    through COALESCE, which matches a missing one with one SQL shape, and keeps
+    PostgreSQL from combining their big indexes with the date index: a day's rows
+    are few, an agent's many."""
+    if kind:
+        rows = rows.filter(kind=bucket["kind"])
     return rows.annotate(
         bucket_agent=Coalesce("agent_id", 0), bucket_team=Coalesce("team_id", 0)
     ).filter(
-        kind=bucket["kind"],
         channel=bucket["channel"],
         category=bucket["category"],
         bucket_agent=bucket["agent"],
@@ -218,17 +222,17 @@ def _bucket_statements(bucket: dict[str, Any]) -> dict[str, list[Statement]]:
     answers = Response.objects.filter(
         answered_at__gte=bucket["answered_from"], answered_at__lt=bucket["answered_to"]
     )
-    sent = Invitation.objects.filter(
-        sent_at__gte=bucket["sent_from"], sent_at__lt=bucket["sent_to"]
-    )
+    sent = Survey.objects.filter(sent_at__gte=bucket["sent_from"], sent_at__lt=bucket["sent_to"])
+    scores = ScoreRollup.objects.filter(day=bucket["answered_day"])
+    steps = InvitationRollup.objects.filter(day=bucket["sent_day"])
     return {
         "scores": score_insert(
-            _same_bucket(answers, bucket),
-            replacing=_same_bucket(ScoreRollup.objects.filter(day=bucket["answered_day"]), bucket),
+            _same_bucket(answers, bucket, kind=True),
+            replacing=_same_bucket(scores, bucket, kind=True),
         ),
-        "steps": invitation_insert(
-            _same_bucket(sent, bucket),
-            replacing=_same_bucket(InvitationRollup.objects.filter(day=bucket["sent_day"]), bucket),
+        "steps": funnel_insert(
+            _same_bucket(sent, bucket, kind=False),
+            replacing=_same_bucket(steps, bucket, kind=False),
         ),
     }
 
@@ -304,29 +308,40 @@ def _compile_with_stand_ins() -> dict[str, list[tuple[str, list[_Param]]]]:
     return compiled
 
 
-def rollups_refresh(*, invitation: Invitation, answered_at: datetime | None = None) -> None:
-    """Recompute the score and invitation buckets one invitation belongs to.
+def rollups_refresh(
+    *,
+    survey: Survey,
+    invitation: Invitation | None = None,
+    answered_at: datetime | None = None,
+) -> None:
+    """Recompute the funnel bucket of a survey and, given one of its questions, the
+    score bucket of that question's answer.
 
-    Each bucket (a day and the invitation's kind, agent, team, channel and category)
-    is deleted and recomputed from the raw rows, so running it twice is harmless and
-    two runs never double-count. answered_at: when an answer since deleted was given,
-    so the score bucket it was in is recomputed without it.
+    Each bucket (a day and the survey's agent, team, channel and category, and for
+    answers the question's kind) is deleted and recomputed from the raw rows, so
+    running it twice is harmless and two runs never double-count. answered_at: when
+    an answer since deleted was given, so the score bucket it was in is recomputed
+    without it.
     """
-    if Invitation.response.is_cached(invitation):
-        response = invitation.response
+    if invitation is not None:
+        if Invitation.response.is_cached(invitation):
+            response = invitation.response
+        else:
+            response = Response.objects.filter(invitation=invitation).only("answered_at").first()
+        if response is not None:
+            answered_at = response.answered_at
     else:
-        response = Response.objects.filter(invitation=invitation).only("answered_at").first()
-    if response is not None:
-        answered_at = response.answered_at
+        answered_at = None
     bucket: dict[str, Any] = {
-        "kind": invitation.kind,
-        "agent": invitation.agent_id or 0,
-        "team": invitation.team_id or 0,
-        "channel": invitation.channel,
-        "category": invitation.category,
+        "agent": survey.agent_id or 0,
+        "team": survey.team_id or 0,
+        "channel": survey.channel,
+        "category": survey.category,
     }
     dimensions = tuple(bucket.values())
-    for name, at in (("answered", answered_at), ("sent", invitation.sent_at)):
+    if invitation is not None:
+        bucket["kind"] = invitation.kind
+    for name, at in (("answered", answered_at), ("sent", survey.sent_at)):
         if at is not None:
             day = timezone.localdate(at)
             bucket[f"{name}_day"] = day
@@ -334,7 +349,7 @@ def rollups_refresh(*, invitation: Invitation, answered_at: datetime | None = No
     statements = _refresh_statements({**_STAND_INS, **bucket})
     parts = [
         *(statements["scores"] if answered_at is not None else []),
-        *(statements["steps"] if invitation.sent_at is not None else []),
+        *(statements["steps"] if survey.sent_at is not None else []),
     ]
     if connection.vendor == "postgresql":
         _execute_at_once(parts, lock=_lock_key(dimensions))

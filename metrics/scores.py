@@ -106,10 +106,10 @@ def responses_scope_q(
     if led_ids:
         if team is not None and team not in led_ids:
             raise Http404("No such team of yours.")
-        return Q(invitation__team_id__in=led_ids)
+        return Q(invitation__survey__team_id__in=led_ids)
     if agent is not None and agent != user.pk:
         raise Http404("No such answers of yours.")
-    return Q(invitation__agent_id=user.pk)
+    return Q(invitation__survey__agent_id=user.pk)
 
 
 def filter_choices_narrow(*, form: Any, user: Any, led: list[Team]) -> None:

@@ -58,7 +58,7 @@ class ReportFilters:
 
     def lookups(self, prefix: str = "", agent: str = "agent_id") -> dict[str, Any]:
         """The dimensions that are set, as field lookups: team_id, agent_id, channel,
-        category, each after `prefix` (e.g. "invitation__"); `agent` names the agent's
+        category, each after `prefix` (e.g. "invitation__survey__"); `agent` names the agent's
         field where it is not agent_id (a ticket's assignee_id)."""
         names = {"team": "team_id", "agent": agent, "channel": "channel", "category": "category"}
         return {
@@ -248,12 +248,12 @@ def score_counts(
 
 
 def step_counts(
-    *, filters: ReportFilters, group_by: str | None = None, kinds: tuple[str, ...] = KINDS
+    *, filters: ReportFilters, group_by: str | None = None
 ) -> dict[Any, dict[str, int]]:
-    """Invitations per funnel step and group, for invitations sent in the period."""
+    """Survey emails per funnel step and group, for surveys sent in the period."""
     annotations, names = _group_fields(group_by)
     rows = (
-        InvitationRollup.objects.filter(filters.rollup_q(), kind__in=kinds)
+        InvitationRollup.objects.filter(filters.rollup_q())
         .annotate(**annotations)
         .values(*names, "step")
         .annotate(n=Sum("count"))

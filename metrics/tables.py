@@ -123,7 +123,7 @@ def comments_table(filters: ReportFilters) -> tuple[list[str], Rows]:
     rows = [
         (
             r.answered_at,
-            f"{r.invitation.ticket.source}#{r.invitation.ticket.external_id}",
+            f"{r.invitation.survey.ticket.source}#{r.invitation.survey.ticket.external_id}",
             r.invitation.kind,
             r.raw_score,
             r.comment,

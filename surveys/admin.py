@@ -19,9 +19,11 @@ from .models import (
     QuestionText,
     Response,
     ResponseRevision,
+    Survey,
     SurveyPolicy,
     Team,
     Ticket,
+    by_question_order,
 )
 
 # Logos are kept in the database and shown in every email: small and plain images.
@@ -71,12 +73,13 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-class InvitationInline(admin.TabularInline):
-    model = Invitation
-    fields = ["kind", "state", "reason", "send_after", "sent_at", "attempts"]
+class SurveyInline(admin.TabularInline):
+    model = Survey
+    fields = ["state", "reason", "send_after", "sent_at", "attempts"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    show_change_link = True
 
 
 @admin.register(Ticket)
@@ -94,7 +97,7 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "channel", "category", "team"]
     search_fields = ["external_id", "subject", "requester__email"]
     raw_id_fields = ["requester", "assignee"]
-    inlines = [InvitationInline]
+    inlines = [SurveyInline]
 
 
 class ClicksFilter(admin.SimpleListFilter):
@@ -128,21 +131,32 @@ class LinkClickInline(admin.TabularInline):
 
 
 def _email_clicks(automated: bool | None = None) -> Coalesce:
-    """Fetches of the links of an invitation's email (kept on its first invitation)."""
-    clicks = LinkClick.objects.filter(invitation__token_hash=OuterRef("token_hash"))
+    """Fetches of the links of a survey's email."""
+    clicks = LinkClick.objects.filter(survey=OuterRef("pk"))
     if automated is not None:
         clicks = (
             clicks.exclude(automated_reason="") if automated else clicks.filter(automated_reason="")
         )
-    counted = clicks.order_by().values("invitation__token_hash").annotate(n=Count("pk"))
+    counted = clicks.order_by().values("survey").annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
 
 
-@admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationInline(admin.TabularInline):
+    """A survey's questions: what was asked, on which scale."""
+
+    model = Invitation
+    fields = ["kind", "scale_points", "inverted"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
     list_display = [
         "ticket",
-        "kind",
+        "kinds",
         "state",
         "reason",
         "sent_at",
@@ -161,14 +175,14 @@ class InvitationAdmin(admin.ModelAdmin):
         ("reminded_at", admin.EmptyFieldListFilter),
         ("bounced_at", admin.EmptyFieldListFilter),
         ("complained_at", admin.EmptyFieldListFilter),
-        "kind",
+        "invitations__kind",
         "locale",
         "channel",
     ]
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["ticket__external_id", "customer__email"]
     raw_id_fields = ["ticket", "customer"]
-    exclude = ["token_hash", "reminder_token_hash"]
+    exclude = ["link_key"]
     readonly_fields = [
         "delivered_at",
         "bounced_at",
@@ -179,38 +193,41 @@ class InvitationAdmin(admin.ModelAdmin):
         "first_clicked_at",
         "bot_suspect_at",
         "bot_suspect_reason",
-        # Credit stays where it was at solve time, and the answer keeps a copy of
+        # Credit stays where it was at solve time, and the answers keep a copy of
         # these: changing them here would move scores behind the reports' back.
-        "kind",
-        "scale_points",
-        "inverted",
         "agent",
         "team",
         "channel",
         "category",
     ]
-    inlines = [LinkClickInline]
+    inlines = [InvitationInline, LinkClickInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
             super()
             .get_queryset(request)
+            .select_related("ticket")
+            .prefetch_related("invitations")
             .annotate(
                 email_clicks=_email_clicks(),
                 email_clicks_filtered=_email_clicks(automated=True),
             )
         )
 
+    @admin.display(description="questions")
+    def kinds(self, obj: Survey) -> str:
+        return ", ".join(i.kind.upper() for i in by_question_order(list(obj.invitations.all())))
+
     @admin.display(boolean=True, description="bot suspect", ordering="bot_suspect_at")
-    def bot_suspect(self, obj: Invitation) -> bool:
+    def bot_suspect(self, obj: Survey) -> bool:
         return obj.is_bot_suspect
 
     @admin.display(description="link clicks", ordering="email_clicks")
-    def clicks(self, obj: Invitation) -> int:
+    def clicks(self, obj: Survey) -> int:
         return obj.email_clicks
 
     @admin.display(description="filtered as bot", ordering="email_clicks_filtered")
-    def clicks_filtered(self, obj: Invitation) -> int:
+    def clicks_filtered(self, obj: Survey) -> int:
         return obj.email_clicks_filtered
 
 
@@ -231,11 +248,11 @@ class AutomatedFilter(admin.SimpleListFilter):
 
 @admin.register(LinkClick)
 class LinkClickAdmin(admin.ModelAdmin):
-    list_display = ["at", "invitation", "method", "link", "score", "automated_reason"]
+    list_display = ["at", "survey", "method", "link", "score", "automated_reason"]
     list_filter = [AutomatedFilter, "link", "method", "at"]
     show_facets = admin.ShowFacets.ALWAYS
-    raw_id_fields = ["invitation"]
-    readonly_fields = ["invitation", "at", "method", "link", "score", "agent_key"]
+    raw_id_fields = ["survey"]
+    readonly_fields = ["survey", "at", "method", "link", "score", "agent_key"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -261,7 +278,7 @@ class ResponseAdmin(admin.ModelAdmin):
     ]
     list_filter = ["held", "invitation__kind", "answered_at"]
     show_facets = admin.ShowFacets.ALWAYS
-    search_fields = ["invitation__ticket__external_id", "comment"]
+    search_fields = ["invitation__survey__ticket__external_id", "comment"]
     # The customer's answer as they gave it: an admin approves or discards a held
     # one with the actions, and edits none by hand.
     readonly_fields = [

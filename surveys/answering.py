@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import rules, scoring, signals
@@ -16,41 +16,44 @@ from .models import (
     Invitation,
     Response,
     ResponseRevision,
+    Survey,
     SurveyPolicy,
     by_question_order,
 )
 from .queue import enqueue
+from .tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
-State = Invitation.State
+State = Survey.State
 
 
 class SurveyClosed(Exception):
     """The survey can no longer be answered (expired, or the edit window passed)."""
 
 
-def invitations_for_token(token: str) -> list[Invitation]:
-    from .tokens import token_hash
-
+def survey_for_token(token: str) -> Survey | None:
+    """The survey a link in its email (or its reminder) opens, if it went out: one
+    query on the links' unique token hash."""
     if not token or len(token) > 100:
-        return []
-    hashed = token_hash(token)
-    return by_question_order(
-        Invitation.objects.filter(Q(token_hash=hashed) | Q(reminder_token_hash=hashed))
-        .exclude(state__in=[State.SCHEDULED, State.SENDING, State.CANCELLED, State.SUPPRESSED])
-        .select_related("ticket", "customer", "agent", "response")
+        return None
+    return (
+        Survey.objects.filter(links__token_hash=token_hash(token), state__in=Survey.MAILED_STATES)
+        .select_related("ticket", "customer", "agent")
+        .first()
     )
 
 
-def survey_is_expired(invitations: list[Invitation], now: datetime) -> bool:
-    unanswered = [i for i in invitations if not hasattr(i, "response")]
-    return (
-        bool(unanswered)
-        and len(unanswered) == len(invitations)
-        and all(
-            i.state == State.EXPIRED or (i.expires_at and i.expires_at < now) for i in invitations
-        )
+def survey_questions(survey: Survey) -> list[Invitation]:
+    """The survey's questions in the order asked, with their answers."""
+    return by_question_order(list(survey.invitations.select_related("response")))
+
+
+def survey_is_expired(survey: Survey, invitations: list[Invitation], now: datetime) -> bool:
+    """Too late to answer: nothing answered, and the link's time is up."""
+    unanswered = not any(hasattr(i, "response") for i in invitations)
+    return unanswered and (
+        survey.state == State.EXPIRED or (survey.expires_at is not None and survey.expires_at < now)
     )
 
 
@@ -71,15 +74,17 @@ def response_record(
     held_reason: str = "",
     language: str = "",
 ) -> list[Response]:
-    """Store the customer's answers (a change within the edit window replaces the
+    """Store the customer's answers to these questions of one survey (a change within
+    the edit window replaces the
     previous answer and keeps it as history). Raises SurveyClosed when too late.
 
     With a held_reason the answers are kept but held for review: no follow-up, no
     metrics, until an admin approves them (responses_release). A language the
     customer chose on the page is kept for the survey's later pages."""
     now = now or timezone.now()
+    survey = invitations[0].survey
     held = bool(held_reason)
-    if survey_is_expired(invitations, now) or survey_edit_closed(invitations, now):
+    if survey_is_expired(survey, invitations, now) or survey_edit_closed(invitations, now):
         raise SurveyClosed
     comment = comment.strip()[: rules.COMMENT_MAX_CHARS]
     answered = [i for i in invitations if answers.get(i.kind) is not None]
@@ -123,23 +128,26 @@ def response_record(
             ResponseRevision.objects.create(
                 response=response, raw_score=raw, comment=text, submitted_at=now
             )
-            Invitation.objects.filter(pk=inv.pk).update(state=State.ANSWERED)
             saved.append(response)
-        if language in rules.SUPPORTED_LANGUAGES and invitations:
-            Invitation.objects.filter(token_hash=invitations[0].token_hash).exclude(
-                locale=language
-            ).update(locale=language)
+        changes: dict[str, str] = {"state": State.ANSWERED} if saved else {}
+        if language in rules.SUPPORTED_LANGUAGES and language != survey.locale:
+            changes["locale"] = language
+        if changes:
+            Survey.objects.filter(pk=survey.pk).update(**changes)
         _responses_process(saved)
     return saved
 
 
 def _responses_process(responses: list[Response]) -> None:
     """Queue the processing of counted answers (response_process); a held answer only
-    tells the metrics, after commit, that its invitation changed (it may replace a
+    tells the metrics, after commit, that its survey changed (it may replace a
     counted one)."""
     for response in responses:
         if response.held:
-            transaction.on_commit(partial(signals.invitation_changed_send, response.invitation))
+            invitation = response.invitation
+            transaction.on_commit(
+                partial(signals.survey_changed_send, invitation.survey, invitation)
+            )
         else:
             enqueue("surveys.tasks.response_process", response.pk)
 
@@ -151,7 +159,7 @@ def response_process(*, response_id: int, now: datetime | None = None) -> Respon
     now = now or timezone.now()
     response = (
         Response.objects.select_related(
-            "invitation__ticket", "invitation__agent", "invitation__team"
+            "invitation__survey__ticket", "invitation__survey__agent", "invitation__survey__team"
         )
         .filter(pk=response_id)
         .first()
@@ -182,7 +190,7 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
         Response.objects.filter(pk__in=[r.pk for r in released]).update(
             held=False, released_at=now, processed_at=None, updated_at=now
         )
-        Invitation.objects.filter(response__in=released).answers_copy()
+        Survey.objects.filter(invitations__response__in=released).answers_copy()
         for response in released:
             response.held, response.released_at, response.updated_at = False, now, now
             signals.answer_released.send(sender=Response, response=response)
@@ -200,20 +208,27 @@ def responses_discard(*, response_ids: list[int], now: datetime | None = None) -
 
 
 def responses_delete(*, response_ids: list[int], now: datetime | None = None) -> int:
-    """Delete answers: their surveys open again (unless expired), and the metrics they
-    were in are refreshed. Returns how many were deleted."""
+    """Delete answers: their surveys open again (unless expired) when none is left,
+    and the metrics they were in are refreshed. Returns how many were deleted."""
     now = now or timezone.now()
     with transaction.atomic():
         answers = Response.objects.filter(pk__in=response_ids)
         answered = dict(answers.values_list("invitation_id", "answered_at"))
-        invitations = list(Invitation.objects.filter(pk__in=answered))
+        invitations = list(Invitation.objects.filter(pk__in=answered).select_related("survey"))
         answers.delete()
-        reopened = Invitation.objects.filter(pk__in=answered)
-        reopened.answers_copy()
+        surveys = Survey.objects.filter(pk__in={i.survey_id for i in invitations})
+        surveys.answers_copy()
+        still_answered = Response.objects.filter(invitation__survey=OuterRef("pk"))
+        reopened = surveys.filter(state=State.ANSWERED).exclude(Exists(still_answered))
         reopened.filter(expires_at__lt=now).update(state=State.EXPIRED)
         reopened.exclude(expires_at__lt=now).update(state=State.SENT)
         for invitation in invitations:
             transaction.on_commit(
-                partial(signals.invitation_changed_send, invitation, answered[invitation.pk])
+                partial(
+                    signals.survey_changed_send,
+                    invitation.survey,
+                    invitation,
+                    answered[invitation.pk],
+                )
             )
     return len(invitations)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from . import services
-from .models import Response, Ticket
+from .models import Response, Survey, Ticket
 
 
 class PersonSerializer(serializers.Serializer):
@@ -69,32 +69,39 @@ def tickets(request: Request) -> ApiResponse:
         "external_id": ticket.external_id,
         "status": ticket.status,
         "changed": result.changed,
-        "invitations": [
-            {"kind": i.kind, "state": i.state, "send_after": i.send_after, "reason": i.reason}
-            for i in ticket.invitations.order_by("kind")
-        ],
+        "survey": None,
+        "invitations": [],
     }
+    survey = Survey.objects.filter(ticket=ticket).first()
+    if survey is not None:
+        state = {"state": survey.state, "send_after": survey.send_after, "reason": survey.reason}
+        body["survey"] = {"id": survey.pk, **state}
+        body["invitations"] = [
+            {"kind": i.kind, **state} for i in survey.invitations.order_by("kind")
+        ]
     return ApiResponse(
         body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     )
 
 
 class ResponseSerializer(serializers.ModelSerializer):
-    ticket = serializers.CharField(source="invitation.ticket.external_id")
-    source = serializers.CharField(source="invitation.ticket.source")
+    ticket = serializers.CharField(source="invitation.survey.ticket.external_id")
+    source = serializers.CharField(source="invitation.survey.ticket.source")
     kind = serializers.CharField(source="invitation.kind")
     scale_points = serializers.IntegerField(source="invitation.scale_points")
-    agent = serializers.EmailField(source="invitation.agent.email", default=None)
-    team = serializers.CharField(source="invitation.team.name", default=None)
-    channel = serializers.CharField(source="invitation.channel")
-    category = serializers.CharField(source="invitation.category")
-    customer_locale = serializers.CharField(source="invitation.customer.locale")
-    sent_at = serializers.DateTimeField(source="invitation.sent_at")
+    agent = serializers.EmailField(source="invitation.survey.agent.email", default=None)
+    team = serializers.CharField(source="invitation.survey.team.name", default=None)
+    channel = serializers.CharField(source="invitation.survey.channel")
+    category = serializers.CharField(source="invitation.survey.category")
+    customer_locale = serializers.CharField(source="invitation.survey.customer.locale")
+    sent_at = serializers.DateTimeField(source="invitation.survey.sent_at")
+    survey = serializers.IntegerField(source="invitation.survey_id")
 
     class Meta:
         model = Response
         fields = [
             "id",
+            "survey",
             "ticket",
             "source",
             "kind",

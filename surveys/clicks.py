@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import rules, signals
-from .models import Invitation, LinkClick
+from .models import LinkClick, Survey
 
 # More fetches than this of one email's links are not kept: nobody clicks that often.
 CLICKS_KEPT = 200
@@ -20,7 +20,7 @@ CLICKS_KEPT = 200
 
 def link_click_record(
     *,
-    invitations: list[Invitation],
+    survey: Survey,
     link: str,
     score: int | None = None,
     method: str = "GET",
@@ -28,32 +28,34 @@ def link_click_record(
     now: datetime | None = None,
 ) -> LinkClick | None:
     """Keep one fetch of a survey email's link and judge every fetch of that email
-    again: the email is marked bot-suspect once any fetch looks automated, and its
+    again: the survey is marked bot-suspect once any fetch looks automated, and its
     first_clicked_at is the first fetch that does not. Records no answer."""
     now = now or timezone.now()
-    lead = invitations[0]
     with transaction.atomic():
         # One email's fetches are judged one at a time.
-        locked = Invitation.objects.select_for_update().filter(token_hash=lead.token_hash)
-        # What the funnel counts of this email: its rollups change only when these do.
-        funnel = ("first_clicked_at", "bot_suspect_at")
-        before = {row[0]: row[1:] for row in locked.values_list("pk", *funnel)}[lead.pk]
-        if LinkClick.objects.filter(invitation=lead).count() >= CLICKS_KEPT:
+        locked = (
+            Survey.objects.select_for_update()
+            .filter(pk=survey.pk)
+            .values("first_clicked_at", "bot_suspect_at", "sent_at", "reminded_at")
+            .get()
+        )
+        if LinkClick.objects.filter(survey=survey).count() >= CLICKS_KEPT:
             return None
         click = LinkClick.objects.create(
-            invitation=lead,
+            survey=survey,
             link=link,
             score=score,
             method=method.upper()[:8],
             agent_key=_agent_key(user_agent),
             at=now,
         )
-        _clicks_judge(lead)
-        changed = Invitation.objects.filter(pk=lead.pk).values_list(*funnel).get() != before
-    if changed:
-        # The funnel counts clicked and filtered-as-bot emails.
-        for invitation in Invitation.objects.filter(token_hash=lead.token_hash):
-            signals.invitation_changed_send(invitation)
+        judged = _clicks_judge(survey, locked)
+    # The funnel counts clicked and filtered-as-bot emails: its rollups change only
+    # when these do.
+    if any(judged[name] != locked[name] for name in judged):
+        survey.first_clicked_at = judged["first_clicked_at"]
+        survey.bot_suspect_at = judged["bot_suspect_at"]
+        signals.survey_changed_send(survey)
     return click
 
 
@@ -65,15 +67,19 @@ def _agent_key(user_agent: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def _clicks_judge(lead: Invitation) -> None:
-    clicks = list(LinkClick.objects.filter(invitation=lead).order_by("at", "pk"))
+def _clicks_judge(survey: Survey, before: dict) -> dict:
+    """Judge every fetch of the survey's links again; store and return the survey's
+    first_clicked_at and bot_suspect_at."""
+    clicks = list(LinkClick.objects.filter(survey=survey).order_by("at", "pk"))
+    first = survey.invitations.order_by().values_list("kind", "scale_points")
+    csat_points = next((points for kind, points in first if kind == "csat"), 0)
     reasons = rules.clicks_automated(
         [
             rules.Click(c.at, c.link + (f":{c.score}" if c.score is not None else ""), c.method)
             for c in clicks
         ],
-        send_times=[t for t in (lead.sent_at, lead.reminded_at) if t is not None],
-        rating_links=lead.scale_points if lead.kind == "csat" else 0,
+        send_times=[t for t in (before["sent_at"], before["reminded_at"]) if t is not None],
+        rating_links=csat_points,
     )
     changed: dict[str, list[int]] = {}
     for click, reason in zip(clicks, reasons, strict=True):
@@ -82,11 +88,14 @@ def _clicks_judge(lead: Invitation) -> None:
     for reason, pks in changed.items():
         LinkClick.objects.filter(pk__in=pks).update(automated_reason=reason)
     human = [c.at for c, reason in zip(clicks, reasons, strict=True) if not reason]
-    siblings = Invitation.objects.filter(token_hash=lead.token_hash)
-    siblings.update(first_clicked_at=min(human) if human else None)
+    judged = {
+        "first_clicked_at": min(human) if human else None,
+        "bot_suspect_at": before["bot_suspect_at"],
+    }
+    update: dict = {"first_clicked_at": judged["first_clicked_at"]}
     suspect = next((reason for reason in reasons if reason), "")
-    if suspect:
-        siblings.filter(bot_suspect_at__isnull=True).update(
-            bot_suspect_at=max(c.at for c, r in zip(clicks, reasons, strict=True) if r),
-            bot_suspect_reason=suspect,
-        )
+    if suspect and before["bot_suspect_at"] is None:
+        judged["bot_suspect_at"] = max(c.at for c, r in zip(clicks, reasons, strict=True) if r)
+        update.update(bot_suspect_at=judged["bot_suspect_at"], bot_suspect_reason=suspect)
+    Survey.objects.filter(pk=survey.pk).update(**update)
+    return judged

@@ -99,15 +99,15 @@ def _survey_message(
 ) -> EmailMultiAlternatives:
     from .forms import question_text, scale_labels, scale_points
 
-    first = invitations[0]
-    ticket, customer = first.ticket, first.customer
+    survey = invitations[0].survey
+    ticket, customer = survey.ticket, survey.customer
     survey_url = absolute(reverse("surveys:survey", args=[token]))
     csat = next((i for i in invitations if i.kind == "csat"), None)
     context: dict[str, Any] = {
         **brand_context(policy),
         # Nordic emails greet by first name: "Hej Anna," not "Hej Anna Berg,".
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
-        "agent_name": first.agent.get_full_name() if first.agent else "",
+        "agent_name": survey.agent.get_full_name() if survey.agent else "",
         "subject": ticket.subject,
         "survey_url": survey_url,
         # Invisible to people: only a machine fetches it (see rules.clicks_automated).
@@ -115,7 +115,7 @@ def _survey_message(
         "style": policy.csat_style,
         "unsubscribe_url": unsubscribe_url(customer),
     }
-    with translation.override(first.locale):
+    with translation.override(survey.locale):
         if csat is not None:
             context["question"] = question_text(csat, policy.company_name)
             context["ends"] = scale_labels(csat)
@@ -123,7 +123,7 @@ def _survey_message(
                 (point, f"{survey_url}?csat={point.value}")
                 for point in scale_points(csat, policy.csat_style)
             ]
-    message = render_email(name, context, customer.email, first.locale)
+    message = render_email(name, context, customer.email, survey.locale)
     message.extra_headers = {
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -135,11 +135,11 @@ def _survey_message(
 
 
 def survey_comment(invitation: Invitation) -> str:
-    """The comment left on the same survey page (it is kept on the first answer)."""
+    """The comment left on the survey's page (it is kept on the first answer)."""
     from .models import Response
 
     return (
-        Response.objects.filter(invitation__token_hash=invitation.token_hash)
+        Response.objects.filter(invitation__survey_id=invitation.survey_id)
         .exclude(comment="")
         .values_list("comment", flat=True)
         .first()

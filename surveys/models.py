@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -128,29 +129,31 @@ def by_question_order(invitations: list[Invitation]) -> list[Invitation]:
 
 
 def answer_copies() -> dict[str, models.Exists]:
-    """The values of an invitation's copies of its answer, read from the responses
-    (by field name): written by answers_copy, compared by surveys.copies."""
-    counted = Response.objects.filter(invitation=models.OuterRef("pk"), held=False)
+    """The values of a survey's copies of its answers, read from the responses (by
+    field name): written by answers_copy, compared by surveys.copies."""
+    counted = Response.objects.filter(invitation__survey=models.OuterRef("pk"), held=False)
     return {
         "answer_counted": models.Exists(counted),
         "answer_commented": models.Exists(counted.exclude(comment="")),
     }
 
 
-class InvitationQuerySet(models.QuerySet):
+class SurveyQuerySet(models.QuerySet):
     def answers_copy(self) -> int:
-        """Recompute these invitations' copies of their answer (answer_counted,
+        """Recompute these surveys' copies of their answers (answer_counted,
         answer_commented) from the responses. Safe to re-run; returns the rows
         updated. Whatever changes a response without Response.save() (an update(),
         a bulk create or delete) calls this in the same transaction."""
         return self.update(**answer_copies())
 
 
-class Invitation(models.Model):
-    """One survey question asked about one ticket.
+class Survey(models.Model):
+    """The survey email sent to one customer about one solved ticket.
 
-    The invitations of a ticket that are due together go out in one email and
-    share one link token, so the customer answers them on one page.
+    Its questions are Invitation rows (CSAT, CES, and NPS when due), answered on one
+    page; its links are SurveyLink rows, its link fetches LinkClick rows. The state,
+    the sending, what the email provider reported and the bot judgement belong to
+    the email, so they are kept here once.
     """
 
     class State(models.TextChoices):
@@ -163,17 +166,16 @@ class Invitation(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="invitations")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
-    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    # States whose email went out: its links work.
+    MAILED_STATES = (State.SENT, State.ANSWERED, State.EXPIRED)
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="surveys")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="surveys")
     state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
-    # Why it was suppressed, cancelled or failed, for the admin.
+    # Why it was suppressed, cancelled or failed (or why NPS was left out), for the admin.
     reason = models.CharField(max_length=300, blank=True)
-    # The scale asked, so a later change of settings does not change old answers.
-    scale_points = models.PositiveSmallIntegerField()
-    # A CES question where a low answer is good ("How much effort...?").
-    inverted = models.BooleanField(default=False)
-    # Copied from the ticket when it was solved: metrics group by these.
+    # Copied from the ticket when it was solved: metrics group by these, and credit
+    # stays with the agent and team at solve time.
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -186,18 +188,18 @@ class Invitation(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    bounced_at = models.DateTimeField(null=True, blank=True)
     # From the email provider's tracking events (django-anymail), when it reports them.
     delivered_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
     # The provider's id of the survey email and of the reminder, to match its events.
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
     reminder_message_id = models.CharField(max_length=255, blank=True, db_index=True)
-    # SHA-256 of the link token; shared by the invitations sent in one email.
-    token_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    # The reminder email carries a link token of its own (only the hash is kept).
+    # The link tokens are derived from this and the SECRET_KEY (surveys.tokens), so a
+    # send that is tried again carries the same links; only their hashes are stored
+    # (SurveyLink).
+    link_key = models.CharField(max_length=64, editable=False)
     reminded_at = models.DateTimeField(null=True, blank=True)
-    reminder_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
     # Link fetches (see LinkClick). "Clicked" = first_clicked_at set: the first fetch of
     # one of the email's links that did not look automated. "Filtered as bot" =
     # bot_suspect_at set: a scanner fetched the email's links (its answers still count:
@@ -206,27 +208,32 @@ class Invitation(models.Model):
     bot_suspect_at = models.DateTimeField(null=True, blank=True, db_index=True)
     bot_suspect_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # Copies of the answer, so the funnel rollup reads this table alone: it has an
-    # answer that counts (not held for review), and that answer has a comment. Kept
-    # by Response.save() and InvitationQuerySet.answers_copy(), in the same
-    # transaction as the answer.
+    # Copies of the answers, so the funnel rollup reads this table alone: an answer
+    # that counts (not held for review), and one with a comment. Kept by
+    # Response.save() and SurveyQuerySet.answers_copy(), in the answer's transaction.
     answer_counted = models.BooleanField(default=False, editable=False)
     answer_commented = models.BooleanField(default=False, editable=False)
 
-    objects = InvitationQuerySet.as_manager()
+    objects = SurveyQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["ticket", "kind"], name="invitation_unique_ticket_kind")
+            # One survey per ticket: a ticket solved again after a reopen is not asked twice.
+            models.UniqueConstraint(fields=["ticket"], name="survey_unique_ticket")
         ]
         indexes = [
             models.Index(fields=["state", "send_after"]),
-            models.Index(fields=["customer", "kind", "sent_at"]),
+            models.Index(fields=["customer", "sent_at"]),
             models.Index(fields=["sent_at"]),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for {self.ticket}"
+        return f"Survey for {self.ticket}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.link_key:
+            self.link_key = secrets.token_hex(32)
+        super().save(*args, **kwargs)
 
     @property
     def is_delivered(self) -> bool:
@@ -236,13 +243,56 @@ class Invitation(models.Model):
     def is_bot_suspect(self) -> bool:
         return self.bot_suspect_at is not None
 
+    @property
+    def questions(self) -> list[Invitation]:
+        """Its questions in the order they are asked (CSAT, CES, NPS)."""
+        return by_question_order(list(self.invitations.all()))
+
+
+class SurveyLink(models.Model):
+    """A link token of a survey email (the survey email's own, or its reminder's): the
+    SHA-256 of the token, looked up with one query on this unique column."""
+
+    class Purpose(models.TextChoices):
+        SURVEY = "survey", _("Survey email")
+        REMINDER = "reminder", _("Reminder")
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="links")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} link of {self.survey}"
+
+
+class Invitation(models.Model):
+    """One question of a survey, asked on its scale: the customer is invited to
+    answer it; their answer is its Response."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    # The scale asked, so a later change of settings does not change old answers.
+    scale_points = models.PositiveSmallIntegerField()
+    # A CES question where a low answer is good ("How much effort...?").
+    inverted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "kind"], name="invitation_unique_survey_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.survey.ticket}"
+
 
 class LinkClick(models.Model):
     """One fetch of a link in a survey email, by a person or a mail scanner.
 
-    Kept against the email's first invitation. Nothing that identifies the person
-    is stored: no IP address, and the user agent only as a short keyed hash, so
-    fetches by the same client can be told apart from others.
+    Nothing that identifies the person is stored: no IP address, and the user agent
+    only as a short keyed hash, so fetches by the same client can be told apart from
+    others.
     """
 
     class Link(models.TextChoices):
@@ -250,7 +300,7 @@ class LinkClick(models.Model):
         SURVEY = "survey", _("Survey link")
         HONEYPOT = "honeypot", _("Hidden link")
 
-    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="clicks")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="clicks")
     link = models.CharField(max_length=10, choices=Link.choices)
     score = models.SmallIntegerField(null=True, blank=True)
     method = models.CharField(max_length=8)
@@ -262,7 +312,7 @@ class LinkClick(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["invitation", "at"])]
+        indexes = [models.Index(fields=["survey", "at"])]
 
     def __str__(self) -> str:
         score = f" {self.score}" if self.score is not None else ""
@@ -301,9 +351,10 @@ class Response(models.Model):
     held_reason = models.CharField(max_length=200, blank=True)
     # When an admin approved a held answer.
     released_at = models.DateTimeField(null=True, blank=True)
-    # Copies of the invitation's dimensions (INVITATION_COPIES), taken when the
-    # answer is created, so the score rollup reads this table alone. An invitation's
-    # dimensions do not change: credit stays with the agent and team at solve time.
+    # Copies of the question's kind and scale and its survey's dimensions
+    # (INVITATION_COPIES, SURVEY_COPIES), taken when the answer is created, so the
+    # score rollup reads this table alone. They do not change: credit stays with the
+    # agent and team at solve time.
     kind = models.CharField(max_length=10, choices=SurveyKind.choices, editable=False)
     scale_points = models.PositiveSmallIntegerField(editable=False)
     agent = models.ForeignKey(
@@ -322,32 +373,36 @@ class Response(models.Model):
 
     objects = ResponseQuerySet.as_manager()
 
-    INVITATION_COPIES = ("kind", "scale_points", "agent_id", "team_id", "channel", "category")
+    INVITATION_COPIES = ("kind", "scale_points")
+    SURVEY_COPIES = ("agent_id", "team_id", "channel", "category")
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.raw_score} on {self.invitation.ticket}"
+        return f"{self.kind} {self.raw_score} on {self.invitation.survey.ticket}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, copying the invitation's dimensions into a new answer, and keep the
-        invitation's copies of this answer in step (see Invitation.answer_counted)."""
+        """Save, copying the question's and survey's dimensions into a new answer, and
+        keep the survey's copies of its answers in step (see Survey.answer_counted)."""
         if self._state.adding:
             self.copy_dimensions(self.invitation)
         super().save(*args, **kwargs)
-        Invitation.objects.filter(pk=self.invitation_id).answers_copy()
+        Survey.objects.filter(invitations=self.invitation_id).answers_copy()
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        """Delete, and keep the invitation's copies in step. A queryset delete does not
-        come here: it calls InvitationQuerySet.answers_copy() (surveys.services.
-        responses_delete), or goes with its invitation."""
+        """Delete, and keep the survey's copies in step. A queryset delete does not
+        come here: it calls SurveyQuerySet.answers_copy() (surveys.answering.
+        responses_delete), or goes with its survey."""
         invitation_id = self.invitation_id
         deleted = super().delete(*args, **kwargs)
-        Invitation.objects.filter(pk=invitation_id).answers_copy()
+        Survey.objects.filter(invitations=invitation_id).answers_copy()
         return deleted
 
     def copy_dimensions(self, invitation: Invitation) -> None:
-        """Take the invitation's dimensions; for answers made without save() (bulk)."""
+        """Take the question's and its survey's dimensions; for answers made without
+        save() (bulk)."""
         for name in self.INVITATION_COPIES:
             setattr(self, name, getattr(invitation, name))
+        for name in self.SURVEY_COPIES:
+            setattr(self, name, getattr(invitation.survey, name))
 
 
 class ResponseRevision(models.Model):

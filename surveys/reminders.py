@@ -5,21 +5,20 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 
 from . import emails, rules
-from .models import Invitation, Response, SurveyPolicy, by_question_order
+from .models import Invitation, Survey, SurveyLink, SurveyPolicy
+from .sending import survey_link
 from .services import suppressed_reason
-from .tokens import token_new
 
 logger = logging.getLogger(__name__)
 
-State = Invitation.State
+State = Survey.State
 
 
 def reminders_due(*, now: datetime, limit: int = 1000) -> list[int]:
-    """One invitation id per survey email that may get its reminder now.
+    """The surveys that may get their reminder now.
 
     The query narrows to the candidates; rules.reminder_block_reason decides.
     """
@@ -27,9 +26,8 @@ def reminders_due(*, now: datetime, limit: int = 1000) -> list[int]:
     if not policy.reminder_days:
         return []
     window = policy.throttle_days or policy.answer_days
-    answered = Response.objects.filter(invitation__token_hash=OuterRef("token_hash"))
-    rows = (
-        Invitation.objects.filter(
+    return list(
+        Survey.objects.filter(
             state=State.SENT,
             reminded_at__isnull=True,
             sent_at__lte=now - timedelta(days=policy.reminder_days),
@@ -37,72 +35,61 @@ def reminders_due(*, now: datetime, limit: int = 1000) -> list[int]:
             customer__opted_out_at__isnull=True,
             customer__suppressed_at__isnull=True,
         )
-        .exclude(token_hash="")
-        .exclude(Exists(answered))
-        .values("token_hash")
-        .annotate(first=Min("pk"), sent=Min("sent_at"))
-        .order_by("sent")
+        .order_by("sent_at")
+        .values_list("pk", flat=True)[:limit]
     )
-    return [row["first"] for row in rows[:limit]]
 
 
-def survey_reminder_send(*, invitation_id: int, now: datetime | None = None) -> list[Invitation]:
+def survey_reminder_send(*, survey_id: int, now: datetime | None = None) -> list[Invitation]:
     """Send the one reminder of an unanswered survey email. Claimed with a
     conditional UPDATE of reminded_at, so it goes out once however often this runs.
-    A failed send is given back to the next sweep. Returns the invitations reminded."""
+    A failed send is given back to the next sweep. Returns the questions reminded of."""
     now = now or timezone.now()
-    lead = Invitation.objects.filter(pk=invitation_id).exclude(token_hash="").first()
-    if lead is None:
+    survey = Survey.objects.select_related("ticket", "customer", "agent").filter(pk=survey_id)
+    survey = survey.first()
+    if survey is None:
         return []
-    siblings = Invitation.objects.filter(token_hash=lead.token_hash)
-    invitations = by_question_order(
-        list(siblings.select_related("ticket", "customer", "agent", "response"))
-    )
     policy = SurveyPolicy.load()
-    reason = _reminder_block_reason(invitations, now, policy)
+    reason = _reminder_block_reason(survey, now, policy)
     if reason:
-        logger.info("no reminder for invitation %s: %s", invitation_id, reason)
+        logger.info("no reminder for survey %s: %s", survey_id, reason)
         return []
-    token, hashed = token_new()
-    answered = Response.objects.filter(invitation__token_hash=lead.token_hash)
-    claimed = (
-        siblings.filter(reminded_at__isnull=True)
-        .exclude(Exists(answered))
-        .update(reminded_at=now, reminder_token_hash=hashed)
-    )
+    claimed = Survey.objects.filter(
+        pk=survey.pk, state=State.SENT, reminded_at__isnull=True
+    ).update(reminded_at=now)
     if not claimed:
         return []
-    unanswered = [i for i in invitations if i.state == State.SENT]
-    message = emails.survey_reminder_email(invitations=unanswered, token=token, policy=policy)
+    invitations = survey.questions
+    token = survey_link(survey, SurveyLink.Purpose.REMINDER)
+    message = emails.survey_reminder_email(invitations=invitations, token=token, policy=policy)
     try:
         message.send()
     except Exception as exc:
-        logger.warning("reminder for invitation %s not sent, will retry: %s", invitation_id, exc)
-        siblings.filter(reminded_at=now).update(reminded_at=None, reminder_token_hash="")
+        logger.warning("reminder for survey %s not sent, will retry: %s", survey_id, exc)
+        Survey.objects.filter(pk=survey.pk, reminded_at=now).update(reminded_at=None)
         return []
-    siblings.filter(reminded_at=now).update(reminder_message_id=emails.message_id(message)[:255])
-    return unanswered
+    Survey.objects.filter(pk=survey.pk, reminded_at=now).update(
+        reminder_message_id=emails.message_id(message)[:255]
+    )
+    return invitations
 
 
-def _reminder_block_reason(
-    invitations: list[Invitation], now: datetime, policy: SurveyPolicy
-) -> str:
-    first = invitations[0]
-    ticket, customer = first.ticket, first.customer
+def _reminder_block_reason(survey: Survey, now: datetime, policy: SurveyPolicy) -> str:
+    ticket, customer = survey.ticket, survey.customer
     other_email_since = (
-        Invitation.objects.filter(customer=customer, sent_at__gt=first.sent_at)
-        .exclude(token_hash=first.token_hash)
+        Survey.objects.filter(customer=customer, sent_at__gt=survey.sent_at)
+        .exclude(pk=survey.pk)
         .exists()
     )
     return rules.reminder_block_reason(
         reminder_days=policy.reminder_days,
         throttle_days=policy.throttle_days,
-        sent_at=first.sent_at,
-        expires_at=first.expires_at,
-        already_reminded=any(i.reminded_at for i in invitations),
-        answered=any(i.state == State.ANSWERED or hasattr(i, "response") for i in invitations),
+        sent_at=survey.sent_at,
+        expires_at=survey.expires_at,
+        already_reminded=survey.reminded_at is not None,
+        answered=survey.state == State.ANSWERED,
         ticket_reopened=not ticket.is_solved
-        or (ticket.solved_at is not None and ticket.solved_at > first.sent_at),
+        or (ticket.solved_at is not None and ticket.solved_at > survey.sent_at),
         opted_out=customer.is_opted_out,
         other_email_since=other_email_since,
         now=now,

@@ -12,17 +12,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import emails, rules, signals
-from .models import (
-    Invitation,
-    SurveyPolicy,
-    by_question_order,
-)
+from .models import Invitation, Survey, SurveyLink, SurveyPolicy
 from .services import customer_suppress, suppressed_reason
-from .tokens import token_new
+from .tokens import survey_token
 
 logger = logging.getLogger(__name__)
 
-State = Invitation.State
+State = Survey.State
 
 
 # A send claimed longer ago than this died with its worker; it is tried again.
@@ -30,81 +26,83 @@ SENDING_TIMEOUT = timedelta(minutes=15)
 
 
 def tickets_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Tickets with survey invitations ready to go out."""
+    """Tickets whose survey is ready to go out."""
     return list(
-        Invitation.objects.filter(state=State.SCHEDULED, send_after__lte=now)
+        Survey.objects.filter(state=State.SCHEDULED, send_after__lte=now)
         .order_by("send_after")
-        .values_list("ticket_id", flat=True)
-        .distinct()[:limit]
+        .values_list("ticket_id", flat=True)[:limit]
     )
 
 
 def invitations_rescue(*, now: datetime) -> int:
     """Put sends whose worker died back in the queue."""
-    return Invitation.objects.filter(
-        state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
-    ).update(state=State.SCHEDULED)
+    return Survey.objects.filter(state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT).update(
+        state=State.SCHEDULED
+    )
 
 
 def invitations_expire(*, now: datetime) -> int:
-    return Invitation.objects.filter(state=State.SENT, expires_at__lt=now).update(
-        state=State.EXPIRED
+    return Survey.objects.filter(state=State.SENT, expires_at__lt=now).update(state=State.EXPIRED)
+
+
+def survey_link(survey: Survey, purpose: str = SurveyLink.Purpose.SURVEY) -> str:
+    """The survey's link token for its email (or its reminder), kept as a hash on
+    first use: the same token every time it is asked for."""
+    token, hashed = survey_token(link_key=survey.link_key, purpose=purpose)
+    SurveyLink.objects.get_or_create(
+        token_hash=hashed, defaults={"survey": survey, "purpose": purpose}
     )
+    return token
 
 
 def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[Invitation]:
-    """Send the due invitations of one ticket in one email.
+    """Send the ticket's survey, if due, in one email.
 
-    The invitations are claimed first (scheduled -> sending) with a conditional
-    UPDATE, so a second worker or a repeated task finds nothing to send. Temporary
-    SMTP failures put them back with a backoff; permanent ones mark them failed.
-    Returns the invitations sent.
+    The survey is claimed first (scheduled -> sending) with a conditional UPDATE, so a
+    second worker or a repeated task finds nothing to send. Temporary SMTP failures
+    put it back with a backoff; permanent ones mark it failed. A send tried again
+    carries the same links. Returns the questions sent.
     """
     now = now or timezone.now()
-    token, hashed = token_new()
-    claimed = Invitation.objects.filter(
+    claimed = Survey.objects.filter(
         ticket_id=ticket_id, state=State.SCHEDULED, send_after__lte=now
-    ).update(state=State.SENDING, claimed_at=now, token_hash=hashed)
+    ).update(state=State.SENDING, claimed_at=now)
     if not claimed:
         return []
-    invitations = by_question_order(
-        Invitation.objects.filter(token_hash=hashed, state=State.SENDING).select_related(
-            "ticket", "customer", "agent"
-        )
-    )
+    survey = Survey.objects.select_related("ticket", "customer", "agent").get(ticket_id=ticket_id)
     policy = SurveyPolicy.load()
-    invitations = _drop_blocked(invitations, policy, now)
+    invitations = _drop_blocked(survey, policy, now)
     if not invitations:
         return []
+    token = survey_link(survey)
     message = emails.survey_email(invitations=invitations, token=token, policy=policy)
     try:
         message.send()
     except Exception as exc:
-        _send_failed(invitations, exc, now)
+        _send_failed(survey, exc, now)
         return []
-    Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(
+    Survey.objects.filter(pk=survey.pk).update(
         state=State.SENT,
         sent_at=now,
         expires_at=now + timedelta(days=policy.answer_days),
-        attempts=invitations[0].attempts + 1,
-        reason="",
+        attempts=survey.attempts + 1,
+        # The reason NPS was left out, if it was.
+        reason=survey.reason,
         # The provider's events about this email name it by this id.
         message_id=emails.message_id(message)[:255],
     )
-    for inv in invitations:
-        inv.sent_at = now
-        signals.invitation_changed_send(inv)
+    survey.state, survey.sent_at = State.SENT, now
+    signals.survey_changed_send(survey)
     return invitations
 
 
-def _drop_blocked(
-    invitations: list[Invitation], policy: SurveyPolicy, now: datetime
-) -> list[Invitation]:
-    """Suppress claimed invitations the rules no longer allow; return the rest."""
-    customer = invitations[0].customer
+def _drop_blocked(survey: Survey, policy: SurveyPolicy, now: datetime) -> list[Invitation]:
+    """Suppress a claimed survey the rules no longer allow, or leave out its NPS
+    question when NPS was asked too recently; return the questions to send."""
+    customer = survey.customer
     last_email_at = (
-        Invitation.objects.filter(customer=customer, sent_at__isnull=False)
-        .exclude(ticket_id=invitations[0].ticket_id)
+        Survey.objects.filter(customer=customer, sent_at__isnull=False)
+        .exclude(pk=survey.pk)
         .aggregate(last=Max("sent_at"))["last"]
     )
     reason = rules.send_block_reason(
@@ -114,42 +112,42 @@ def _drop_blocked(
         now=now,
         suppressed_reason=suppressed_reason(customer),
     )
-    blocked = list(invitations) if reason else []
-    if not reason:
-        last_nps = Invitation.objects.filter(
-            customer=customer, kind="nps", sent_at__isnull=False
-        ).aggregate(last=Max("sent_at"))["last"]
-        if not rules.nps_due(last_nps_at=last_nps, interval_days=policy.nps_interval_days, now=now):
-            blocked = [i for i in invitations if i.kind == "nps"]
-            reason = f"NPS asked in the last {policy.nps_interval_days} days"
-    if blocked:
-        Invitation.objects.filter(pk__in=[i.pk for i in blocked]).update(
-            state=State.SUPPRESSED, reason=reason, token_hash=""
-        )
-    return [i for i in invitations if i not in blocked]
+    if reason:
+        Survey.objects.filter(pk=survey.pk).update(state=State.SUPPRESSED, reason=reason)
+        return []
+    survey.reason = ""
+    invitations = survey.questions
+    last_nps = Invitation.objects.filter(
+        survey__customer=customer, kind="nps", survey__sent_at__isnull=False
+    ).aggregate(last=Max("survey__sent_at"))["last"]
+    if not rules.nps_due(last_nps_at=last_nps, interval_days=policy.nps_interval_days, now=now):
+        nps = [i for i in invitations if i.kind == "nps"]
+        if nps:
+            # Not asked: the question goes, the survey says why.
+            survey.reason = f"NPS left out: asked in the last {policy.nps_interval_days} days"
+            Invitation.objects.filter(pk__in=[i.pk for i in nps]).delete()
+            invitations = [i for i in invitations if i.kind != "nps"]
+            if not invitations:
+                Survey.objects.filter(pk=survey.pk).update(
+                    state=State.SUPPRESSED, reason=survey.reason
+                )
+    return invitations
 
 
-def _send_failed(invitations: list[Invitation], exc: Exception, now: datetime) -> None:
-    attempts = invitations[0].attempts + 1
-    permanent = _is_permanent(exc)
-    pks = [i.pk for i in invitations]
-    if permanent or attempts >= rules.MAX_SEND_ATTEMPTS:
-        logger.error(
-            "survey email for ticket %s failed for good: %s", invitations[0].ticket_id, exc
-        )
-        Invitation.objects.filter(pk__in=pks).update(
-            state=State.FAILED, attempts=attempts, reason=str(exc)[:300], token_hash=""
+def _send_failed(survey: Survey, exc: Exception, now: datetime) -> None:
+    attempts = survey.attempts + 1
+    if _is_permanent(exc) or attempts >= rules.MAX_SEND_ATTEMPTS:
+        logger.error("survey email for ticket %s failed for good: %s", survey.ticket_id, exc)
+        Survey.objects.filter(pk=survey.pk).update(
+            state=State.FAILED, attempts=attempts, reason=str(exc)[:300]
         )
     else:
-        logger.warning(
-            "survey email for ticket %s will be retried: %s", invitations[0].ticket_id, exc
-        )
-        Invitation.objects.filter(pk__in=pks).update(
+        logger.warning("survey email for ticket %s will be retried: %s", survey.ticket_id, exc)
+        Survey.objects.filter(pk=survey.pk).update(
             state=State.SCHEDULED,
             attempts=attempts,
             send_after=now + rules.retry_delay(attempts),
             reason=str(exc)[:300],
-            token_hash="",
         )
 
 
@@ -171,29 +169,21 @@ def _is_permanent(exc: Exception) -> bool:
     return False
 
 
-def survey_email_delivered(*, invitations: list[Invitation], at: datetime) -> None:
-    """The provider delivered the survey email of these invitations."""
-    Invitation.objects.filter(pk__in=[i.pk for i in invitations], delivered_at__isnull=True).update(
-        delivered_at=at
-    )
+def survey_email_delivered(*, survey: Survey, at: datetime) -> None:
+    """The provider delivered this survey's email."""
+    Survey.objects.filter(pk=survey.pk, delivered_at__isnull=True).update(delivered_at=at)
 
 
 def survey_email_refused(
-    *, invitations: list[Invitation], message_id: str, complained: bool, reason: str, at: datetime
+    *, survey: Survey, message_id: str, complained: bool, reason: str, at: datetime
 ) -> None:
     """A hard bounce, a rejection or a spam complaint about the email `message_id` (the
-    survey email of these invitations, or its reminder): mark them, send the address
-    nothing again, and tell the metrics (the response rate counts delivered emails: a
-    bounced or complained one leaves it). Safe to repeat."""
-    survey = [i for i in invitations if i.message_id == message_id]
+    survey's email, or its reminder): mark the survey, send the address nothing
+    again, and tell the metrics (the response rate counts delivered emails: a bounced
+    or complained one leaves it). Safe to repeat."""
     if complained:
-        Invitation.objects.filter(
-            pk__in=[i.pk for i in invitations], complained_at__isnull=True
-        ).update(complained_at=at)
-    else:
-        Invitation.objects.filter(pk__in=[i.pk for i in survey], bounced_at__isnull=True).update(
-            bounced_at=at
-        )
-    customer_suppress(customer=invitations[0].customer, reason=reason, now=at)
-    for invitation in survey:
-        signals.invitation_changed_send(invitation)
+        Survey.objects.filter(pk=survey.pk, complained_at__isnull=True).update(complained_at=at)
+    elif message_id == survey.message_id:
+        Survey.objects.filter(pk=survey.pk, bounced_at__isnull=True).update(bounced_at=at)
+    customer_suppress(customer=survey.customer, reason=reason, now=at)
+    signals.survey_changed_send(survey)

@@ -22,6 +22,7 @@ from .models import (
     Agent,
     Customer,
     Invitation,
+    Survey,
     SurveyPolicy,
     Team,
     Ticket,
@@ -34,7 +35,7 @@ User = get_user_model()
 # Tickets solved longer ago than this (a history import) are stored but not surveyed.
 STALE_AFTER = timedelta(days=7)
 
-State = Invitation.State
+State = Survey.State
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ def agent_upsert(*, email: str, name: str = "", team: Team | None = None) -> Any
 def ticket_ingest(*, event: dict[str, Any], now: datetime | None = None) -> IngestResult:
     """Create or update a ticket from a helpdesk event; safe to repeat.
 
-    A solved ticket gets its survey invitations scheduled; a reopened one has its
-    pending invitations cancelled. Sending is left to the sweep (or queued at once
+    A solved ticket gets its survey scheduled; a reopened one has a survey that has
+    not gone out yet cancelled. Sending is left to the sweep (or queued at once
     when SURVEY_SEND_DELAY is 0).
     """
     now = now or timezone.now()
@@ -157,23 +158,26 @@ def _ticket_ingest(event: dict[str, Any], now: datetime) -> IngestResult:
 
 
 def invitations_cancel(*, ticket: Ticket, reason: str) -> int:
-    return Invitation.objects.filter(ticket=ticket, state=State.SCHEDULED).update(
+    """Cancel the ticket's survey if it has not gone out yet."""
+    return Survey.objects.filter(ticket=ticket, state=State.SCHEDULED).update(
         state=State.CANCELLED, reason=reason
     )
 
 
 def _last_nps_at(customer: Customer) -> datetime | None:
     return (
-        Invitation.objects.filter(customer=customer, kind="nps")
-        .exclude(state__in=[State.SUPPRESSED, State.FAILED, State.CANCELLED])
-        .aggregate(last=Max(Coalesce("sent_at", "send_after")))["last"]
+        Invitation.objects.filter(survey__customer=customer, kind="nps")
+        .exclude(survey__state__in=[State.SUPPRESSED, State.FAILED, State.CANCELLED])
+        .aggregate(last=Max(Coalesce("survey__sent_at", "survey__send_after")))["last"]
     )
 
 
 def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
-    """Plan the survey for a solved ticket. Returns the invitations scheduled."""
-    existing = {inv.kind: inv for inv in ticket.invitations.all()}
-    if any(inv.state != State.CANCELLED for inv in existing.values()):
+    """Plan the survey for a solved ticket: one Survey and a question (Invitation)
+    per kind due. A survey cancelled when the ticket was reopened is planned again;
+    a ticket surveyed already is not. Returns the questions scheduled."""
+    survey = Survey.objects.filter(ticket=ticket).first()
+    if survey is not None and survey.state != State.CANCELLED:
         return []  # surveyed already
     policy = SurveyPolicy.load()
     customer = ticket.requester
@@ -193,39 +197,46 @@ def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
     solved_at = ticket.solved_at or now
     if plan.kinds and solved_at < now - STALE_AFTER:
         plan = rules.SurveyPlan((), "solved too long ago to survey")
-    send_after = max(now, solved_at + timedelta(seconds=settings.SURVEY_SEND_DELAY))
-    state = State.SCHEDULED if plan.kinds else State.SUPPRESSED
-    scheduled = []
-    for kind in plan.kinds or ("csat",):
-        values = {
-            "customer": customer,
-            "state": state,
-            "reason": plan.skip_reason,
-            "scale_points": {"csat": policy.csat_scale, "ces": policy.ces_scale, "nps": 11}[kind],
-            "inverted": kind == "ces" and policy.ces_inverted,
-            "agent": ticket.assignee,
-            "team": ticket.team,
-            "channel": ticket.channel,
-            "category": ticket.category,
-            "locale": customer.locale,
-            "send_after": send_after,
-            "attempts": 0,
-            "token_hash": "",
-        }
-        inv, _created = Invitation.objects.update_or_create(
-            ticket=ticket, kind=kind, defaults=values
-        )
-        if state == State.SCHEDULED:
-            scheduled.append(inv)
-    if scheduled and settings.SURVEY_SEND_DELAY == 0:
+    values = {
+        "customer": customer,
+        "state": State.SCHEDULED if plan.kinds else State.SUPPRESSED,
+        "reason": plan.skip_reason,
+        "agent": ticket.assignee,
+        "team": ticket.team,
+        "channel": ticket.channel,
+        "category": ticket.category,
+        "locale": customer.locale,
+        "send_after": max(now, solved_at + timedelta(seconds=settings.SURVEY_SEND_DELAY)),
+        "attempts": 0,
+    }
+    if survey is None:
+        survey = Survey.objects.create(ticket=ticket, **values)
+    else:
+        Survey.objects.filter(pk=survey.pk).update(**values)
+        survey.invitations.all().delete()
+    # A suppressed survey keeps the question it would have opened with, for the record.
+    kinds = plan.kinds or ("csat",)
+    scales = {"csat": policy.csat_scale, "ces": policy.ces_scale, "nps": 11}
+    questions = Invitation.objects.bulk_create(
+        [
+            Invitation(
+                survey=survey,
+                kind=kind,
+                scale_points=scales[kind],
+                inverted=kind == "ces" and policy.ces_inverted,
+                created_at=now,
+            )
+            for kind in kinds
+        ]
+    )
+    if not plan.kinds:
+        return []
+    if settings.SURVEY_SEND_DELAY == 0:
         enqueue("surveys.tasks.survey_email_send", ticket.pk)
-    return scheduled
+    return questions
 
 
-# --- Sending -------------------------------------------------------------------------
-
-
-# --- Answers -------------------------------------------------------------------------
+# --- Who may be mailed ---------------------------------------------------------------
 
 
 def customer_opt_out(*, customer: Customer, now: datetime | None = None) -> Customer:
@@ -233,7 +244,7 @@ def customer_opt_out(*, customer: Customer, now: datetime | None = None) -> Cust
     now = now or timezone.now()
     with transaction.atomic():
         Customer.objects.filter(pk=customer.pk, opted_out_at__isnull=True).update(opted_out_at=now)
-        Invitation.objects.filter(customer=customer, state=State.SCHEDULED).update(
+        Survey.objects.filter(customer=customer, state=State.SCHEDULED).update(
             state=State.SUPPRESSED, reason="customer opted out"
         )
     customer.refresh_from_db()
@@ -257,7 +268,7 @@ def customer_suppress(*, customer: Customer, reason: str, now: datetime) -> Cust
             suppressed_at=now, suppressed_reason=reason[:200]
         )
         customer.refresh_from_db()
-        Invitation.objects.filter(customer=customer, state=State.SCHEDULED).update(
+        Survey.objects.filter(customer=customer, state=State.SCHEDULED).update(
             state=State.SUPPRESSED, reason=rules.suppression_text(customer.suppressed_reason)[:300]
         )
     return customer

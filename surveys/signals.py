@@ -23,12 +23,17 @@ answer_counted = Signal()
 # it yet. kwargs: response.
 answer_released = Signal()
 
-# What the metrics count of one invitation changed: it was sent, clicked, bounced or
-# complained about, answered while held, or its answer was deleted. kwargs:
-# invitation, answered_at (the deleted answer's time, or None).
-invitation_changed = Signal()
+# What the metrics count of one survey changed: it was sent, clicked, bounced or
+# complained about; or one of its answers was recorded while held, or deleted.
+# kwargs: survey; invitation (the question whose answer changed, or None);
+# answered_at (the deleted answer's time, or None).
+survey_changed = Signal()
 
 
-def invitation_changed_send(invitation: Any, answered_at: datetime | None = None) -> None:
-    """Send invitation_changed for one invitation (on its own, or after commit)."""
-    invitation_changed.send(sender=type(invitation), invitation=invitation, answered_at=answered_at)
+def survey_changed_send(
+    survey: Any, invitation: Any = None, answered_at: datetime | None = None
+) -> None:
+    """Send survey_changed for one survey (on its own, or after commit)."""
+    survey_changed.send(
+        sender=type(survey), survey=survey, invitation=invitation, answered_at=answered_at
+    )

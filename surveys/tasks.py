@@ -26,7 +26,7 @@ def invitations_sweep() -> int:
     now = timezone.now()
     rescued = sending.invitations_rescue(now=now)
     if rescued:
-        logger.warning("rescued %s invitations stuck in sending", rescued)
+        logger.warning("rescued %s surveys stuck in sending", rescued)
     due = sending.tickets_due(now=now)
     for ticket_id in due:
         survey_email_send.delay(ticket_id)
@@ -39,18 +39,18 @@ def invitations_expire() -> int:
 
 
 @shared_task
-def survey_reminder_send(invitation_id: int) -> int:
+def survey_reminder_send(survey_id: int) -> int:
     """Send the one reminder of a survey email. Safe to run twice: the claim on
     reminded_at lets only one run send."""
-    return len(reminders.survey_reminder_send(invitation_id=invitation_id))
+    return len(reminders.survey_reminder_send(survey_id=survey_id))
 
 
 @shared_task
 def reminders_sweep() -> int:
     """Queue the reminder of every unanswered survey email that is due one."""
     due = reminders.reminders_due(now=timezone.now())
-    for invitation_id in due:
-        survey_reminder_send.delay(invitation_id)
+    for survey_id in due:
+        survey_reminder_send.delay(survey_id)
     return len(due)
 
 

@@ -1,7 +1,17 @@
-"""Survey link tokens: 256 random bits, only their SHA-256 is stored."""
+"""Survey link tokens: 256 bits, only their SHA-256 is stored.
 
+A survey's link tokens are derived from its random link key and the SECRET_KEY, so a
+send tried again (after a failure or a crash) carries the links of the first try,
+and neither the database nor the key alone gives a token."""
+
+from __future__ import annotations
+
+import base64
 import hashlib
+import hmac
 import secrets
+
+from django.conf import settings
 
 
 def token_new() -> tuple[str, str]:
@@ -12,3 +22,12 @@ def token_new() -> tuple[str, str]:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def survey_token(*, link_key: str, purpose: str) -> tuple[str, str]:
+    """The (token, hash) of a survey's link: the same every time for one survey and
+    purpose ("survey" or "reminder")."""
+    message = f"kundpuls.survey-link:{purpose}:{link_key}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+    token = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return token, token_hash(token)

@@ -23,22 +23,26 @@ from django.views.decorators.http import require_http_methods
 from . import answering, clicks, rules, services
 from .emails import UNSUBSCRIBE_SALT, brand_context
 from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
-from .models import Customer, Invitation, LinkClick, OutboxMessage, SurveyPolicy
+from .models import Customer, Invitation, LinkClick, OutboxMessage, Survey, SurveyPolicy
 from .pages import chosen_language, private_headers, public_page, rate_limited, too_many, with_lang
 
 
-def _invitations_or_404(token: str) -> list[Invitation]:
-    invitations = answering.invitations_for_token(token)
-    if not invitations:
+def _survey_or_404(token: str) -> tuple[Survey, list[Invitation]]:
+    """The survey a link opens, and its questions with their answers."""
+    survey = answering.survey_for_token(token)
+    if survey is None:
         raise Http404("unknown survey link")
-    return invitations
+    return survey, answering.survey_questions(survey)
 
 
-def _survey_context(invitations: list[Invitation], token: str, chosen: str) -> dict[str, Any]:
+def _survey_context(
+    survey: Survey, invitations: list[Invitation], token: str, chosen: str
+) -> dict[str, Any]:
     policy = SurveyPolicy.load()
     return {
         **brand_context(policy),
         "policy": policy,
+        "survey": survey,
         "invitations": invitations,
         "token": token,
         "chosen_language": chosen,
@@ -57,18 +61,17 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     the link fetch (mail scanners open every link); only a POST stores an answer."""
     if rate_limited(request):
         return too_many(request)
-    invitations = _invitations_or_404(token)
+    found, invitations = _survey_or_404(token)
     chosen = chosen_language(request)
-    with translation.override(chosen or invitations[0].locale):
-        return _survey(request, token, invitations, chosen)
+    with translation.override(chosen or found.locale):
+        context = _survey_context(found, invitations, token, chosen)
+        return _survey(request, context)
 
 
-def _survey(
-    request: HttpRequest, token: str, invitations: list[Invitation], chosen: str
-) -> HttpResponse:
+def _survey(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     now = timezone.now()
-    context = _survey_context(invitations, token, chosen)
-    if answering.survey_is_expired(invitations, now):
+    found, invitations = context["survey"], context["invitations"]
+    if answering.survey_is_expired(found, invitations, now):
         return public_page(request, "surveys/expired.html", context, status=410)
     if answering.survey_edit_closed(invitations, now):
         return public_page(request, "surveys/closed.html", context)
@@ -85,8 +88,8 @@ def _survey(
         status = 400
     else:
         clicked = request.GET.get(invitations[0].kind, "")
-        if not chosen:  # a link from the email, not one of the page's own
-            _click_record(request, invitations, clicked, now)
+        if not context["chosen_language"]:  # a link from the email, not one of the page's own
+            _click_record(request, found, clicked, now)
         if request.method == "HEAD":  # mail scanners send many; nobody reads the body
             return private_headers(HttpResponse(content_type="text/html; charset=utf-8"))
         form = SurveyForm(initial=_survey_initial(invitations, clicked), **form_kwargs)
@@ -94,16 +97,16 @@ def _survey(
     context.update(
         form=form,
         answered=any(hasattr(i, "response") for i in invitations),
-        form_token=form_token_new(survey_key=_survey_key(invitations), now=now),
+        form_token=form_token_new(survey_key=_survey_key(found), now=now),
         comment_prompts=comment_prompts(),
         comment_label=comment_prompt(invitations[0], form.first_score()),
     )
     return public_page(request, "surveys/survey.html", context, status=status)
 
 
-def _survey_key(invitations: list[Invitation]) -> str:
+def _survey_key(found: Survey) -> str:
     """What ties a form token to its survey."""
-    return invitations[0].token_hash[:16]
+    return f"survey-{found.pk}"
 
 
 def _survey_initial(invitations: list[Invitation], clicked: str) -> dict[str, Any]:
@@ -123,8 +126,9 @@ def _survey_answer(
     request: HttpRequest, form: SurveyForm, context: dict[str, Any], now: Any
 ) -> HttpResponse:
     """Record a valid answer; one that looks automated is held for review."""
-    invitations, chosen = context["invitations"], context["chosen_language"]
-    age = form_token_age(request.POST.get("ft", ""), survey_key=_survey_key(invitations), now=now)
+    found, invitations = context["survey"], context["invitations"]
+    chosen = context["chosen_language"]
+    age = form_token_age(request.POST.get("ft", ""), survey_key=_survey_key(found), now=now)
     try:
         answering.response_record(
             invitations=invitations,
@@ -141,12 +145,10 @@ def _survey_answer(
     return redirect(with_lang(reverse("surveys:thanks", args=[context["token"]]), chosen))
 
 
-def _click_record(
-    request: HttpRequest, invitations: list[Invitation], clicked: str, now: Any
-) -> None:
+def _click_record(request: HttpRequest, found: Survey, clicked: str, now: Any) -> None:
     link = LinkClick.Link.RATING if clicked.isdigit() and len(clicked) <= 2 else None
     clicks.link_click_record(
-        invitations=invitations,
+        survey=found,
         link=link or LinkClick.Link.SURVEY,
         score=int(clicked) if link else None,
         method=request.method or "GET",
@@ -161,17 +163,17 @@ def honeypot(request: HttpRequest, token: str) -> HttpResponse:
     """The email's invisible link: only a machine fetches it."""
     if rate_limited(request):
         return too_many(request)
-    invitations = _invitations_or_404(token)
+    found, invitations = _survey_or_404(token)
     clicks.link_click_record(
-        invitations=invitations,
+        survey=found,
         link=LinkClick.Link.HONEYPOT,
         method=request.method or "GET",
         user_agent=request.headers.get("user-agent", ""),
     )
     chosen = chosen_language(request)
-    language = chosen or invitations[0].locale
+    language = chosen or found.locale
     with translation.override(language):
-        context = _survey_context(invitations, token, chosen or language)
+        context = _survey_context(found, invitations, token, chosen or language)
         return public_page(request, "surveys/honeypot.html", context)
 
 
@@ -180,11 +182,11 @@ def honeypot(request: HttpRequest, token: str) -> HttpResponse:
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
     if rate_limited(request):
         return too_many(request)
-    invitations = _invitations_or_404(token)
+    found, invitations = _survey_or_404(token)
     chosen = chosen_language(request)
-    language = chosen or invitations[0].locale
+    language = chosen or found.locale
     with translation.override(language):
-        context = _survey_context(invitations, token, chosen)
+        context = _survey_context(found, invitations, token, chosen)
         # Carries the language, so going back is not taken for a click in the email.
         context["change_url"] = with_lang(reverse("surveys:survey", args=[token]), language)
         return public_page(request, "surveys/thanks.html", context)

@@ -1,12 +1,13 @@
 """factory_boy factories for the domain objects."""
 
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from surveys.models import Agent, Customer, Invitation, Team, Ticket
+from surveys.models import Agent, Customer, Invitation, Survey, Team, Ticket
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -63,17 +64,53 @@ class TicketFactory(factory.django.DjangoModelFactory):
     solved_at = factory.LazyFunction(timezone.now)
 
 
-class InvitationFactory(factory.django.DjangoModelFactory):
+class SurveyFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Invitation
+        model = Survey
 
     ticket = factory.SubFactory(TicketFactory)
     customer = factory.SelfAttribute("ticket.requester")
-    kind = "csat"
-    state = Invitation.State.SCHEDULED
-    scale_points = 5
+    state = Survey.State.SCHEDULED
     agent = factory.SelfAttribute("ticket.assignee")
     team = factory.SelfAttribute("ticket.team")
     channel = factory.SelfAttribute("ticket.channel")
     category = factory.SelfAttribute("ticket.category")
     send_after = factory.LazyFunction(timezone.now)
+
+
+# What a test may say about a question's survey (its state, sending, dimensions...).
+SURVEY_FIELDS = {f.name for f in Survey._meta.get_fields() if f.concrete and not f.primary_key} | {
+    f"{f.name}_id" for f in Survey._meta.get_fields() if f.concrete and f.is_relation
+}
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A question; the fields of its survey may be given too (state="sent",
+    sent_at=..., ticket=..., ticket__team=...): a ticket that has a survey already
+    gets the question added to it."""
+
+    class Meta:
+        model = Invitation
+
+    survey = None
+    ticket = factory.Maybe(
+        "survey", yes_declaration=None, no_declaration=factory.SubFactory(TicketFactory)
+    )
+    kind = "csat"
+    scale_points = 5
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Invitation:
+        survey = kwargs.pop("survey", None)
+        given = {k: kwargs.pop(k) for k in list(kwargs) if k.split("__")[0] in SURVEY_FIELDS}
+        if survey is None:
+            ticket = given.get("ticket")
+            survey = Survey.objects.filter(ticket=ticket).first() if ticket else None
+            if survey is None:
+                survey = SurveyFactory(**given)
+            elif given:
+                for name, value in given.items():
+                    setattr(survey, name, value)
+                survey.save()
+        kwargs["survey"] = survey
+        return super()._create(model_class, *args, **kwargs)

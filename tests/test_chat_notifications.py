@@ -11,7 +11,7 @@ from followups.models import FollowUp
 from integrations import outbound
 from integrations.models import WebhookDelivery, WebhookSubscription
 from surveys import answering
-from surveys.models import Team
+from surveys.models import Invitation, Team
 from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,9 @@ def answer(sent_survey, django_capture_on_commit_callbacks):
         sent, _token = sent_survey(url=HELPDESK_URL, **ticket)
         with django_capture_on_commit_callbacks(execute=True):
             answering.response_record(
-                invitations=list(sent.invitations.filter(kind="csat")),
+                invitations=list(
+                    Invitation.objects.filter(survey__ticket=sent).filter(kind="csat")
+                ),
                 answers={"csat": score},
                 comment=comment,
                 now=NOW + timedelta(hours=3),

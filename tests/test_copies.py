@@ -14,7 +14,7 @@ from metrics.check import rollups_differences
 from metrics.models import ScoreRollup
 from metrics.selectors import ReportFilters
 from surveys import answering, copies
-from surveys.models import Invitation, Response
+from surveys.models import Response, Survey
 from tests.conftest import NOW, sent_invitation
 from tests.factories import TeamFactory, UserFactory
 
@@ -36,7 +36,7 @@ def answer(invitation, score=4, comment="", **kwargs):
 
 def copies_of(invitation):
     invitation.refresh_from_db()
-    return invitation.answer_counted, invitation.answer_commented
+    return invitation.survey.answer_counted, invitation.survey.answer_commented
 
 
 def funnel_steps():
@@ -92,7 +92,7 @@ def test_a_discarded_answer_leaves_the_funnel():
 
     assert copies_of(invitation) == (False, False)
     assert funnel_steps()["answered"] == 0
-    assert Invitation.objects.get(pk=invitation.pk).state == Invitation.State.SENT
+    assert Survey.objects.get(pk=invitation.survey_id).state == Survey.State.SENT
 
 
 def test_deleting_an_answer_in_the_admin_keeps_the_invitations_copies(
@@ -113,13 +113,15 @@ def test_deleting_an_answer_in_the_admin_keeps_the_invitations_copies(
     assert rollups_differences() == []
 
 
-def test_the_admin_does_not_let_an_invitations_credit_be_changed(admin_client):
+def test_the_admin_does_not_let_a_surveys_credit_be_changed(admin_client):
     invitation = sent_invitation()
 
-    page = admin_client.get(f"/admin/surveys/invitation/{invitation.pk}/change/")
+    page = admin_client.get(f"/admin/surveys/survey/{invitation.survey_id}/change/")
 
     form = page.context["adminform"].form
-    assert not {"agent", "team", "kind", "scale_points", "channel", "category"} & set(form.fields)
+    assert not {"agent", "team", "channel", "category", "link_key"} & set(form.fields)
+    [questions, _clicks] = page.context["inline_admin_formsets"]
+    assert not {"kind", "scale_points", "inverted"} & set(questions.formset.forms[0].fields)
 
 
 def test_a_deleted_agent_and_team_leave_the_copies_in_step():
@@ -138,7 +140,7 @@ def test_the_check_reports_stale_copies_and_the_rebuild_repairs_them():
     response = answer(invitation, comment="Fine")
     answering.response_process(response_id=response.pk)
     Response.objects.filter(pk=response.pk).update(channel="phone")
-    Invitation.objects.filter(pk=invitation.pk).update(answer_commented=False)
+    Survey.objects.filter(pk=invitation.survey_id).update(answer_commented=False)
 
     out = StringIO()
     with pytest.raises(SystemExit):
@@ -147,7 +149,7 @@ def test_the_check_reports_stale_copies_and_the_rebuild_repairs_them():
     call_command("rollups_rebuild", "--copies", stdout=StringIO())
 
     assert f"copies: answer {response.pk}: dimensions differ" in report
-    assert f"copies: invitation {invitation.pk}: copies of its answer" in report
+    assert f"copies: survey {invitation.survey_id}: copies of its answers" in report
     assert "rollups_rebuild --copies" in report
     assert rollups_differences() == []
     assert Response.objects.get().channel == "email"
@@ -169,7 +171,7 @@ def test_the_migration_copies_the_answers_there_are():
 
     response = Response.objects.get(invitation=invitation)
     assert (response.kind, response.scale_points, response.channel) == ("nps", 11, "web")
-    assert (response.agent_id, response.category) == (invitation.agent_id, "Billing")
+    assert (response.agent_id, response.category) == (invitation.survey.agent_id, "Billing")
     assert copies_of(invitation) == (True, True)
     assert copies_of(held) == (False, False)
 

@@ -10,7 +10,7 @@ from followups.models import FollowUp
 from metrics.check import rollups_differences
 from metrics.models import InvitationRollup, ScoreRollup
 from surveys import tasks
-from surveys.models import Agent, Customer, Invitation, Response, Team, Ticket
+from surveys.models import Agent, Customer, Invitation, Response, Survey, Team, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_demo_data_surveys_customers_in_all_six_languages(demo):
     demo()
 
     assert set(Customer.objects.values_list("locale", flat=True)) == LANGUAGES
-    sent = Invitation.objects.filter(sent_at__isnull=False)
+    sent = Survey.objects.filter(sent_at__isnull=False)
     assert set(sent.values_list("locale", flat=True)) == LANGUAGES
 
 
@@ -65,8 +65,8 @@ def test_demo_data_has_two_teams_of_three_agents_with_a_lead(demo):
 def test_demo_data_response_rate_is_plausible(demo):
     demo()
 
-    delivered = Invitation.objects.filter(kind="csat", sent_at__isnull=False)
-    answered = delivered.filter(state=Invitation.State.ANSWERED)
+    delivered = Survey.objects.filter(sent_at__isnull=False)
+    answered = delivered.filter(state=Survey.State.ANSWERED)
     assert answered.count() == Response.objects.filter(invitation__kind="csat").count()
     assert 0.25 <= answered.count() / delivered.count() <= 0.55
 
@@ -90,17 +90,19 @@ def test_demo_data_rollups_match_raw_rows(demo):
 def test_demo_data_asks_nps_at_most_every_90_days(demo):
     demo()
 
-    nps = Invitation.objects.filter(kind="nps", sent_at__isnull=False).order_by("sent_at")
+    nps = Invitation.objects.filter(kind="nps", survey__sent_at__isnull=False).order_by(
+        "survey__sent_at"
+    )
     last_sent = {}
     for invitation in nps:
-        previous = last_sent.get(invitation.customer_id)
-        assert previous is None or invitation.sent_at - previous >= timedelta(days=90)
-        last_sent[invitation.customer_id] = invitation.sent_at
+        previous = last_sent.get(invitation.survey.customer_id)
+        assert previous is None or invitation.survey.sent_at - previous >= timedelta(days=90)
+        last_sent[invitation.survey.customer_id] = invitation.survey.sent_at
 
 
 def test_demo_data_survey_emails_go_out_within_the_hour(demo, time_machine, mailoutbox):
     demo()
-    scheduled = Invitation.objects.filter(state=Invitation.State.SCHEDULED)
+    scheduled = Survey.objects.filter(state=Survey.State.SCHEDULED)
     tickets = set(scheduled.values_list("ticket_id", flat=True))
 
     tasks.invitations_sweep()
@@ -111,7 +113,7 @@ def test_demo_data_survey_emails_go_out_within_the_hour(demo, time_machine, mail
     assert sent_at_start == 0
     assert len(tickets) >= 3
     assert len(mailoutbox) == len(tickets)
-    assert not Invitation.objects.filter(state=Invitation.State.SCHEDULED).exists()
+    assert not Invitation.objects.filter(survey__state=Survey.State.SCHEDULED).exists()
 
 
 def test_demo_data_twice_without_force_raises_and_changes_nothing(demo):

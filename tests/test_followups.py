@@ -6,7 +6,7 @@ from followups import services as metrics_followups
 from followups.models import FollowUp
 from surveys import answering
 from surveys import tasks as surveys_tasks
-from surveys.models import Invitation, Response
+from surveys.models import Invitation, Response, Survey
 from tests.conftest import NOW
 from tests.factories import UserFactory
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def answer(sent_survey):
     def make(scores, comment="", **overrides):
         ticket, _token = sent_survey(**overrides)
-        invitations = list(ticket.invitations.all())
+        invitations = list(Invitation.objects.filter(survey__ticket=ticket).all())
         return answering.response_record(
             invitations=invitations, answers=scores, comment=comment, now=NOW + timedelta(hours=3)
         )
@@ -62,10 +62,10 @@ def test_case_goes_to_team_lead_when_agent_left(answer):
     [response] = answer({"csat": 1})
     lead = UserFactory(email="lead@support.example")
     invitation = response.invitation
-    invitation.team.lead = lead
-    invitation.team.save()
-    invitation.agent.is_active = False
-    invitation.agent.save()
+    invitation.survey.team.lead = lead
+    invitation.survey.team.save()
+    invitation.survey.agent.is_active = False
+    invitation.survey.agent.save()
 
     surveys_tasks.response_process(response.pk)
 
@@ -129,10 +129,10 @@ def test_owner_marks_case_contacted(answer, client):
     assert metrics_followups.followups_open(status="open").count() == 1
 
 
-def test_invitation_state_answered_after_response(answer):
+def test_survey_state_answered_after_response(answer):
     answer({"csat": 4})
 
-    assert Invitation.objects.get(kind="csat").state == "answered"
+    assert Survey.objects.get().state == "answered"
 
 
 def test_home_sends_admins_to_reports_and_agents_to_inbox(client):

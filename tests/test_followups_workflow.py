@@ -283,7 +283,8 @@ def test_email_form_is_drafted_in_customer_language(client, cast):
     form = client.get(f"/followups/{followup.pk}/email/").context["form"]
 
     assert (
-        form.initial["subject"] == f"Om ditt supportärende {followup.invitation.ticket.external_id}"
+        form.initial["subject"]
+        == f"Om ditt supportärende {followup.invitation.survey.ticket.external_id}"
     )
     assert form.initial["body"].startswith("Hej Eva!")
 
@@ -296,7 +297,7 @@ def test_email_to_customer_is_sent_and_recorded(client, cast, mailoutbox):
 
     [message] = mailoutbox
     assert (message.to, message.reply_to, message.subject) == (
-        [followup.invitation.customer.email],
+        [followup.invitation.survey.customer.email],
         ["a@support.example"],
         "Sorry",
     )

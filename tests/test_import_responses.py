@@ -37,9 +37,16 @@ def test_import_creates_answered_invitations_without_email(tmp_path, mailoutbox)
 
     invitation = Invitation.objects.get(kind="csat")
     assert (code, out.strip()) == (0, "2 imported, 0 already there, 0 with errors")
-    assert (invitation.state, invitation.sent_at) == ("answered", invitation.response.answered_at)
+    assert (invitation.survey.state, invitation.survey.sent_at) == (
+        "answered",
+        invitation.response.answered_at,
+    )
     assert invitation.response.answered_at == datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
-    assert (invitation.channel, invitation.agent.email, invitation.team.name) == (
+    assert (
+        invitation.survey.channel,
+        invitation.survey.agent.email,
+        invitation.survey.team.name,
+    ) == (
         "email",
         "old.agent@support.example",
         "Billing",

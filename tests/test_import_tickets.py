@@ -3,7 +3,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from surveys.models import Invitation, Ticket
+from surveys.models import Survey, Ticket
 from tests.conftest import ticket_event
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_import_csv_maps_flat_columns(tmp_path):
         "da",
         ["no-survey", "vip"],
     )
-    assert Invitation.objects.get().state == "suppressed"
+    assert Survey.objects.get().state == "suppressed"
 
 
 def test_import_twice_changes_nothing(tmp_path, capsys):

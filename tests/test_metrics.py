@@ -14,7 +14,7 @@ from metrics import rebuild, rollups
 from metrics.check import rollups_differences
 from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
-from metrics.rollups import INVITATION_COLUMNS, SCORE_COLUMNS
+from metrics.rollups import FUNNEL_COLUMNS, SCORE_COLUMNS
 from surveys import answering
 from surveys.models import Invitation
 from tests.conftest import NOW, sent_invitation
@@ -36,7 +36,7 @@ def respond(*, kind, score, day=0, agent=None, team=None, channel="email", scale
 
 def test_metrics_api_gives_exact_counts_per_agent(api):
     first = respond(kind="csat", score=5)
-    respond(kind="csat", score=2, agent=first.invitation.agent)
+    respond(kind="csat", score=2, agent=first.invitation.survey.agent)
     respond(kind="csat", score=4)
 
     body = api.get(
@@ -132,7 +132,7 @@ def test_check_command_reports_differences(capsys):
 
 def _rollup_rows():
     scores = sorted(ScoreRollup.objects.values_list(*SCORE_COLUMNS), key=str)
-    steps = sorted(InvitationRollup.objects.values_list(*INVITATION_COLUMNS), key=str)
+    steps = sorted(InvitationRollup.objects.values_list(*FUNNEL_COLUMNS), key=str)
     return scores, steps
 
 
@@ -141,8 +141,8 @@ def test_incremental_rollups_equal_rebuild_on_demo_data():
     ScoreRollup.objects.all().delete()
     InvitationRollup.objects.all().delete()
 
-    for invitation in Invitation.objects.filter(sent_at__isnull=False):
-        rollups.rollups_refresh(invitation=invitation)
+    for invitation in Invitation.objects.filter(survey__sent_at__isnull=False):
+        rollups.rollups_refresh(survey=invitation.survey, invitation=invitation)
 
     incremental = _rollup_rows()
     rebuild.rollups_rebuild()
@@ -187,7 +187,7 @@ def test_check_command_reports_zero_differences(capsys):
 def test_metrics_api_filters_by_channel_and_team(api):
     email = respond(kind="csat", score=5, channel="email")
     respond(kind="csat", score=1, channel="chat")
-    team = email.invitation.team_id
+    team = email.invitation.survey.team_id
 
     by_channel = api.get("/api/v1/metrics?metric=csat&from=2026-11-01&to=2026-11-30&channel=chat")
     by_team = api.get(f"/api/v1/metrics?metric=csat&from=2026-11-01&to=2026-11-30&team={team}")
@@ -219,7 +219,7 @@ def test_responses_api_filters_by_kind_and_score(api):
 def test_responses_api_filters_by_agent_email_and_dates(api):
     first = respond(kind="csat", score=4, day=0)
     respond(kind="csat", score=3, day=5)
-    email = first.invitation.agent.email
+    email = first.invitation.survey.agent.email
 
     body = api.get(f"/api/v1/responses?agent={email}&from=2026-11-21&to=2026-11-21").json()
 
@@ -288,7 +288,7 @@ def test_it_refresh_is_undone_with_the_callers_transaction():
     ScoreRollup.objects.all().delete()
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        rollups.rollups_refresh(invitation=response.invitation)
+        rollups.rollups_refresh(survey=response.invitation.survey, invitation=response.invitation)
         raise RuntimeError("the caller fails after the refresh")
 
     assert ScoreRollup.objects.count() == 0
@@ -297,7 +297,7 @@ def test_it_refresh_is_undone_with_the_callers_transaction():
 def test_it_refresh_of_an_unsent_invitation_writes_nothing():
     invitation = InvitationFactory()
 
-    rollups.rollups_refresh(invitation=invitation)
+    rollups.rollups_refresh(survey=invitation.survey, invitation=invitation)
 
     assert (ScoreRollup.objects.count(), InvitationRollup.objects.count()) == (0, 0)
 
@@ -310,7 +310,7 @@ def test_it_refresh_inside_a_transaction_keeps_its_commit_durable():
     response = respond(kind="csat", score=4)
 
     with transaction.atomic(), connection.cursor() as cursor:
-        rollups.rollups_refresh(invitation=response.invitation)
+        rollups.rollups_refresh(survey=response.invitation.survey, invitation=response.invitation)
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
 
@@ -330,7 +330,9 @@ def _drift_rollups():
 def _history():
     first = respond(kind="csat", score=5)
     invitation = first.invitation
-    respond(kind="csat", score=5, agent=invitation.agent, team=invitation.team)  # a bucket of two
+    respond(
+        kind="csat", score=5, agent=invitation.survey.agent, team=invitation.survey.team
+    )  # a bucket of two
     respond(kind="csat", score=2, channel="chat", day=1)
     respond(kind="nps", score=9, scale=11)
     InvitationFactory(state="sent", sent_at=NOW - timedelta(days=2), agent=None, team=None)
@@ -463,7 +465,7 @@ def test_it_rebuild_deletes_a_stored_row_without_a_count():
 @postgresql_only
 def test_it_rebuild_refuses_a_funnel_step_that_needs_a_join(monkeypatch):
     _history()
-    joined = (FunnelStep("held", "Held", Q(response__held=True)),)
+    joined = (FunnelStep("held", "Held", Q(invitations__response__held=True)),)
     monkeypatch.setattr(rebuild, "FUNNEL_STEPS", joined)
 
     with pytest.raises(RuntimeError, match="own columns only"):
@@ -477,14 +479,15 @@ def test_it_rebuild_refuses_a_funnel_step_that_needs_a_join(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_it_two_refreshes_of_one_bucket_at_once_store_it_once():
     first = respond(kind="csat", score=5)
-    agent, team = first.invitation.agent, first.invitation.team
+    agent, team = first.invitation.survey.agent, first.invitation.survey.team
     second = respond(kind="csat", score=4, agent=agent, team=team)
     a_in_transaction, b_started = threading.Event(), threading.Event()
 
     def refresh_and_hold():  # holds its new rows uncommitted while the other starts
         try:
             with transaction.atomic():
-                rollups.rollups_refresh(invitation=Invitation.objects.get(pk=first.invitation_id))
+                invitation = Invitation.objects.select_related("survey").get(pk=first.invitation_id)
+                rollups.rollups_refresh(survey=invitation.survey, invitation=invitation)
                 a_in_transaction.set()
                 b_started.wait(5)
                 time.sleep(0.5)
@@ -495,7 +498,8 @@ def test_it_two_refreshes_of_one_bucket_at_once_store_it_once():
         try:
             a_in_transaction.wait(5)
             b_started.set()
-            rollups.rollups_refresh(invitation=Invitation.objects.get(pk=second.invitation_id))
+            invitation = Invitation.objects.select_related("survey").get(pk=second.invitation_id)
+            rollups.rollups_refresh(survey=invitation.survey, invitation=invitation)
         finally:
             connection.close()
 

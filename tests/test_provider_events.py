@@ -18,7 +18,7 @@ from integrations.models import EmailEvent
 from metrics import rebuild
 from metrics.check import rollups_differences
 from surveys import answering, reminders, sending, services
-from surveys.models import Customer
+from surveys.models import Customer, Invitation
 from tests.conftest import NOW, QuietHandler, _validated, loopback_server, ticket_event
 
 pytestmark = pytest.mark.django_db
@@ -183,10 +183,10 @@ def test_it_sends_the_survey_through_postmark_and_keeps_its_message_id(postmark)
     ticket = survey()
 
     [sent] = postmark
-    ids = set(ticket.invitations.values_list("message_id", flat=True))
+    ids = set(ticket.surveys.values_list("message_id", flat=True))
     assert (sent["path"], sent["body"]["To"]) == ("/email", "anna@example.se")
     assert ids == {sent["message_id"]}
-    assert ticket.invitations.count() == 3
+    assert Invitation.objects.filter(survey__ticket=ticket).count() == 3
 
 
 def test_it_keeps_the_message_id_header_of_an_smtp_survey_email(mailoutbox):
@@ -194,7 +194,7 @@ def test_it_keeps_the_message_id_header_of_an_smtp_survey_email(mailoutbox):
 
     header = mailoutbox[0].extra_headers["Message-ID"]
     assert header.startswith("<") and header.endswith("@testserver>")
-    assert set(ticket.invitations.values_list("message_id", flat=True)) == {header}
+    assert set(ticket.surveys.values_list("message_id", flat=True)) == {header}
 
 
 def test_it_fails_a_survey_for_good_when_postmark_refuses_an_inactive_address(postmark):
@@ -208,10 +208,10 @@ def test_it_fails_a_survey_for_good_when_postmark_refuses_an_inactive_address(po
 
     ticket = survey()
 
-    [invitation, *_others] = ticket.invitations.all()
-    assert set(ticket.invitations.values_list("state", flat=True)) == {"failed"}
-    assert invitation.reason == "All message recipients were rejected or invalid"
-    assert (len(postmark), invitation.message_id) == (1, "")
+    [invitation, *_others] = Invitation.objects.filter(survey__ticket=ticket).all()
+    assert set(ticket.surveys.values_list("state", flat=True)) == {"failed"}
+    assert invitation.survey.reason == "All message recipients were rejected or invalid"
+    assert (len(postmark), invitation.survey.message_id) == (1, "")
 
 
 def test_it_retries_a_survey_when_postmark_has_a_server_error(postmark):
@@ -219,19 +219,19 @@ def test_it_retries_a_survey_when_postmark_has_a_server_error(postmark):
 
     ticket = survey()
 
-    states = set(ticket.invitations.values_list("state", "send_after"))
+    states = set(ticket.surveys.values_list("state", "send_after"))
     assert states == {("scheduled", NOW + timedelta(hours=2, minutes=1))}
 
 
 def test_it_keeps_the_reminder_message_id(postmark):
     ticket = survey()
-    lead = ticket.invitations.order_by("pk").first()
+    lead = Invitation.objects.filter(survey__ticket=ticket).order_by("pk").first()
 
-    reminders.survey_reminder_send(invitation_id=lead.pk, now=NOW + timedelta(days=3, hours=3))
+    reminders.survey_reminder_send(survey_id=lead.survey_id, now=NOW + timedelta(days=3, hours=3))
 
     reminder_id = postmark[-1]["message_id"]
     assert len(postmark) == 2
-    assert set(ticket.invitations.values_list("reminder_message_id", flat=True)) == {reminder_id}
+    assert set(ticket.surveys.values_list("reminder_message_id", flat=True)) == {reminder_id}
 
 
 # --- Tracking webhooks ---------------------------------------------------------------
@@ -243,7 +243,7 @@ def test_it_marks_the_invitations_delivered_on_a_postmark_delivery(postmark, cli
     response = post_event(client, "postmark", postmark_delivery(postmark[0]["message_id"]))
 
     assert response.status_code == 200
-    delivered = set(ticket.invitations.values_list("delivered_at", flat=True))
+    delivered = set(ticket.surveys.values_list("delivered_at", flat=True))
     assert delivered == {NOW + timedelta(hours=2, seconds=3)}
     assert Customer.objects.get().suppressed_at is None
 
@@ -254,7 +254,7 @@ def test_it_suppresses_the_address_on_a_postmark_hard_bounce(postmark, client):
     post_event(client, "postmark", postmark_bounce(postmark[0]["message_id"]))
 
     customer = Customer.objects.get()
-    assert set(ticket.invitations.values_list("bounced_at", flat=True)) == {
+    assert set(ticket.surveys.values_list("bounced_at", flat=True)) == {
         NOW + timedelta(hours=2, minutes=5)
     }
     assert customer.suppressed_at == NOW + timedelta(hours=2, minutes=5)
@@ -267,10 +267,8 @@ def test_it_marks_complained_and_suppresses_on_a_postmark_spam_complaint(postmar
     post_event(client, "postmark", postmark_complaint(postmark[0]["message_id"]))
 
     customer = Customer.objects.get()
-    assert set(ticket.invitations.values_list("complained_at", flat=True)) == {
-        NOW + timedelta(hours=4)
-    }
-    assert set(ticket.invitations.values_list("bounced_at", flat=True)) == {None}
+    assert set(ticket.surveys.values_list("complained_at", flat=True)) == {NOW + timedelta(hours=4)}
+    assert set(ticket.surveys.values_list("bounced_at", flat=True)) == {None}
     assert customer.suppressed_reason == (
         "postmark: marked as spam on 2026-11-21 "
         "(Spam complaint from the recipient's mailbox provider)"
@@ -283,7 +281,7 @@ def test_it_does_not_suppress_on_a_soft_bounce(postmark, client):
     post_event(client, "postmark", postmark_bounce(postmark[0]["message_id"], kind="SoftBounce"))
 
     assert EmailEvent.objects.get().event_type == "bounced"
-    assert set(ticket.invitations.values_list("bounced_at", flat=True)) == {None}
+    assert set(ticket.surveys.values_list("bounced_at", flat=True)) == {None}
     assert Customer.objects.get().suppressed_at is None
 
 
@@ -296,7 +294,7 @@ def test_it_rejects_a_webhook_with_the_wrong_secret(postmark, client):
 
     assert response.status_code == 400
     assert EmailEvent.objects.count() == 0
-    assert set(ticket.invitations.values_list("bounced_at", flat=True)) == {None}
+    assert set(ticket.surveys.values_list("bounced_at", flat=True)) == {None}
 
 
 def test_it_keeps_a_repeated_event_once(postmark, client):
@@ -329,7 +327,7 @@ def test_it_keeps_an_event_about_an_unknown_message_and_changes_nothing(postmark
         "0a129aee-e1cd-480d-b08d-4f48548ff48d",
     )
     assert Customer.objects.get().suppressed_at is None
-    assert set(ticket.invitations.values_list("bounced_at", flat=True)) == {None}
+    assert set(ticket.surveys.values_list("bounced_at", flat=True)) == {None}
 
 
 def test_it_ignores_events_of_a_provider_that_is_not_configured(postmark, client, settings):
@@ -348,18 +346,22 @@ def test_it_suppresses_on_a_permanent_mailgun_failure(mailoutbox, client, settin
     settings.EMAIL_PROVIDER = "mailgun"
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
 
-    response = post_event(client, "mailgun", mailgun_event(ticket.invitations.first().message_id))
+    response = post_event(
+        client,
+        "mailgun",
+        mailgun_event(ticket.surveys.get().message_id),
+    )
 
     assert response.status_code == 200
     assert Customer.objects.get().suppressed_reason.startswith("mailgun: bounced on 2026-11-21")
-    assert ticket.invitations.filter(bounced_at__isnull=True).count() == 0
+    assert ticket.surveys.filter(bounced_at__isnull=True).count() == 0
 
 
 def test_it_does_not_suppress_on_a_temporary_mailgun_failure(mailoutbox, client, settings):
     ticket = survey()
     settings.EMAIL_PROVIDER = "mailgun"
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
-    payload = mailgun_event(ticket.invitations.first().message_id, severity="temporary")
+    payload = mailgun_event(ticket.surveys.get().message_id, severity="temporary")
 
     post_event(client, "mailgun", payload)
 
@@ -371,7 +373,7 @@ def test_it_rejects_a_mailgun_event_with_a_forged_signature(mailoutbox, client, 
     ticket = survey()
     settings.EMAIL_PROVIDER = "mailgun"
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
-    payload = mailgun_event(ticket.invitations.first().message_id, key="a-guessed-key")
+    payload = mailgun_event(ticket.surveys.get().message_id, key="a-guessed-key")
 
     response = post_event(client, "mailgun", payload)
 
@@ -392,7 +394,7 @@ def test_it_suppresses_on_a_sendgrid_bounce(mailoutbox, client, settings):
         "status": "5.1.1",
         "sg_event_id": "ZmFrZS1ldmVudC1pZA",
         "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
-        "anymail_id": ticket.invitations.first().message_id,
+        "anymail_id": ticket.surveys.get().message_id,
     }
 
     post_event(client, "sendgrid", [event])
@@ -410,8 +412,8 @@ def test_it_sends_no_further_survey_to_a_bounced_address(postmark, client):
     later = survey(external_id="48999")
 
     assert len(postmark) == 1
-    assert set(later.invitations.values_list("state", flat=True)) == {"suppressed"}
-    assert later.invitations.first().reason.startswith(
+    assert set(later.surveys.values_list("state", flat=True)) == {"suppressed"}
+    assert later.surveys.get().reason.startswith(
         "email address suppressed: postmark: bounced on 2026-11-21"
     )
 
@@ -422,7 +424,8 @@ def test_it_sends_no_reminder_to_a_complaining_address(postmark, client):
 
     due = reminders.reminders_due(now=NOW + timedelta(days=3, hours=3))
     sent = reminders.survey_reminder_send(
-        invitation_id=ticket.invitations.first().pk, now=NOW + timedelta(days=3, hours=3)
+        survey_id=ticket.surveys.get().pk,
+        now=NOW + timedelta(days=3, hours=3),
     )
 
     assert (due, sent, len(postmark)) == ([], [], 1)
@@ -436,7 +439,7 @@ def test_it_sends_surveys_again_once_suppression_is_cleared(postmark, client):
     later = survey(at=NOW + timedelta(days=8), external_id="48999")
 
     assert len(postmark) == 2
-    assert set(later.invitations.values_list("state", flat=True)) == {"sent"}
+    assert set(later.surveys.values_list("state", flat=True)) == {"sent"}
     assert Customer.objects.get().suppressed_reason == ""
 
 
@@ -444,7 +447,7 @@ def test_it_drops_a_bounced_email_from_the_response_rate(postmark, client, api):
     answered = survey()
     survey(external_id="48999", requester={"email": "bo@example.se", "name": "Bo"})
     answering.response_record(
-        invitations=list(answered.invitations.filter(kind="csat")),
+        invitations=list(Invitation.objects.filter(survey__ticket=answered).filter(kind="csat")),
         answers={"csat": 5},
         now=NOW + timedelta(hours=3),
     )
@@ -455,8 +458,9 @@ def test_it_drops_a_bounced_email_from_the_response_rate(postmark, client, api):
     post_event(client, "postmark", postmark_bounce(postmark[1]["message_id"]))
 
     after = api.get(rate).json()["results"][0]
-    assert (before["delivered"], before["answered"]) == (6, 1)
-    assert (after["delivered"], after["answered"]) == (3, 1)
+    # Survey emails, not questions: two delivered, one answered; then one bounced.
+    assert (before["delivered"], before["answered"]) == (2, 1)
+    assert (after["delivered"], after["answered"]) == (1, 1)
 
 
 def test_it_drops_an_email_marked_as_spam_from_the_response_rate(postmark, client, api):
@@ -468,7 +472,7 @@ def test_it_drops_an_email_marked_as_spam_from_the_response_rate(postmark, clien
 
     post_event(client, "postmark", postmark_complaint(postmark[1]["message_id"]))
 
-    assert (before, api.get(rate).json()["results"][0]["delivered"]) == (6, 3)
+    assert (before, api.get(rate).json()["results"][0]["delivered"]) == (2, 1)
     assert rollups_differences() == []
 
 

@@ -385,7 +385,7 @@ def test_it_dashboard_figures_follow_the_team_filter(client, asked):
 
     other_team = TeamFactory(name="Sales")
 
-    mine = client.get(f"/reports/?team={followup.invitation.team_id}")
+    mine = client.get(f"/reports/?team={followup.invitation.survey.team_id}")
     other = client.get(f"/reports/?team={other_team.pk}")
 
     assert mine.context["followup_figures"]["opened"] == 1

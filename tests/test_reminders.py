@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from surveys import reminders, services, tasks
-from surveys.models import Invitation, SurveyPolicy
+from surveys.models import Invitation, Survey, SurveyPolicy
 from tests.conftest import NOW, _validated, survey_token, ticket_event
 from tests.test_survey_page import answer
 
@@ -31,7 +31,7 @@ def test_reminder_goes_three_days_after_an_unanswered_survey(sent_survey, mailou
     assert reminder.to == ["anna@example.se"]
     assert reminder.subject == "Reminder: your feedback on “Refund not received”"
     assert "This is the only reminder we will send about this request." in reminder.body
-    assert set(Invitation.objects.values_list("reminded_at", flat=True)) == {DUE}
+    assert set(Invitation.objects.values_list("survey__reminded_at", flat=True)) == {DUE}
 
 
 def test_reminder_not_before_it_is_due(sent_survey, mailoutbox, at):
@@ -60,7 +60,7 @@ def test_no_reminder_after_an_answer(client, sent_survey, mailoutbox, at, time_m
     at(DUE)
 
     assert tasks.reminders_sweep() == 0
-    assert reminders.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
+    assert reminders.survey_reminder_send(survey_id=Survey.objects.get().pk) == []
     assert len(mailoutbox) == 1
 
 
@@ -79,7 +79,7 @@ def test_no_reminder_to_an_opted_out_customer(sent_survey, mailoutbox, at):
     services.customer_opt_out(customer=ticket.requester)
     at(DUE)
 
-    assert reminders.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
+    assert reminders.survey_reminder_send(survey_id=Survey.objects.get().pk) == []
     assert len(mailoutbox) == 1
 
 
@@ -88,7 +88,7 @@ def test_no_reminder_past_the_throttle(sent_survey, mailoutbox, at):
     at(SENT + timedelta(days=7, minutes=1))
 
     assert tasks.reminders_sweep() == 0
-    assert reminders.survey_reminder_send(invitation_id=Invitation.objects.first().pk) == []
+    assert reminders.survey_reminder_send(survey_id=Survey.objects.get().pk) == []
 
 
 def test_no_reminder_when_turned_off(sent_survey, mailoutbox, at):
@@ -119,6 +119,6 @@ def test_failed_reminder_is_given_back_to_the_sweep(sent_survey, settings, at):
 
     tasks.reminders_sweep()
 
-    assert set(Invitation.objects.values_list("reminded_at", flat=True)) == {None}
+    assert set(Invitation.objects.values_list("survey__reminded_at", flat=True)) == {None}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert tasks.reminders_sweep() == 1

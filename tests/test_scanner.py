@@ -10,7 +10,7 @@ import pytest
 
 from metrics.models import ScoreRollup
 from surveys import sending, services
-from surveys.models import Customer, Invitation, LinkClick, Response
+from surveys.models import Customer, Invitation, LinkClick, Response, Survey
 from tests.conftest import NOW, _validated, ticket_event
 from tests.test_survey_page import answer
 
@@ -50,10 +50,11 @@ def test_scanner_fetching_every_link_records_nothing_and_is_filtered(
 
     assert Response.objects.count() == 0
     assert Customer.objects.filter(opted_out_at__isnull=False).count() == 0
-    invitations = Invitation.objects.all()
-    assert invitations.filter(state="sent").count() == invitations.count() == 3 * EMAILS
-    assert invitations.filter(bot_suspect_at__isnull=True).count() == 0
-    assert invitations.filter(first_clicked_at__isnull=False).count() == 0
+    surveys = Survey.objects.all()
+    assert surveys.filter(state="sent").count() == surveys.count() == EMAILS
+    assert Invitation.objects.count() == 3 * EMAILS
+    assert surveys.filter(bot_suspect_at__isnull=True).count() == 0
+    assert surveys.filter(first_clicked_at__isnull=False).count() == 0
     assert LinkClick.objects.filter(automated_reason="").count() == 0
 
 
@@ -74,8 +75,8 @@ def test_person_answering_after_the_scanner_is_counted(
     response = Response.objects.get()
     assert (response.raw_score, response.held) == (4, False)
     invitation = response.invitation
-    assert invitation.bot_suspect_at is not None  # the scanner's fetches stay filtered
-    assert invitation.first_clicked_at == SENT + timedelta(hours=2)  # the person's click
+    assert invitation.survey.bot_suspect_at is not None  # the scanner's fetches stay filtered
+    assert invitation.survey.first_clicked_at == SENT + timedelta(hours=2)  # the person's click
     assert sum(ScoreRollup.objects.values_list("count", flat=True)) == 1
 
 
@@ -87,6 +88,6 @@ def test_report_funnel_counts_scanned_emails_as_filtered(client, fifty_emails, t
     for link in links_of(fifty_emails[0]):
         client.get(link, REMOTE_ADDR="198.51.100.1")
 
-    steps = dict(InvitationRollup.objects.filter(kind="csat").values_list("step", "count"))
+    steps = dict(InvitationRollup.objects.values_list("step", "count"))
     assert (steps["sent"], steps["bot"], steps.get("clicked", 0)) == (EMAILS, 1, 0)
     assert rollups_differences() == []

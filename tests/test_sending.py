@@ -57,7 +57,9 @@ def test_survey_email_marks_invitations_sent_with_expiry(solved):
 
     sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
-    states = set(Invitation.objects.values_list("state", "sent_at", "expires_at"))
+    states = set(
+        Invitation.objects.values_list("survey__state", "survey__sent_at", "survey__expires_at")
+    )
     assert states == {("sent", LATER, LATER + timedelta(days=30))}
 
 
@@ -88,7 +90,7 @@ def test_second_ticket_within_seven_days_is_throttled(solved, mailoutbox):
     sending.survey_email_send(ticket_id=second.pk, now=LATER + timedelta(days=1))
 
     assert len(mailoutbox) == 1
-    reasons = set(second.invitations.values_list("state", "reason"))
+    reasons = set(second.surveys.values_list("state", "reason"))
     assert reasons == {("suppressed", "customer had a survey email in the last 7 days")}
 
 
@@ -99,7 +101,7 @@ def test_customer_opted_out_after_scheduling_gets_nothing(solved, mailoutbox):
     sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
     assert mailoutbox == []
-    assert set(ticket.invitations.values_list("state", flat=True)) == {"suppressed"}
+    assert set(ticket.surveys.values_list("state", flat=True)) == {"suppressed"}
 
 
 class TemporaryFailure(EmailBackend):
@@ -118,9 +120,9 @@ def test_temporary_smtp_error_retries_with_backoff(solved, settings):
 
     sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
-    invitation = ticket.invitations.get(kind="csat")
-    assert (invitation.state, invitation.attempts) == ("scheduled", 1)
-    assert invitation.send_after == LATER + timedelta(minutes=1)
+    invitation = Invitation.objects.filter(survey__ticket=ticket).get(kind="csat")
+    assert (invitation.survey.state, invitation.survey.attempts) == ("scheduled", 1)
+    assert invitation.survey.send_after == LATER + timedelta(minutes=1)
 
 
 def test_permanent_smtp_error_marks_failed(solved, settings):
@@ -129,9 +131,9 @@ def test_permanent_smtp_error_marks_failed(solved, settings):
 
     sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
 
-    invitation = ticket.invitations.get(kind="csat")
-    assert invitation.state == "failed"
-    assert "no such user" in invitation.reason
+    invitation = Invitation.objects.filter(survey__ticket=ticket).get(kind="csat")
+    assert invitation.survey.state == "failed"
+    assert "no such user" in invitation.survey.reason
 
 
 def test_temporary_errors_give_up_after_five_tries(solved, settings):
@@ -142,19 +144,19 @@ def test_temporary_errors_give_up_after_five_tries(solved, settings):
         sending.survey_email_send(ticket_id=ticket.pk, now=when)
         when += timedelta(days=1)
 
-    invitation = ticket.invitations.get(kind="csat")
-    assert (invitation.state, invitation.attempts) == ("failed", 5)
+    invitation = Invitation.objects.filter(survey__ticket=ticket).get(kind="csat")
+    assert (invitation.survey.state, invitation.survey.attempts) == ("failed", 5)
 
 
 def test_sweep_rescues_send_stuck_by_dead_worker(solved, mailoutbox, time_machine):
     ticket = solved()
-    ticket.invitations.update(state="sending", claimed_at=NOW)
+    ticket.surveys.update(state="sending", claimed_at=NOW)
     time_machine.move_to(NOW + timedelta(minutes=16), tick=False)
 
     tasks.invitations_sweep()
 
     assert len(mailoutbox) == 1
-    assert set(ticket.invitations.values_list("state", flat=True)) == {"sent"}
+    assert set(ticket.surveys.values_list("state", flat=True)) == {"sent"}
 
 
 def test_sweep_sends_due_and_leaves_the_rest(solved, mailoutbox, time_machine, settings):
@@ -171,8 +173,8 @@ def test_sweep_sends_due_and_leaves_the_rest(solved, mailoutbox, time_machine, s
     assert tasks.invitations_sweep() == 0
 
     assert [m.to for m in mailoutbox] == [["anna@example.se"]]
-    assert set(later.invitations.values_list("state", flat=True)) == {"scheduled"}
-    assert set(due.invitations.values_list("state", flat=True)) == {"sent"}
+    assert set(later.surveys.values_list("state", flat=True)) == {"scheduled"}
+    assert set(due.surveys.values_list("state", flat=True)) == {"sent"}
 
 
 def test_invitations_expire_after_thirty_days(solved):
@@ -181,4 +183,4 @@ def test_invitations_expire_after_thirty_days(solved):
 
     expired = sending.invitations_expire(now=LATER + timedelta(days=30, seconds=1))
 
-    assert expired == 3
+    assert expired == 1  # one survey email, its three questions

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from surveys.models import Invitation, LinkClick, Response, SurveyPolicy
+from surveys.models import LinkClick, Response, Survey, SurveyPolicy
 from tests.test_survey_email import PNG
 
 pytestmark = pytest.mark.django_db
@@ -21,10 +21,11 @@ def test_invitation_admin_counts_clicks_and_filtered_ones(staff, client, sent_su
     client.get(f"/s/{token}/h/")
     client.get(f"/s/{token}/?csat=4")
 
-    page = staff.get("/admin/surveys/invitation/?clicks=bot").content.decode()
+    page = staff.get("/admin/surveys/survey/?clicks=bot").content.decode()
 
-    assert page.count('class="field-clicks">2<') == 3  # the email's 3 invitations
-    assert page.count('class="field-clicks_filtered">') == 3
+    assert page.count('class="field-clicks">2<') == 1  # one survey email, its two fetches
+    assert page.count('class="field-clicks_filtered">') == 1
+    assert "CSAT, CES, NPS" in page
     assert "Filtered as bot" in page
     assert LinkClick.objects.exclude(automated_reason="").count() >= 1
 
@@ -53,7 +54,7 @@ def test_discard_action_deletes_held_answers(staff, client, sent_survey):
     )
 
     assert Response.objects.count() == 0
-    assert Invitation.objects.get(kind="csat").state == "sent"
+    assert Survey.objects.get().state == "sent"
 
 
 def policy_form(**overrides):

@@ -5,7 +5,14 @@ import pytest
 
 from followups.models import FollowUp
 from surveys import answering
-from surveys.models import Invitation, QuestionText, Response, ResponseRevision, SurveyPolicy
+from surveys.models import (
+    Invitation,
+    QuestionText,
+    Response,
+    ResponseRevision,
+    Survey,
+    SurveyPolicy,
+)
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +40,7 @@ def test_rating_link_preselects_score_and_records_nothing(client, sent_survey):
     assert page.status_code == 200
     assert b'value="2" checked' in page.content
     assert Response.objects.count() == 0
-    assert set(Invitation.objects.values_list("state", flat=True)) == {"sent"}
+    assert set(Invitation.objects.values_list("survey__state", flat=True)) == {"sent"}
 
 
 def test_scanner_head_and_get_of_every_link_record_nothing(client, sent_survey):
@@ -66,8 +73,9 @@ def test_unanswered_optional_question_stays_open(client, sent_survey, time_machi
 
     answer(client, time_machine, token, {"csat": "5"})
 
-    states = dict(Invitation.objects.values_list("kind", "state"))
-    assert states == {"csat": "answered", "ces": "sent", "nps": "sent"}
+    answered = dict(Invitation.objects.values_list("kind", "response__raw_score"))
+    assert answered == {"csat": 5, "ces": None, "nps": None}
+    assert Survey.objects.get().state == "answered"
 
 
 def test_answer_can_change_within_seven_days_and_history_is_kept(client, sent_survey, time_machine):
@@ -222,7 +230,7 @@ def test_discarding_held_answer_reopens_the_survey(client, sent_survey):
     answering.responses_discard(response_ids=[Response.objects.get().pk])
 
     assert Response.objects.count() == 0
-    assert Invitation.objects.get(kind="csat").state == "sent"
+    assert Survey.objects.get().state == "sent"
 
 
 def test_person_answering_again_replaces_held_answer(client, sent_survey, time_machine):
@@ -335,7 +343,7 @@ def test_chosen_language_is_kept_for_the_survey(client, sent_survey, time_machin
     posted = answer(client, time_machine, token, {"csat": "4"}, query="?lang=fy")
 
     assert posted["Location"] == f"/s/{token}/thanks/?lang=fy"
-    assert set(Invitation.objects.values_list("locale", flat=True)) == {"fy"}
+    assert set(Invitation.objects.values_list("survey__locale", flat=True)) == {"fy"}
     assert '<html lang="fy">' in client.get(f"/s/{token}/thanks/").content.decode()
 
 
@@ -346,5 +354,5 @@ def test_language_links_are_not_counted_as_email_clicks(client, sent_survey):
     client.get(f"/s/{token}/?csat=4&lang=sv")
 
     invitation = Invitation.objects.get(kind="csat")
-    assert invitation.clicks.count() == 1
-    assert invitation.bot_suspect_at is None
+    assert invitation.survey.clicks.count() == 1
+    assert invitation.survey.bot_suspect_at is None

@@ -35,12 +35,12 @@ def test_ticket_post_schedules_csat_ces_nps_after_delay(api, settings):
     post(api, ticket_event(solved_at=NOW.isoformat()))
 
     invitations = Invitation.objects.order_by("kind")
-    assert [(i.kind, i.state) for i in invitations] == [
+    assert [(i.kind, i.survey.state) for i in invitations] == [
         ("ces", "scheduled"),
         ("csat", "scheduled"),
         ("nps", "scheduled"),
     ]
-    assert invitations[0].send_after == NOW + timedelta(hours=1)
+    assert invitations[0].survey.send_after == NOW + timedelta(hours=1)
 
 
 def test_ticket_post_twice_changes_nothing(api):
@@ -105,7 +105,7 @@ def test_ticket_post_maps_regional_locale(api):
     post(api, ticket_event(requester={"email": "ola@example.no", "locale": "no-NO"}))
 
     assert Customer.objects.get().locale == "nb"
-    assert set(Invitation.objects.values_list("locale", flat=True)) == {"nb"}
+    assert set(Invitation.objects.values_list("survey__locale", flat=True)) == {"nb"}
 
 
 def test_ticket_reopened_before_sending_cancels_invitations(api):
@@ -113,7 +113,7 @@ def test_ticket_reopened_before_sending_cancels_invitations(api):
 
     post(api, ticket_event(status="open", solved_at=None, reopens=1))
 
-    assert set(Invitation.objects.values_list("state", flat=True)) == {"cancelled"}
+    assert set(Invitation.objects.values_list("survey__state", flat=True)) == {"cancelled"}
 
 
 def test_ticket_solved_again_after_reopen_is_surveyed(api):
@@ -122,14 +122,17 @@ def test_ticket_solved_again_after_reopen_is_surveyed(api):
 
     post(api, ticket_event(reopens=1, solved_at="2026-11-21T11:30:00Z"))
 
-    assert set(Invitation.objects.values_list("state", flat=True)) == {"scheduled"}
+    assert set(Invitation.objects.values_list("survey__state", flat=True)) == {"scheduled"}
 
 
 def test_ticket_tagged_no_survey_is_suppressed(api):
     post(api, ticket_event(tags=["no-survey"]))
 
     invitation = Invitation.objects.get()
-    assert (invitation.state, invitation.reason) == ("suppressed", "ticket tagged no-survey")
+    assert (invitation.survey.state, invitation.survey.reason) == (
+        "suppressed",
+        "ticket tagged no-survey",
+    )
 
 
 def test_nps_asked_at_most_once_per_90_days(api):
@@ -137,7 +140,7 @@ def test_nps_asked_at_most_once_per_90_days(api):
 
     post(api, ticket_event(external_id="48214"))
 
-    second = Invitation.objects.filter(ticket__external_id="48214")
+    second = Invitation.objects.filter(survey__ticket__external_id="48214")
     assert sorted(second.values_list("kind", flat=True)) == ["ces", "csat"]
 
 
@@ -145,8 +148,8 @@ def test_history_import_of_old_solved_tickets_sends_nothing(api):
     post(api, ticket_event(created_at="2026-06-01T08:00:00Z", solved_at="2026-06-02T08:00:00Z"))
 
     invitation = Invitation.objects.get()
-    assert invitation.state == "suppressed"
-    assert invitation.reason == "solved too long ago to survey"
+    assert invitation.survey.state == "suppressed"
+    assert invitation.survey.reason == "solved too long ago to survey"
 
 
 def test_reassignment_after_solve_keeps_credit(api):
@@ -156,4 +159,4 @@ def test_reassignment_after_solve_keeps_credit(api):
 
     ticket = Ticket.objects.get()
     assert ticket.assignee.email == "lars@support.example"
-    assert {i.agent.email for i in ticket.invitations.all()} == {"lars@support.example"}
+    assert {s.agent.email for s in ticket.surveys.all()} == {"lars@support.example"}

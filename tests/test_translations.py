@@ -494,7 +494,7 @@ def test_every_customer_page_and_email_is_translated(
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = lang
     invitation = Invitation.objects.get(kind="csat")
     reminders.survey_reminder_send(
-        invitation_id=invitation.pk, now=invitation.sent_at + timedelta(days=3, minutes=1)
+        survey_id=invitation.survey_id, now=invitation.survey.sent_at + timedelta(days=3, minutes=1)
     )
     survey_email, reminder = mailoutbox[-2:]
     unsubscribe = survey_email.extra_headers["List-Unsubscribe"].strip("<>")

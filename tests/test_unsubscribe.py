@@ -40,7 +40,7 @@ def test_unsubscribed_customer_gets_no_later_survey(client, sent_survey, mailout
 
     result = services.ticket_ingest(event=_validated(ticket_event(external_id="99")))
 
-    assert set(result.ticket.invitations.values_list("state", flat=True)) == {"suppressed"}
+    assert set(result.ticket.surveys.values_list("state", flat=True)) == {"suppressed"}
     assert len(mailoutbox) == 1
 
 

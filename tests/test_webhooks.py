@@ -105,7 +105,7 @@ def test_zendesk_post_signed_ingests_the_ticket(client, django_capture_on_commit
     assert (ticket.requester.email, ticket.requester.locale) == ("anna@example.se", "sv")
     assert ticket.assignee.email == "lars@support.example"
     assert ticket.solved_at == datetime(2026, 11, 21, 11, 58, tzinfo=UTC)
-    assert Invitation.objects.filter(ticket=ticket).count() == 3
+    assert Invitation.objects.filter(survey__ticket=ticket).count() == 3
     assert InboundDelivery.objects.get().processed_at == NOW
     assert InboundDelivery.objects.get().body == zendesk_body().decode()
 

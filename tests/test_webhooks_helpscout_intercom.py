@@ -131,7 +131,7 @@ def test_helpscout_closed_conversation_is_surveyed(client, django_capture_on_com
     assert ticket.tags == ["shipping", "vip"]
     assert ticket.url == "https://secure.helpscout.net/conversation/9001/412/"
     assert ticket.solved_at == datetime(2026, 11, 21, 11, 50, tzinfo=UTC)
-    assert Invitation.objects.filter(ticket=ticket).count() == 3
+    assert Invitation.objects.filter(survey__ticket=ticket).count() == 3
 
 
 def test_helpscout_reopen_cancels_the_pending_survey(client, django_capture_on_commit_callbacks):
@@ -141,7 +141,7 @@ def test_helpscout_reopen_cancels_the_pending_survey(client, django_capture_on_c
 
     assert response.status_code == 202
     assert Ticket.objects.get().status == "open"
-    assert set(Invitation.objects.values_list("state", flat=True)) == {"cancelled"}
+    assert set(Invitation.objects.values_list("survey__state", flat=True)) == {"cancelled"}
 
 
 def test_helpscout_retry_is_a_duplicate(client):
@@ -222,7 +222,7 @@ def test_intercom_closed_conversation_is_surveyed(client, django_capture_on_comm
         ticket.url == "https://app.intercom.com/a/apps/abc123/inbox/inbox/conversation/1911149811"
     )
     assert ticket.solved_at == datetime(2026, 11, 21, 11, 55, tzinfo=UTC)
-    assert Invitation.objects.filter(ticket=ticket).count() == 3
+    assert Invitation.objects.filter(survey__ticket=ticket).count() == 3
 
 
 def test_intercom_retry_is_a_duplicate(client):

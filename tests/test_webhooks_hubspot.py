@@ -6,7 +6,7 @@ import pytest
 
 from integrations import helpdesks
 from integrations.models import InboundDelivery
-from surveys.models import Ticket
+from surveys.models import Invitation, Ticket
 from tests.conftest import NOW, QuietHandler, loopback_server
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_hubspot_post_closed_ticket_is_enriched_and_ingested(
         "sv",
     )
     assert ticket.assignee.email == "nils@support.example"
-    assert ticket.invitations.count() == 3
+    assert Invitation.objects.filter(survey__ticket=ticket).count() == 3
 
 
 def test_hubspot_post_duplicate_batch_is_not_reprocessed(client):

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from surveys import scoring
-from surveys.models import Invitation, Response, ResponseRevision, SurveyKind
+from surveys.models import Response, ResponseRevision, Survey, SurveyKind
 
 from .cast import AGENTS
 from .run import BATCH, DEMO_SOURCE, DemoRun, InvitationSpec, TicketSpec
 from .tickets import CATEGORIES, CHANNELS
 
-State = Invitation.State
+State = Survey.State
 
 # Per language: positive, neutral, negative comments. {agent} is the agent's first name.
 COMMENTS = {
@@ -162,7 +162,8 @@ def survey_answer(
     if answering and answered_at < min(run.now, expires_at - timedelta(hours=1)):
         chance = {"csat": 0.97, "ces": 0.88, "nps": 0.85}
         for inv in sent:
-            if rng.random() < chance[inv.kind]:
+            # The first question is required on the survey page; the others are not.
+            if rng.random() < chance[inv.kind] or inv is sent[0]:
                 inv.raw_score = _score(run, inv.kind, mood, ticket)
                 inv.state, inv.answered_at = State.ANSWERED, answered_at.replace(microsecond=0)
         _comment(run, ticket, sent, mood)
@@ -224,7 +225,7 @@ def _comment(run: DemoRun, ticket: TicketSpec, sent: list[InvitationSpec], mood:
 
 
 def responses_write(*, run: DemoRun, tickets: list[TicketSpec]) -> list[Response]:
-    """The responses to the answered invitations, after the invitations
+    """The responses to the answered questions, after the questions
     (invitations.invitations_write), each with its first revision."""
     answered = [i for t in tickets for i in t.invitations if i.answered_at is not None]
     responses = []
@@ -249,7 +250,7 @@ def responses_write(*, run: DemoRun, tickets: list[TicketSpec]) -> list[Response
     for response in responses:
         response.copy_dimensions(response.invitation)
     Response.objects.bulk_create(responses, batch_size=BATCH)
-    Invitation.objects.filter(ticket__source=DEMO_SOURCE).answers_copy()
+    Survey.objects.filter(ticket__source=DEMO_SOURCE).answers_copy()
     ResponseRevision.objects.bulk_create(
         (
             ResponseRevision(

@@ -6,21 +6,21 @@ from dataclasses import dataclass
 
 from followups.models import FollowUp
 from metrics.rebuild import rollups_rebuild
-from surveys.models import Invitation
+from surveys.models import Survey
 
 from .answers import responses_write
 from .cases import followups_write
 from .cast import customers_invent, customers_write, staff_upsert
 from .invitations import fresh_tickets_invent, invitations_write, surveys_simulate
-from .run import DemoRun
+from .run import DEMO_SOURCE, DemoRun
 from .tickets import tickets_invent, tickets_write
 
 
 @dataclass(frozen=True)
 class DemoCounts:
     tickets: int
-    invitations: int
-    sent: int
+    surveys: int
+    sent: int  # survey emails
     scheduled_surveys: int  # tickets whose survey goes out within the hour
     responses: int
     open_followups: int
@@ -46,19 +46,13 @@ def demo_build(*, seed: int, ticket_count: int) -> DemoCounts:
     followups_write(run=run, responses=responses)
     rollups_rebuild()
 
+    surveys = Survey.objects.filter(ticket__source=DEMO_SOURCE)
     invitations = [inv for t in tickets for inv in t.invitations]
     return DemoCounts(
         tickets=len(tickets),
-        invitations=len(invitations),
-        sent=sum(i.sent_at is not None for i in invitations),
-        scheduled_surveys=len(
-            {
-                t.number
-                for t in tickets
-                for i in t.invitations
-                if i.state == Invitation.State.SCHEDULED
-            }
-        ),
+        surveys=surveys.count(),
+        sent=surveys.filter(sent_at__isnull=False).count(),
+        scheduled_surveys=surveys.filter(state=Survey.State.SCHEDULED).count(),
         responses=sum(i.answered_at is not None for i in invitations),
         open_followups=FollowUp.objects.filter(status__in=FollowUp.OPEN_STATUSES).count(),
     )

@@ -41,7 +41,7 @@ def followups_write(*, run: DemoRun, responses: list[Response]) -> None:
         invitation = response.invitation
         case = FollowUp(
             invitation=invitation,
-            owner=invitation.agent,
+            owner=invitation.survey.agent,
             status=status,
             reason=f"{SurveyKind(invitation.kind).label} {response.raw_score}",
             created_at=opened,
@@ -53,12 +53,12 @@ def followups_write(*, run: DemoRun, responses: list[Response]) -> None:
         if status != "new":
             contacted = min(opened + run.lognormal_minutes(10 * 60, 1.0), run.now)
             case.first_contacted_at = case.updated_at = contacted
-            agent = invitation.agent
+            agent = invitation.survey.agent
             events.append(_event("status", agent, contacted, "new", "contacted"))
         if status in ("resolved", "no_action"):
             closed = min(case.updated_at + run.lognormal_minutes(6 * 60, 1.0), run.now)
             case.updated_at = closed
-            events.append(_event("status", invitation.agent, closed, "contacted", status))
+            events.append(_event("status", invitation.survey.agent, closed, "contacted", status))
         if status == "resolved":
             _recovery(run, case, events)
         cases.append((case, events))
@@ -84,7 +84,7 @@ def _recovery(run: DemoRun, case: FollowUp, events: list[FollowUpEvent]) -> None
         FollowUpEvent(
             kind=FollowUpEvent.Kind.RECOVERY_SENT,
             at=asked,
-            new=case.invitation.customer.email,
+            new=case.invitation.survey.customer.email,
         )
     )
     answered = asked + run.lognormal_minutes(8 * 60, 1.2)

@@ -4,19 +4,19 @@ the hour."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from surveys import rules
-from surveys.models import Invitation, Team
-from surveys.tokens import token_new
+from surveys.models import Invitation, Survey, Team
 
 from .answers import survey_answer
 from .cast import AGENTS
 from .run import BATCH, CustomerSpec, DemoRun, InvitationSpec, TicketSpec
 from .tickets import ticket_invent
 
-State = Invitation.State
+State = Survey.State
 
 SCALES = {"csat": 5, "ces": 7, "nps": 11}
 
@@ -95,7 +95,6 @@ def _send(run: DemoRun, ticket: TicketSpec, at: datetime) -> None:
         return
     for inv in sent:
         inv.state, inv.sent_at = State.SENT, at
-    ticket.token_hash = token_new()[1]
     customer.last_email_at = at
     if any(i.kind == "nps" for i in sent):
         customer.last_nps_sent_at = at
@@ -141,43 +140,80 @@ def fresh_tickets_invent(
     return fresh
 
 
+# A survey's state from its questions' (specs'): the first one any of them has.
+PRECEDENCE = (
+    State.ANSWERED,
+    State.SENT,
+    State.EXPIRED,
+    State.SENDING,
+    State.SCHEDULED,
+    State.FAILED,
+    State.SUPPRESSED,
+    State.CANCELLED,
+)
+
+
 def invitations_write(
     *, run: DemoRun, tickets: list[TicketSpec], teams: dict[str, Team], users: list[Any]
 ) -> None:
-    """The invitations, after their tickets (tickets.tickets_write)."""
-    invitations = [(t, i) for t in tickets for i in t.invitations]
-    for ticket, inv in invitations:
-        inv.obj = _invitation_row(run, ticket, inv, teams, users)
-    Invitation.objects.bulk_create([i.obj for _t, i in invitations], batch_size=BATCH)
+    """Each surveyed ticket's survey and its questions, after the tickets
+    (tickets.tickets_write). An NPS question left out when the email went out (asked
+    too recently) is not a question of the survey; the survey says why."""
+    surveyed = [t for t in tickets if t.invitations]
+    surveys = [_survey_row(run, t, teams, users) for t in surveyed]
+    Survey.objects.bulk_create(surveys, batch_size=BATCH)
+    questions = []
+    for ticket, survey in zip(surveyed, surveys, strict=True):
+        for inv in _asked(ticket):
+            inv.obj = Invitation(
+                survey=survey,
+                kind=inv.kind,
+                scale_points=SCALES[inv.kind],
+                inverted=inv.kind == "ces" and run.policy.ces_inverted,
+                created_at=ticket.solved_at,
+            )
+            questions.append(inv.obj)
+    Invitation.objects.bulk_create(questions, batch_size=BATCH)
 
 
-def _invitation_row(
-    run: DemoRun,
-    ticket: TicketSpec,
-    inv: InvitationSpec,
-    teams: dict[str, Team],
-    users: list[Any],
-) -> Invitation:
+def _state(ticket: TicketSpec) -> str:
+    states = {i.state for i in ticket.invitations}
+    return next(state for state in PRECEDENCE if state in states)
+
+
+def _asked(ticket: TicketSpec) -> list[InvitationSpec]:
+    if _state(ticket) == State.SUPPRESSED:
+        return ticket.invitations[:1]
+    return [i for i in ticket.invitations if i.state != State.SUPPRESSED]
+
+
+def _survey_row(
+    run: DemoRun, ticket: TicketSpec, teams: dict[str, Team], users: list[Any]
+) -> Survey:
     assert ticket.solved_at is not None
-    sent = inv.sent_at is not None
-    return Invitation(
+    state = _state(ticket)
+    lead = min(ticket.invitations, key=lambda i: i.sent_at is None)
+    left_out = [i for i in ticket.invitations if i.state == State.SUPPRESSED]
+    reason = lead.reason
+    if left_out and state != State.SUPPRESSED:
+        reason = f"NPS left out: {left_out[0].reason.removeprefix('NPS ')}"
+    sent = lead.sent_at is not None
+    survey = Survey(
         ticket=ticket.obj,
         customer=ticket.customer.obj,
-        kind=inv.kind,
-        state=inv.state,
-        reason=inv.reason,
-        scale_points=SCALES[inv.kind],
-        inverted=inv.kind == "ces" and run.policy.ces_inverted,
+        state=state,
+        reason=reason,
         agent=users[ticket.agent],
         team=teams[AGENTS[ticket.agent].team],
         channel=ticket.channel,
         category=ticket.category,
         locale=ticket.customer.locale,
-        send_after=inv.send_after,
+        send_after=lead.send_after,
         attempts=1 if sent else 0,
-        claimed_at=inv.claimed_at,
-        sent_at=inv.sent_at,
-        expires_at=inv.sent_at + run.answer_window if inv.sent_at else None,
-        token_hash=ticket.token_hash if sent else "",
+        claimed_at=lead.claimed_at,
+        sent_at=lead.sent_at,
+        expires_at=lead.sent_at + run.answer_window if lead.sent_at else None,
         created_at=ticket.solved_at,
     )
+    survey.link_key = secrets.token_hex(32)
+    return survey

@@ -87,5 +87,4 @@ class TicketSpec:
     tags: list[str] = field(default_factory=list)
     subject: str = ""
     invitations: list[InvitationSpec] = field(default_factory=list)
-    token_hash: str = ""
     obj: Ticket | None = None

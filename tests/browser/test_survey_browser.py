@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from surveys import sending, services
-from surveys.models import Invitation, Response, SurveyPolicy
+from surveys.models import Response, Survey, SurveyPolicy
 from surveys.tokens import token_hash
 from tests.browser.conftest import PHONE, axe_violations
 from tests.conftest import _validated, survey_token, ticket_event
@@ -163,7 +163,7 @@ def test_language_switch_by_keyboard(chromium, live_server, mailoutbox):
 def customer_pages(live_server_url: str, lang: str, n: int) -> dict[str, str]:
     token, unsubscribe = send_survey(lang, n)
     expired, _unsubscribe = send_survey(lang, n + 1)
-    Invitation.objects.filter(token_hash=token_hash(expired)).update(
+    Survey.objects.filter(links__token_hash=token_hash(expired)).update(
         expires_at=timezone.now() - timedelta(days=1)
     )
     return {

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from followups.models import FollowUp
-from surveys.models import Customer, Invitation, Response
+from surveys.models import Customer, Invitation, Response, Survey
 
 from .conftest import (
     REPO,
@@ -82,9 +82,11 @@ def test_solved_ticket_to_survey_answer_follow_up_and_metrics(stack: Stack) -> N
                 assert result.status < 500, (method, url, result.status, result.body[:500])
     assert not Response.objects.exists()
     assert Customer.objects.get(email=CUSTOMER).opted_out_at is None
-    invitations = Invitation.objects.filter(ticket__external_id="48213")
+    invitations = Invitation.objects.filter(survey__ticket__external_id="48213")
     assert sorted(invitations.values_list("kind", flat=True)) == ["ces", "csat", "nps"]
-    assert set(invitations.values_list("state", flat=True)) == {"sent"}
+    assert set(
+        Survey.objects.filter(ticket__external_id="48213").values_list("state", flat=True)
+    ) == {"sent"}
 
     # The customer clicks 2, adds a comment and sends the form.
     person = Browser()

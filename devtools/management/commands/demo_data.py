@@ -31,7 +31,7 @@ from surveys.models import Customer, Ticket
 class Command(BaseCommand):
     help = (
         "Fill an empty database with about six months of realistic demo data ending today: "
-        "two teams, six agents, customers in all six languages, tickets, survey invitations, "
+        "two teams, six agents, customers in all six languages, tickets, surveys, "
         "answers with comments, follow-ups and rollups; a few surveys are left scheduled to "
         "go out within the hour. Refuses to run when the database has tickets, unless "
         "--force. Deterministic for a given --seed (dates are relative to today)."
@@ -59,7 +59,7 @@ class Command(BaseCommand):
             self._make_room(force=options["force"])
             counts = demo_build(seed=options["seed"], ticket_count=options["tickets"])
         self.stdout.write(
-            f"Demo data: {counts.tickets} tickets, {counts.invitations} invitations "
+            f"Demo data: {counts.tickets} tickets, {counts.surveys} surveys "
             f"({counts.sent} sent, {counts.scheduled_surveys} surveys scheduled within the "
             f"hour), {counts.responses} responses, {counts.open_followups} follow-ups open "
             f"in {clock.monotonic() - started:.1f} s."

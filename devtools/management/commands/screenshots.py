@@ -29,7 +29,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from surveys import reminders, rules, sending, services
-from surveys.models import Invitation, SurveyPolicy
+from surveys.models import Survey, SurveyPolicy
 from surveys.tokens import token_hash
 
 CHROMIUM = "/usr/bin/chromium"
@@ -179,13 +179,13 @@ def _survey_pages(
     email's HTML and the addresses of its pages."""
     token, html = _sent_survey(lang)
     expired_token, _html = _sent_survey(lang)
-    Invitation.objects.filter(token_hash=token_hash(expired_token)).update(
-        expires_at=timezone.now() - timedelta(days=1), state=Invitation.State.EXPIRED
+    Survey.objects.filter(links__token_hash=token_hash(expired_token)).update(
+        expires_at=timezone.now() - timedelta(days=1), state=Survey.State.EXPIRED
     )
     message = mail.outbox[-1]
     unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
     opted_out_token, _html = _sent_survey(lang)
-    opted_out = Invitation.objects.filter(token_hash=token_hash(opted_out_token)).first()
+    opted_out = Survey.objects.filter(links__token_hash=token_hash(opted_out_token)).first()
     services.customer_opt_out(customer=opted_out.customer)
     unsubscribed = mail.outbox[-1].extra_headers["List-Unsubscribe"].strip("<>")
     pages = {
@@ -226,9 +226,9 @@ def _sent_survey(lang: str) -> tuple[str, str]:
 
 def _reminder_html(lang: str) -> str:
     token, _html = _sent_survey(lang)
-    lead = Invitation.objects.filter(token_hash=token_hash(token)).first()
-    later = lead.sent_at + timedelta(days=3, minutes=1)
-    reminders.survey_reminder_send(invitation_id=lead.pk, now=later)
+    survey = Survey.objects.filter(links__token_hash=token_hash(token)).first()
+    later = survey.sent_at + timedelta(days=3, minutes=1)
+    reminders.survey_reminder_send(survey_id=survey.pk, now=later)
     message = mail.outbox[-1]
     return next(c for c, mimetype in message.alternatives if mimetype == "text/html")
 

@@ -15,14 +15,12 @@ class Command(BaseCommand):
             "--copies",
             action="store_true",
             help="First repair the copies the rollups are read from, where rollups_check "
-            "found them out of step (reads every answer with its invitation).",
+            "found them out of step (reads every answer with its question and survey).",
         )
 
     def handle(self, *args: object, **options: object) -> None:
         if options["copies"]:
-            answers, invitations = copies_repair()
-            self.stdout.write(
-                f"repaired the copies of {answers} answers and {invitations} invitations"
-            )
-        scores, invitations = rollups_rebuild(exact=True)
-        self.stdout.write(f"rebuilt {scores} score rows and {invitations} invitation rows")
+            answers, surveys = copies_repair()
+            self.stdout.write(f"repaired the copies of {answers} answers and {surveys} surveys")
+        scores, funnel = rollups_rebuild(exact=True)
+        self.stdout.write(f"rebuilt {scores} score rows and {funnel} funnel rows")
