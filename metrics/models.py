@@ -75,6 +75,7 @@ class InvitationRollup(models.Model):
     class Meta:
         # As for ScoreRollup: reports read a date range, a refresh one day.
         indexes = [models.Index(fields=["day"], name="metrics_invitationrollup_day")]
+        verbose_name = "funnel rollup"
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind} {self.step}: {self.count}"

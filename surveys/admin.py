@@ -202,6 +202,9 @@ class SurveyAdmin(admin.ModelAdmin):
     ]
     inlines = [InvitationInline, LinkClickInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a solved ticket schedules its survey
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
             super()

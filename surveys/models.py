@@ -282,6 +282,7 @@ class Invitation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["survey", "kind"], name="invitation_unique_survey_kind")
         ]
+        verbose_name = _("question")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.survey.ticket}"
