@@ -22,7 +22,7 @@ class FollowUpEventInline(admin.TabularInline):
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
     list_display = [
-        "invitation",
+        "survey",
         "owner",
         "status",
         "outcome",
@@ -33,7 +33,7 @@ class FollowUpAdmin(admin.ModelAdmin):
         "recovery_sent_at",
         "recovery_answered_at",
     ]
-    list_filter = ["status", "outcome", "invitation__kind"]
+    list_filter = ["status", "outcome", "survey__invitations__kind"]
     # A case is worked on its own page ("View on site"), where each change goes on its
     # history and resolving it asks the customer "Did we sort it out?": here it is
     # shown, not changed.

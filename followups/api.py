@@ -20,12 +20,17 @@ from .models import FollowUp
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
-    survey = serializers.IntegerField(source="invitation.survey_id")
-    ticket = serializers.CharField(source="invitation.survey.ticket.external_id")
-    source = serializers.CharField(source="invitation.survey.ticket.source")
-    kind = serializers.CharField(source="invitation.kind")
-    score = serializers.IntegerField(source="invitation.response.raw_score")
-    customer = serializers.EmailField(source="invitation.survey.customer.email")
+    """One case: kind and score are its first low answer's; scores has every answer
+    of its survey (raw, by kind); held says an answer of it is held for review."""
+
+    survey = serializers.IntegerField(source="survey_id")
+    ticket = serializers.CharField(source="survey.ticket.external_id")
+    source = serializers.CharField(source="survey.ticket.source")
+    kind = serializers.SerializerMethodField()
+    score = serializers.SerializerMethodField()
+    scores = serializers.SerializerMethodField()
+    held = serializers.SerializerMethodField()
+    customer = serializers.EmailField(source="survey.customer.email")
     owner = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -38,6 +43,8 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "source",
             "kind",
             "score",
+            "scores",
+            "held",
             "customer",
             "owner",
             "status",
@@ -48,6 +55,20 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "updated_at",
             "url",
         ]
+
+    def get_kind(self, obj: FollowUp) -> str | None:
+        lead = cases.case_lead_answer(obj.answers)
+        return lead.invitation.kind if lead else None
+
+    def get_score(self, obj: FollowUp) -> int | None:
+        lead = cases.case_lead_answer(obj.answers)
+        return lead.raw_score if lead else None
+
+    def get_scores(self, obj: FollowUp) -> dict[str, int]:
+        return {answer.invitation.kind: answer.raw_score for answer in obj.answers}
+
+    def get_held(self, obj: FollowUp) -> bool:
+        return obj.is_held
 
     def get_owner(self, obj: FollowUp) -> str | None:
         return obj.owner.email if obj.owner else None
@@ -77,9 +98,9 @@ class FollowUpQuerySerializer(serializers.Serializer):
         if data.get("team"):
             team = data["team"]
             rows = (
-                rows.filter(invitation__survey__team_id=int(team))
+                rows.filter(survey__team_id=int(team))
                 if team.isdigit() and len(team) <= 18
-                else rows.filter(invitation__survey__team__name__iexact=team)
+                else rows.filter(survey__team__name__iexact=team)
             )
         if data.get("overdue") is not None:
             overdue = FollowUp.overdue_q(timezone.now())

@@ -8,9 +8,8 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
-from django.utils import translation
 
-from surveys.emails import absolute, brand_context, render_email, survey_comment, unsubscribe_url
+from surveys.emails import absolute, brand_context, render_email, unsubscribe_url
 from surveys.models import SurveyPolicy
 from surveys.rules import SUPPORTED_LANGUAGES
 
@@ -18,19 +17,16 @@ from .models import FollowUp
 
 
 def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
-    """Tell the agent a customer gave a low score and should be called back."""
-    invitation = followup.invitation
-    response = invitation.response
-    with translation.override(settings.LANGUAGE_CODE):
-        kind = str(invitation.get_kind_display())
+    """Tell the agent a customer gave low scores (all of them named, with the comment)
+    and should be called back."""
+    answers = followup.answers
     context = {
         "followup": followup,
-        "ticket": invitation.survey.ticket,
-        "kind": kind,
-        "score": response.raw_score,
-        "scale_max": 10 if invitation.kind == "nps" else invitation.scale_points,
-        "comment": survey_comment(invitation),
-        "customer": invitation.survey.customer,
+        "ticket": followup.survey.ticket,
+        "scores": followup.reason,
+        "held": any(answer.held for answer in answers),
+        "comment": next((answer.comment for answer in answers if answer.comment), ""),
+        "customer": followup.survey.customer,
         "url": absolute(followup.get_absolute_url()),
     }
     return render_email("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
@@ -40,7 +36,7 @@ def followup_escalated_email(*, followup: FollowUp, to: str) -> EmailMultiAltern
     """Tell the team lead a case is past its due time and nobody has contacted the customer."""
     context = {
         "followup": followup,
-        "ticket": followup.invitation.survey.ticket,
+        "ticket": followup.survey.ticket,
         "url": absolute(followup.get_absolute_url()),
     }
     return render_email("followup-escalated", context, to, settings.LANGUAGE_CODE, html=False)
@@ -57,7 +53,7 @@ def followup_digest_email(
 def recovery_language(followup: FollowUp) -> str:
     """The language the customer of a case is asked in: theirs if Kundpuls speaks it,
     else English."""
-    locale = followup.invitation.survey.customer.locale
+    locale = followup.survey.customer.locale
     return locale if locale in SUPPORTED_LANGUAGES else "en"
 
 
@@ -65,13 +61,12 @@ def recovery_email(
     *, followup: FollowUp, token: str, policy: SurveyPolicy
 ) -> EmailMultiAlternatives:
     """The recovery question with a one-click Yes and No, in the customer's language."""
-    invitation = followup.invitation
-    customer = invitation.survey.customer
+    customer = followup.survey.customer
     url = absolute(reverse("followups:recovery", args=[token]))
     context = {
         **brand_context(policy),
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
-        "subject": invitation.survey.ticket.subject or str(invitation.survey.ticket),
+        "subject": followup.survey.ticket.subject or str(followup.survey.ticket),
         "recovery_url": url,
         "yes_url": f"{url}?answer=yes",
         "no_url": f"{url}?answer=no",

@@ -10,11 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Invitation, SurveyKind, Team
+from surveys.models import Survey, SurveyKind, Team
 
 
 class FollowUp(models.Model):
-    """A low score someone should call back about: one per invitation."""
+    """A customer someone should call back: one case per answered survey, opened by
+    its low scores (or a listed word in its comment). A later change of the answer
+    updates the same case and is kept on its history."""
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -29,13 +31,17 @@ class FollowUp(models.Model):
 
     OPEN_STATUSES = (Status.NEW, Status.CONTACTED)
 
-    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="followup")
+    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="followup")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.UNKNOWN)
+    # The low scores (and listed word) that make the case: "CSAT 1 of 5, CES 1 of 7".
     reason = models.CharField(max_length=200)
+    # Every score of the survey when the case last looked at them: a change of the
+    # answer is put on the history once.
+    answers_seen = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -54,7 +60,7 @@ class FollowUp(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"Follow-up for {self.invitation.survey.ticket}"
+        return f"Follow-up for {self.survey.ticket}"
 
     def get_absolute_url(self) -> str:
         return reverse("followups:followup_detail", args=[self.pk])
@@ -71,6 +77,21 @@ class FollowUp(models.Model):
             and self.due_at is not None
             and self.due_at < timezone.now()
         )
+
+    @property
+    def answers(self) -> list:
+        """The survey's answers in the order it asks them (held ones included)."""
+        from surveys.models import by_question_order
+
+        questions = by_question_order(list(self.survey.invitations.all()))
+        return [q.response for q in questions if hasattr(q, "response")]
+
+    @property
+    def is_held(self) -> bool:
+        """An answer of the case is held for review: it may be automated."""
+        if hasattr(self, "held_answers"):  # annotated by the inbox's query
+            return bool(self.held_answers)
+        return any(answer.held for answer in self.answers)
 
     @classmethod
     def overdue_q(cls, now: datetime) -> models.Q:
@@ -91,6 +112,8 @@ class FollowUpEvent(models.Model):
         ESCALATED = "escalated", _("Escalated")
         RECOVERY_SENT = "recovery_sent", _("Asked the customer whether it was sorted out")
         RECOVERY_ANSWER = "recovery_answer", _("The customer answered")
+        ANSWER = "answer", _("The customer changed the answer")
+        DISCARDED = "discarded", _("Held answer discarded")
 
     followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

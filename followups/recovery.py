@@ -56,9 +56,9 @@ def _recovery_askable() -> QuerySet[FollowUp]:
     return FollowUp.objects.filter(
         status=FollowUp.Status.RESOLVED,
         recovery_sent_at__isnull=True,
-        invitation__survey__customer__opted_out_at__isnull=True,
-        invitation__survey__customer__suppressed_at__isnull=True,
-    ).exclude(invitation__survey__customer__email="")
+        survey__customer__opted_out_at__isnull=True,
+        survey__customer__suppressed_at__isnull=True,
+    ).exclude(survey__customer__email="")
 
 
 def recovery_unsent(*, older_than: timedelta, now: datetime) -> list[int]:
@@ -113,7 +113,7 @@ def recovery_send(*, followup_id: int, now: datetime) -> bool:
         FollowUpEvent.Kind.RECOVERY_SENT,
         None,
         now,
-        new=followup.invitation.survey.customer.email,
+        new=followup.survey.customer.email,
     )
     return True
 
@@ -122,9 +122,7 @@ def followup_for_recovery_token(*, token: str) -> FollowUp | None:
     if not token or len(token) > 100:
         return None
     return (
-        FollowUp.objects.select_related(
-            "invitation__survey__ticket", "invitation__survey__customer"
-        )
+        FollowUp.objects.select_related("survey__ticket", "survey__customer")
         .filter(recovery_token_hash=token_hash(token))
         .exclude(recovery_token_hash="")
         .first()

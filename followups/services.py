@@ -14,12 +14,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from surveys import scoring
-from surveys.models import Agent, Invitation, Response
+from surveys.models import Agent, Response, Survey, by_question_order
 from surveys.queue import enqueue
 
 from .emails import followup_digest_email, followup_escalated_email, followup_opened_email
@@ -66,15 +66,32 @@ def due_time(
         cursor = datetime.combine(cursor.date() + timedelta(days=1), time(0))
 
 
+def score_text(*, kind: str, raw_score: int, scale_points: int) -> str:
+    """ "CSAT 1 of 5", "CES 2 of 7", "NPS 0": a score as the case shows it."""
+    if kind == "nps":
+        return f"NPS {raw_score}"
+    return f"{kind.upper()} {raw_score} of {scale_points}"
+
+
 def case_reason(
-    *, kind: str, raw_score: int, score: int, low_up_to: int, comment: str, words: list[str]
+    *, scores: list[tuple[str, int, int, int, int]], comment: str, words: list[str]
 ) -> str | None:
-    """Why an answer opens a case (a low score or a listed word), or None."""
-    if score <= low_up_to:
-        return f"{kind.upper()} {raw_score}"
+    """Why a survey's answers open a case, or None. scores: (kind, raw score, scale
+    points, normalised score, low up to) per answer in question order. Names every low
+    score ("CSAT 1 of 5, CES 1 of 7, NPS 0"), then a listed word in the comment."""
+    parts = [
+        score_text(kind=kind, raw_score=raw, scale_points=points)
+        for kind, raw, points, score, low in scores
+        if score <= low
+    ]
     lowered = comment.lower()
-    word = next((w for w in words if w.strip() and w.strip().lower() in lowered), None)
-    return f"{kind.upper()} {raw_score}, comment mentions “{word.strip()}”" if word else None
+    word = next((w.strip() for w in words if w.strip() and w.strip().lower() in lowered), None)
+    if word:
+        if not parts and scores:
+            kind, raw, points, _score, _low = scores[0]
+            parts.append(score_text(kind=kind, raw_score=raw, scale_points=points))
+        parts[-1] += f", comment mentions “{word}”"
+    return ", ".join(parts)[:200] if parts else None
 
 
 # --- Opening a case ------------------------------------------------------------------
@@ -87,10 +104,10 @@ def low_up_to(*, kind: str, scale_points: int) -> int:
     return scoring.low_up_to(kind=kind, scale_points=scale_points)
 
 
-def followup_due(*, invitation: Invitation, opened: datetime) -> datetime:
+def followup_due(*, survey: Survey, opened: datetime) -> datetime:
     level = DEFAULT_SERVICE_LEVEL
-    if invitation.survey.team_id is not None:
-        level = TeamServiceLevel.objects.filter(team_id=invitation.survey.team_id).first() or level
+    if survey.team_id is not None:
+        level = TeamServiceLevel.objects.filter(team_id=survey.team_id).first() or level
     return due_time(
         opened=opened,
         hours=level.hours,
@@ -101,55 +118,130 @@ def followup_due(*, invitation: Invitation, opened: datetime) -> datetime:
     )
 
 
+def survey_answers(survey: Survey) -> list[Response]:
+    """The survey's answers (held ones too) in the order it asks them."""
+    questions = by_question_order(list(survey.invitations.select_related("response")))
+    return [q.response for q in questions if hasattr(q, "response")]
+
+
+def answers_case_reason(answers: list[Response]) -> str | None:
+    """Why these answers of one survey open a case (low scores, or a listed word in
+    the comment), or None."""
+    scores = []
+    for answer in answers:
+        invitation = answer.invitation
+        low = low_up_to(kind=invitation.kind, scale_points=invitation.scale_points)
+        scores.append(
+            (invitation.kind, answer.raw_score, invitation.scale_points, answer.score, low)
+        )
+    comment = next((a.comment for a in answers if a.comment), "")
+    words = list(FollowUpWord.objects.values_list("word", flat=True)) if comment else []
+    return case_reason(scores=scores, comment=comment, words=words)
+
+
 def response_case_reason(*, response: Response) -> str | None:
-    """Why this answer opens a case (a low score, or a listed word), or None."""
-    invitation = response.invitation
-    return case_reason(
-        kind=invitation.kind,
-        raw_score=response.raw_score,
-        score=response.score,
-        low_up_to=low_up_to(kind=invitation.kind, scale_points=invitation.scale_points),
-        comment=response.comment,
-        words=list(FollowUpWord.objects.values_list("word", flat=True)),
-    )
+    """Why this one answer would open a case (a low score, or a listed word), or None."""
+    return answers_case_reason([response])
 
 
-def followup_flag(*, response: Response, now: datetime) -> FollowUp | None:
-    """Open the follow-up case for a low score or a listed word, once per invitation."""
-    invitation = response.invitation
-    reason = response_case_reason(response=response)
-    if reason is None:
-        return None
-    followup, created = FollowUp.objects.get_or_create(
-        invitation=invitation,
-        defaults={
-            "owner": _owner_for(invitation),
-            "reason": reason[:200],
-            "created_at": now,
-            "updated_at": now,
-            "due_at": followup_due(invitation=invitation, opened=now),
-        },
-    )
-    if created:
-        FollowUpEvent.objects.create(followup=followup, kind=FollowUpEvent.Kind.OPENED, at=now)
+def case_lead_answer(answers: list[Response]) -> Response | None:
+    """The answer a case is first about: its first low one, else its first."""
+    for answer in answers:
+        invitation = answer.invitation
+        if answer.score <= low_up_to(kind=invitation.kind, scale_points=invitation.scale_points):
+            return answer
+    return answers[0] if answers else None
+
+
+def _answers_text(answers: list[Response]) -> str:
+    """Every score of a survey, for the case's history: "CSAT 5 of 5, CES 1 of 7"."""
+    return ", ".join(
+        score_text(kind=a.invitation.kind, raw_score=a.raw_score, scale_points=a.scale_points)
+        for a in answers
+    )[:200]
+
+
+def followup_flag(*, survey: Survey, now: datetime) -> FollowUp | None:
+    """Open the one case of a survey whose answers have a low score or a listed word,
+    or put a change of its answers on the history of the case it has. Held answers
+    count here (a fast angry customer is still called back); the case shows them as
+    held. Safe to run again: nothing changes when the answers have not."""
+    answers = survey_answers(survey)
+    reason = answers_case_reason(answers)
+    seen = _answers_text(answers)
+    followup = FollowUp.objects.filter(survey=survey).first()
+    if followup is None:
+        if reason is None:
+            return None
+        with transaction.atomic():
+            followup, created = FollowUp.objects.get_or_create(
+                survey=survey,
+                defaults={
+                    "owner": _owner_for(survey),
+                    "reason": reason,
+                    "answers_seen": seen,
+                    "created_at": now,
+                    "updated_at": now,
+                    "due_at": followup_due(survey=survey, opened=now),
+                },
+            )
+            if created:
+                _event(followup, FollowUpEvent.Kind.OPENED, None, now, new=reason)
+                return followup
+    with transaction.atomic():
+        changed = FollowUp.objects.filter(pk=followup.pk).exclude(answers_seen=seen)
+        if changed.update(
+            answers_seen=seen,
+            reason=reason or followup.reason,
+            updated_at=now,
+        ):
+            _event(
+                followup, FollowUpEvent.Kind.ANSWER, None, now, old=followup.answers_seen, new=seen
+            )
+    followup.refresh_from_db()
     return followup
 
 
-def _owner_for(invitation: Invitation) -> Any:
-    agent = invitation.survey.agent
+def followup_discarded(*, survey: Survey, now: datetime) -> FollowUp | None:
+    """Held answers of the survey were discarded by an admin (they looked automated):
+    the case says so on its history, and is closed as "no action" unless the answers
+    left still open it."""
+    followup = FollowUp.objects.filter(survey=survey).first()
+    if followup is None:
+        return None
+    answers = survey_answers(survey)
+    with transaction.atomic():
+        _event(
+            followup,
+            FollowUpEvent.Kind.DISCARDED,
+            None,
+            now,
+            old=followup.answers_seen,
+            new=_answers_text(answers),
+            text="An admin discarded an answer held for review: it looked automated.",
+        )
+        FollowUp.objects.filter(pk=followup.pk).update(
+            answers_seen=_answers_text(answers), updated_at=now
+        )
+        followup.refresh_from_db()
+        if answers_case_reason(answers) is None and followup.is_open:
+            followup = followup_status_set(
+                followup=followup, status=FollowUp.Status.NO_ACTION, now=now
+            )
+    return followup
+
+
+def _owner_for(survey: Survey) -> Any:
+    agent = survey.agent
     if agent is not None and agent.is_active:
         return agent
-    team = invitation.survey.team
+    team = survey.team
     return team.lead if team is not None else None
 
 
 def _loaded(followup_id: int) -> FollowUp:
     return FollowUp.objects.select_related(
-        "owner",
-        "invitation__survey__ticket",
-        "invitation__survey__customer",
-        "invitation__response",
-        "invitation__survey__team__lead",
+        "owner", "survey__ticket", "survey__customer", "survey__team__lead"
     ).get(pk=followup_id)
 
 
@@ -183,11 +275,11 @@ def followups_unnotified(*, older_than: timedelta, now: datetime) -> list[int]:
 
 
 def followups_open(*, status: str | None = None) -> QuerySet[FollowUp]:
-    followups = FollowUp.objects.select_related(
-        "owner",
-        "invitation__survey__ticket",
-        "invitation__survey__customer",
-        "invitation__response",
+    held = Response.objects.filter(invitation__survey=OuterRef("survey"), held=True)
+    followups = (
+        FollowUp.objects.select_related("owner", "survey__ticket", "survey__customer")
+        .prefetch_related("survey__invitations__response")
+        .annotate(held_answers=Exists(held))
     )
     if status == "open":
         return followups.filter(status__in=FollowUp.OPEN_STATUSES)
@@ -201,7 +293,7 @@ def followups_visible(*, user: Any) -> QuerySet[FollowUp]:
     followups = followups_open()
     if user.is_staff:
         return followups
-    return followups.filter(Q(owner=user) | Q(invitation__survey__team__lead=user))
+    return followups.filter(Q(owner=user) | Q(survey__team__lead=user))
 
 
 def followups_inbox(*, user: Any, scope: str = "mine") -> QuerySet[FollowUp]:
@@ -213,7 +305,7 @@ def followups_inbox(*, user: Any, scope: str = "mine") -> QuerySet[FollowUp]:
 
 
 def followup_can_reassign(*, user: Any, followup: FollowUp) -> bool:
-    team = followup.invitation.survey.team
+    team = followup.survey.team
     return bool(user.is_staff or (team is not None and team.lead_id == user.pk))
 
 
@@ -222,24 +314,24 @@ def followup_owner_choices(*, user: Any, followup: FollowUp) -> QuerySet[Any]:
     users = get_user_model().objects.filter(is_active=True)
     if user.is_staff:
         return users.order_by("email")
-    team_id = followup.invitation.survey.team_id
+    team_id = followup.survey.team_id
     member_ids = Agent.objects.filter(team_id=team_id).values_list("user_id", flat=True)
     return users.filter(Q(pk__in=member_ids) | Q(pk=user.pk)).order_by("email")
 
 
 def customer_history(*, followup: FollowUp) -> dict[str, Any]:
     """The customer's earlier answers and cases (of other surveys), newest first."""
-    customer_id = followup.invitation.survey.customer_id
+    customer_id = followup.survey.customer_id
     responses = (
         Response.objects.filter(invitation__survey__customer_id=customer_id)
-        .exclude(invitation__survey__ticket_id=followup.invitation.survey.ticket_id)
+        .exclude(invitation__survey__ticket_id=followup.survey.ticket_id)
         .select_related("invitation__survey__ticket")
         .order_by("-answered_at")[:20]
     )
     cases = (
-        FollowUp.objects.filter(invitation__survey__customer_id=customer_id)
-        .exclude(invitation__survey_id=followup.invitation.survey_id)
-        .select_related("invitation__survey__ticket")
+        FollowUp.objects.filter(survey__customer_id=customer_id)
+        .exclude(survey_id=followup.survey_id)
+        .select_related("survey__ticket")
         .order_by("-created_at")[:20]
     )
     return {"earlier_responses": list(responses), "earlier_cases": list(cases)}
@@ -304,15 +396,14 @@ def followup_reassign(*, followup: FollowUp, owner: Any, actor: Any, now: dateti
 
 def customer_reply_draft(*, followup: FollowUp) -> dict[str, str]:
     """The subject and body of an email to the customer, in the customer's language."""
-    invitation = followup.invitation
-    customer = invitation.survey.customer
+    customer = followup.survey.customer
     owner = followup.owner
     context = {
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
         "agent_name": (owner.get_full_name() or owner.email) if owner else "",
-        "ticket": invitation.survey.ticket,
+        "ticket": followup.survey.ticket,
     }
-    with translation.override(customer.locale or invitation.survey.locale):
+    with translation.override(customer.locale or followup.survey.locale):
         subject = render_to_string("emails/customer-reply-subject.txt", context)
         body = render_to_string("emails/customer-reply-body.txt", context)
     return {"subject": " ".join(subject.split()), "body": body.strip() + "\n"}
@@ -327,7 +418,7 @@ def customer_reply_send(
     message = EmailMessage(
         subject=subject,
         body=body,
-        to=[followup.invitation.survey.customer.email],
+        to=[followup.survey.customer.email],
         reply_to=reply_to,
     )
     message.extra_headers = {"X-Kundpuls-Followup": str(followup.pk)}
@@ -364,7 +455,7 @@ def followup_escalate(*, followup_id: int, now: datetime) -> bool:
     if not claimed:
         return False
     followup = _loaded(followup_id)
-    team = followup.invitation.survey.team
+    team = followup.survey.team
     lead = team.lead if team is not None else None
     if lead is not None and lead.email:
         try:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -41,7 +41,7 @@ agent_login_required = login_required(login_url="followups:login")
 def _followup_for(request: HttpRequest, pk: int) -> FollowUp:
     """The case if this user may see it; 404 otherwise (its existence stays hidden)."""
     return get_object_or_404(
-        services.followups_visible(user=request.user).select_related("invitation__survey__team"),
+        services.followups_visible(user=request.user).select_related("survey__team"),
         pk=pk,
     )
 
@@ -85,7 +85,7 @@ def _detail(request: HttpRequest, followup: FollowUp, **forms: Any) -> HttpRespo
         "status_form": FollowUpStatusForm(instance=followup),
         "note_form": FollowUpNoteForm(),
         "reassign_form": FollowUpReassignForm(owners=owners) if can_reassign else None,
-        "invitations": followup.invitation.survey.invitations.select_related("response"),
+        "answers": followup.answers,
         "events": followup.events.select_related("actor"),
         "nav": "followups",
         **services.customer_history(followup=followup),
@@ -118,7 +118,7 @@ def followup_email(request: HttpRequest, pk: int) -> HttpResponse:
         services.customer_reply_send(
             followup=followup, actor=request.user, now=timezone.now(), **form.cleaned_data
         )
-        messages.success(request, f"Email sent to {followup.invitation.survey.customer.email}.")
+        messages.success(request, f"Email sent to {followup.survey.customer.email}.")
         return redirect(followup)
     context = {"followup": followup, "form": form, "nav": "followups"}
     return render(request, "followups/followup_email.html", context)
@@ -148,24 +148,13 @@ ANSWERS = {FollowUp.Outcome.RECOVERED: "yes", FollowUp.Outcome.NOT_RECOVERED: "n
 ANSWERS_SET = tuple(ANSWERS.values())
 
 
-def _recovery_or_404(request: HttpRequest, token: str) -> tuple[FollowUp, str]:
-    """The case of a recovery link and the language to show it in (the one chosen with
-    the switch, else the customer's); an unknown or altered token is a 404."""
-    followup = recovery_survey.followup_for_recovery_token(token=token)
-    if followup is None:
-        raise Http404("unknown recovery link")
-    chosen = pages.chosen_language(request)
-    return followup, chosen or recovery_language(followup)
-
-
 def _recovery_context(request: HttpRequest, followup: FollowUp, token: str) -> dict[str, Any]:
     chosen = pages.chosen_language(request)
     keep = {k: v for k, v in request.GET.items() if k == "answer" and v in ANSWERS_SET}
     current = translation.get_language()
     return {
         **brand_context(SurveyPolicy.load()),
-        "subject": followup.invitation.survey.ticket.subject
-        or str(followup.invitation.survey.ticket),
+        "subject": followup.survey.ticket.subject or str(followup.survey.ticket),
         "answered": followup.recovery_answered_at is not None,
         "action_url": pages.with_lang(reverse("followups:recovery", args=[token]), chosen),
         "change_url": pages.with_lang(
@@ -208,9 +197,10 @@ def _recovery_page(
     """What both recovery pages do first: the rate limit, the case (else 404) in its
     language, and the expired or closed page once the link takes no answer; while
     it does, open_page(followup, context), rendered in that language."""
-    if pages.rate_limited(request):
-        return pages.too_many(request)
-    followup, language = _recovery_or_404(request, token)
+    followup = recovery_survey.followup_for_recovery_token(token=token)
+    if followup is None:
+        return pages.link_unknown(request, "unknown recovery link")
+    language = pages.chosen_language(request) or recovery_language(followup)
     with translation.override(language):
         context = _recovery_context(request, followup, token)
         closed = _recovery_closed_page(request, followup, context)

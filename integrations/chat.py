@@ -22,8 +22,14 @@ COMMENT_CHARS = 300
 
 def low_score_message(response: Response, format: str) -> dict[str, Any] | None:
     """A new answer is posted to chat only when it opens a case (a low score, or a
-    listed word); an answer held for review is not posted."""
+    listed word) and is the first of its survey's answers that does: one post per
+    customer's survey, like its case. An answer held for review is not posted."""
     if response.held or response_case_reason(response=response) is None:
+        return None
+    earlier = Response.objects.filter(
+        invitation__survey_id=response.invitation.survey_id, held=False
+    ).exclude(pk=response.pk)
+    if any(response_case_reason(response=other) for other in earlier.select_related("invitation")):
         return None
     return chat_message(response=response, followup=None, format=format)
 
@@ -39,19 +45,20 @@ def truncated(text: str, limit: int = COMMENT_CHARS) -> str:
 
 def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]:
     invitation = response.invitation
-    ticket, customer, agent = (
-        invitation.survey.ticket,
-        invitation.survey.customer,
-        invitation.survey.agent,
-    )
+    survey = invitation.survey
+    ticket, customer, agent = survey.ticket, survey.customer, survey.agent
     scale_max = 10 if invitation.kind == "nps" else invitation.scale_points
+    # A case names every low score of its survey.
+    score = followup.reason if followup else f"{invitation.kind.upper()} {response.raw_score}"
+    if not followup and invitation.kind != "nps":
+        score += f" of {scale_max}"
     return {
-        "score": f"{invitation.kind.upper()} {response.raw_score} of {scale_max}",
+        "score": score,
         "customer": customer.name or customer.email,
         "ticket": f"{ticket.subject or '(no subject)'} ({ticket.source} #{ticket.external_id})",
         "ticket_url": ticket.url,
         "agent": (agent.get_full_name() or agent.email) if agent else "nobody",
-        "team": invitation.survey.team.name if invitation.survey.team else "no team",
+        "team": survey.team.name if survey.team else "no team",
         "comment": truncated(response.comment or survey_comment(invitation)),
         "case_url": absolute(followup.get_absolute_url()) if followup else "",
     }

@@ -39,9 +39,10 @@ from rest_framework.response import Response as ApiResponse
 
 from followups.api import FollowUpSerializer
 from followups.models import FollowUp, FollowUpEvent
+from followups.services import case_lead_answer
 from surveys import signals
 from surveys.api import ResponseSerializer
-from surveys.models import Invitation, Response, Team
+from surveys.models import Response, Team
 from surveys.queue import enqueue
 
 from .chat import chat_message, low_score_message
@@ -334,9 +335,9 @@ def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
             "followup.created",
             str(instance.pk),
             lambda: FollowUpSerializer(instance).data,
-            team=lambda: instance.invitation.survey.team_id,
+            team=lambda: instance.survey.team_id,
             chat=lambda fmt: chat_message(
-                response=instance.invitation.response, followup=instance, format=fmt
+                response=case_lead_answer(instance.answers), followup=instance, format=fmt
             ),
         )
 
@@ -354,7 +355,7 @@ def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) 
 
     def team() -> int | None:
         return (
-            Invitation.objects.filter(followup__pk=instance.followup_id)
+            FollowUp.objects.filter(pk=instance.followup_id)
             .values_list("survey__team_id", flat=True)
             .first()
         )

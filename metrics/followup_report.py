@@ -42,7 +42,7 @@ def recovery_row(name: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
 
 def recovery_cases(*, start: datetime, end: datetime, **dimensions: Any) -> list[dict[str, Any]]:
     """The values recovery_row needs, of the cases opened from start up to (not
-    including) end; dimensions filter FollowUp (e.g. invitation__survey__team_id=3)."""
+    including) end; dimensions filter FollowUp (e.g. survey__team_id=3)."""
     latest_answer = FollowUpEvent.objects.filter(
         followup=OuterRef("pk"), kind=FollowUpEvent.Kind.RECOVERY_ANSWER
     ).order_by("-at", "-pk")
@@ -57,7 +57,7 @@ def recovery_cases(*, start: datetime, end: datetime, **dimensions: Any) -> list
             "owner__email",
             "owner__first_name",
             "owner__last_name",
-            "invitation__survey__team__name",
+            "survey__team__name",
         )
     )
 
@@ -66,7 +66,7 @@ def recovery_figures(*, filters: ReportFilters) -> dict[str, Any]:
     """recovery_row of every case opened in the filters' days, for the dashboard:
     narrowed like its other figures (the ticket's team, agent, channel and category)."""
     start, end = filters.bounds()
-    cases = recovery_cases(start=start, end=end, **filters.lookups("invitation__survey__"))
+    cases = recovery_cases(start=start, end=end, **filters.lookups("survey__"))
     return recovery_row("All", cases)
 
 
@@ -92,7 +92,7 @@ def _owner_name(case: dict[str, Any]) -> str:
 
 
 def _team_name(case: dict[str, Any]) -> str:
-    return case["invitation__survey__team__name"] or "(no team)"
+    return case["survey__team__name"] or "(no team)"
 
 
 def _by_name(item: tuple[str, Any]) -> str:

@@ -8,6 +8,11 @@ urlpatterns = [
     path("scores/", scores.scores, name="scores"),
     path("followups/report/", views.followup_report, name="followup_report"),
     path("reports/", views.dashboard, name="dashboard"),
+    re_path(
+        r"^reports/held/(?P<pk>[0-9]{1,18})/(?P<action>approve|discard)/$",
+        views.held_review,
+        name="held_review",
+    ),
     path("reports/monthly/", views.monthly, name="monthly"),
     path("reports/compare/", views.compare, name="compare"),
     path("reports/business/", views.business, name="business"),

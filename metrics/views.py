@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -20,9 +21,14 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from followups.views import agent_login_required
+from surveys import answering
+from surveys.models import Response
 
 from . import exports, reports, scores, tables
 from .compare import compare_build
@@ -105,9 +111,47 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         comment_keep=[("comments", comment_filter)] if comment_filter else [],
         filter_keep=filter_keep,
         min_answers=MIN_ANSWERS,
+        held=_held_for_review(),
         nav="reports",
     )
     return render(request, "metrics/dashboard.html", context)
+
+
+# Answers held for review listed on the dashboard; the rest are in the admin.
+HELD_LISTED = 10
+
+
+def _held_for_review() -> dict[str, Any]:
+    held = Response.objects.filter(held=True)
+    return {
+        "count": held.count(),
+        "answers": list(
+            held.select_related(
+                "invitation__survey__ticket", "invitation__survey__customer"
+            ).order_by("-answered_at", "-pk")[:HELD_LISTED]
+        ),
+    }
+
+
+@staff_required
+@require_POST
+def held_review(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Approve (it counts from now on) or discard (it was automated) one answer held
+    for review, in one click from the dashboard."""
+    if action == "approve":
+        done = answering.responses_release(response_ids=[pk])
+        text = "Approved: the answer counts in the scores now."
+    else:
+        done = answering.responses_discard(response_ids=[pk])
+        text = "Discarded: the answer is deleted and its case says so."
+    if done:
+        messages.success(request, text)
+    else:
+        messages.info(request, "That answer was already reviewed.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("metrics:dashboard")
+    return redirect(back)
 
 
 @staff_required

@@ -104,8 +104,7 @@ def response_record(
                 "held": held,
                 "held_reason": held_reason[:200],
                 "released_at": None,
-                # A held answer is not processed until it is released.
-                "processed_at": now if held else None,
+                "processed_at": None,
             }
             response, _created = Response.objects.update_or_create(
                 invitation=inv,
@@ -139,7 +138,7 @@ def response_record(
 
 
 def _responses_process(responses: list[Response]) -> None:
-    """Queue the processing of counted answers (response_process); a held answer only
+    """Queue the processing of the answers (response_process). A held answer also
     tells the metrics, after commit, that its survey changed (it may replace a
     counted one)."""
     for response in responses:
@@ -148,14 +147,15 @@ def _responses_process(responses: list[Response]) -> None:
             transaction.on_commit(
                 partial(signals.survey_changed_send, invitation.survey, invitation)
             )
-        else:
-            enqueue("surveys.tasks.response_process", response.pk)
+        enqueue("surveys.tasks.response_process", response.pk)
 
 
 def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:
-    """Tell the apps built on the core about an answer that counts (signals.answer_counted:
-    a follow-up for a low score, the metrics it touches), then mark it processed. Safe
-    to repeat; an answer changed meanwhile stays unprocessed and runs again."""
+    """Tell the apps built on the core about an answer: one that counts through
+    signals.answer_counted (a follow-up for a low score, the metrics it touches), one
+    held for review through signals.answer_held (a follow-up only). Then mark it
+    processed. Safe to repeat; an answer changed meanwhile stays unprocessed and runs
+    again (a held answer an admin approves is processed again as one that counts)."""
     now = now or timezone.now()
     response = (
         Response.objects.select_related(
@@ -167,7 +167,8 @@ def response_process(*, response_id: int, now: datetime | None = None) -> Respon
     if response is None:
         logger.info("response %s is gone; nothing to process", response_id)
         return None
-    signals.answer_counted.send(sender=Response, response=response, now=now)
+    signal = signals.answer_held if response.held else signals.answer_counted
+    signal.send(sender=Response, response=response, now=now)
     # Only this version counts as processed: a change made meanwhile runs again.
     Response.objects.filter(pk=response.pk, updated_at=response.updated_at).update(processed_at=now)
     return response
@@ -202,9 +203,15 @@ def responses_discard(*, response_ids: list[int], now: datetime | None = None) -
     """Delete held answers an admin judged automated; their survey opens again.
     Returns how many were deleted. An answer approved meanwhile is kept: the held
     ones are locked first, as responses_release locks them."""
+    now = now or timezone.now()
     with transaction.atomic():
         held = Response.objects.select_for_update().filter(pk__in=response_ids, held=True)
-        return responses_delete(response_ids=list(held.values_list("pk", flat=True)), now=now)
+        ids = list(held.values_list("pk", flat=True))
+        surveys = list(Survey.objects.filter(invitations__response__in=ids).distinct())
+        deleted = responses_delete(response_ids=ids, now=now)
+        if surveys:
+            signals.answers_discarded.send(sender=Response, surveys=surveys, now=now)
+        return deleted
 
 
 def responses_delete(*, response_ids: list[int], now: datetime | None = None) -> int:

@@ -1,6 +1,7 @@
 """What every customer page gets (the survey, the recovery survey, unsubscribe):
 privacy headers (no-store, no referrer, no cookies, nothing from another host), a
-rate limit by IP, and the language switch (?lang=, carried in the page's own links)."""
+rate limit by IP on unknown links, and the language switch (?lang=, carried in the
+page's own links)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django_ratelimit.core import get_usage
@@ -28,18 +29,29 @@ LANGUAGE_NAMES = {
 }
 
 
-def rate_limited(request: HttpRequest) -> bool:
-    """More survey-link requests from this IP than a person makes (default 30 a
-    minute): someone is guessing tokens. When the cache (Redis) is away the count
-    cannot be kept and django-ratelimit reports a limit of 0: the pages stay open."""
+def miss_limited(request: HttpRequest) -> bool:
+    """Count a request for an unknown or tampered link against its address; True once
+    the address has made more of them than a person does (SURVEY_RATE_LIMIT, default
+    30 a minute): someone is guessing tokens. The pages of a valid link never count,
+    so many customers behind one address (an office, a carrier's NAT) are never
+    turned away. When the cache (Redis) is away the count cannot be kept and
+    django-ratelimit reports a limit of 0: nothing is limited."""
     usage = get_usage(
         request,
-        group="surveys.public",
+        group="surveys.misses",
         key=client_address,
         rate=settings.SURVEY_RATE_LIMIT,
         increment=True,
     )
     return bool(usage and usage["should_limit"] and usage["limit"] > 0)
+
+
+def link_unknown(request: HttpRequest, message: str) -> HttpResponse:
+    """The answer to an unknown or tampered link: 404, or 429 for an address that is
+    guessing (miss_limited)."""
+    if miss_limited(request):
+        return too_many(request)
+    raise Http404(message)
 
 
 def client_address(group: str, request: HttpRequest) -> str:

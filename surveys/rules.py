@@ -167,9 +167,6 @@ def reminder_block_reason(
 # clicks one link.
 SEND_GRACE = timedelta(seconds=10)
 BURST = timedelta(seconds=10)
-# A survey answer sent sooner than this after its page was served was not typed by
-# a person.
-MIN_ANSWER_SECONDS = 2.0
 
 
 @dataclass(frozen=True)

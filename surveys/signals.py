@@ -19,6 +19,15 @@ from django.dispatch import Signal
 # runs them again.
 answer_counted = Signal()
 
+# An answer held for review (it looks automated) is being processed by its task or the
+# sweep: it counts in no score, but a follow-up may be opened for it at once, marked as
+# held. kwargs: response, now. Receivers must be safe to run twice.
+answer_held = Signal()
+
+# An admin discarded answers held for review (they looked automated); the answers are
+# deleted. kwargs: surveys (the surveys they belonged to), now.
+answers_discarded = Signal()
+
 # An answer held for review was approved by an admin: its subscribers have not seen
 # it yet. kwargs: response.
 answer_released = Signal()

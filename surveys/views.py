@@ -1,14 +1,16 @@
 """The customer's pages: the survey, its thank-you, unsubscribe; and the dev outbox.
 
 Every public page is private (no-store, no referrer, no cookies, nothing loaded from
-another host), rate limited by IP, and shown in the customer's language unless they
-chose another with the language switch (?lang=, carried in the page's own links).
+another host), rate limited by IP for unknown links only, and shown in the customer's
+language unless they chose another with the language switch (?lang=, carried in the
+page's own links).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,15 +26,13 @@ from . import answering, clicks, rules, services
 from .emails import UNSUBSCRIBE_SALT, brand_context
 from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
 from .models import Customer, Invitation, LinkClick, OutboxMessage, Survey, SurveyPolicy
-from .pages import chosen_language, private_headers, public_page, rate_limited, too_many, with_lang
+from .pages import chosen_language, link_unknown, private_headers, public_page, with_lang
 
 
-def _survey_or_404(token: str) -> tuple[Survey, list[Invitation]]:
+def _survey_or_none(token: str) -> tuple[Survey | None, list[Invitation]]:
     """The survey a link opens, and its questions with their answers."""
     survey = answering.survey_for_token(token)
-    if survey is None:
-        raise Http404("unknown survey link")
-    return survey, answering.survey_questions(survey)
+    return survey, answering.survey_questions(survey) if survey is not None else []
 
 
 def _survey_context(
@@ -59,9 +59,9 @@ def _survey_context(
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the survey with the clicked score chosen and records nothing but
     the link fetch (mail scanners open every link); only a POST stores an answer."""
-    if rate_limited(request):
-        return too_many(request)
-    found, invitations = _survey_or_404(token)
+    found, invitations = _survey_or_none(token)
+    if found is None:
+        return link_unknown(request, "unknown survey link")
     chosen = chosen_language(request)
     with translation.override(chosen or found.locale):
         context = _survey_context(found, invitations, token, chosen)
@@ -136,7 +136,7 @@ def _survey_answer(
             comment=form.cleaned_data["comment"],
             now=now,
             held_reason=rules.answer_hold_reason(
-                page_age_seconds=age, min_seconds=rules.MIN_ANSWER_SECONDS
+                page_age_seconds=age, min_seconds=settings.SURVEY_MIN_ANSWER_SECONDS
             ),
             language=chosen,
         )
@@ -161,9 +161,9 @@ def _click_record(request: HttpRequest, found: Survey, clicked: str, now: Any) -
 @require_http_methods(["GET", "HEAD"])
 def honeypot(request: HttpRequest, token: str) -> HttpResponse:
     """The email's invisible link: only a machine fetches it."""
-    if rate_limited(request):
-        return too_many(request)
-    found, invitations = _survey_or_404(token)
+    found, invitations = _survey_or_none(token)
+    if found is None:
+        return link_unknown(request, "unknown survey link")
     clicks.link_click_record(
         survey=found,
         link=LinkClick.Link.HONEYPOT,
@@ -180,9 +180,9 @@ def honeypot(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    if rate_limited(request):
-        return too_many(request)
-    found, invitations = _survey_or_404(token)
+    found, invitations = _survey_or_none(token)
+    if found is None:
+        return link_unknown(request, "unknown survey link")
     chosen = chosen_language(request)
     language = chosen or found.locale
     with translation.override(language):
@@ -195,20 +195,12 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
 # --- Unsubscribe -----------------------------------------------------------------------
 
 
-def _is_signed(token: str) -> bool:
-    try:
-        signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return False
-    return True
-
-
-def _customer_for(token: str) -> Customer:
+def _customer_for(token: str) -> Customer | None:
     try:
         pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
-        raise Http404("unknown unsubscribe link") from None
-    return get_object_or_404(Customer, pk=pk)
+        return None
+    return Customer.objects.filter(pk=pk).first()
 
 
 @csrf_exempt  # RFC 8058: mail clients POST without cookies or a form token.
@@ -216,14 +208,12 @@ def _customer_for(token: str) -> Customer:
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation (scanners follow links); POST unsubscribes and
-    answers 200 without a redirect, as one-click unsubscribe requires.
-
-    A one-click POST with a genuine link is never rate limited: mail providers send
-    those for many customers from a few addresses."""
-    limited = rate_limited(request)
-    if limited and not (request.method == "POST" and _is_signed(token)):
-        return too_many(request)
+    answers 200 without a redirect, as one-click unsubscribe requires. A genuine link
+    is never rate limited: mail providers post one-click unsubscribes for many
+    customers from a few addresses."""
     customer = _customer_for(token)
+    if customer is None:
+        return link_unknown(request, "unknown unsubscribe link")
     chosen = chosen_language(request)
     with translation.override(chosen or customer.locale):
         return _unsubscribe(request, token, customer, chosen)

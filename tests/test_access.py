@@ -55,6 +55,7 @@ ROUTES = {
     # Reports are the admin's; agents and leads are refused.
     "metrics:followup_report": ("get", "/followups/report/", [LOGIN, 403, 403, 403, 200]),
     "metrics:dashboard": ("get", "/reports/", [LOGIN, 403, 403, 403, 200]),
+    "metrics:held_review": ("post", "/reports/held/99999/approve/", [LOGIN, 403, 403, 403, 302]),
     "metrics:monthly": ("get", "/reports/monthly/", [LOGIN, 403, 403, 403, 200]),
     "metrics:compare": ("get", "/reports/compare/", [LOGIN, 403, 403, 403, 200]),
     "metrics:business": ("get", "/reports/business/", [LOGIN, 403, 403, 403, 200]),
@@ -90,7 +91,7 @@ def cast():
         ticket__assignee=agent_a, ticket__team=team, kind="csat", scale_points=5, state="answered"
     )
     response = Response.objects.create(invitation=invitation, raw_score=1, score=1, answered_at=NOW)
-    case = followups.followup_flag(response=response, now=NOW)
+    case = followups.followup_flag(survey=response.invitation.survey, now=NOW)
     return SimpleNamespace(a=agent_a, b=agent_b, lead=lead, admin=admin, case=case)
 
 

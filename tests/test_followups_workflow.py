@@ -79,7 +79,8 @@ def answer(agent, team, *, score=1, comment="", kind="csat", scale_points=5, cus
 
 
 def open_case(agent, team, now=MONDAY_MORNING, **kwargs):
-    return followups.followup_flag(response=answer(agent, team, **kwargs), now=now)
+    response = answer(agent, team, **kwargs)
+    return followups.followup_flag(survey=response.invitation.survey, now=now)
 
 
 # --- Opening cases and due times ----------------------------------------------------
@@ -88,8 +89,8 @@ def open_case(agent, team, now=MONDAY_MORNING, **kwargs):
 def test_flag_run_twice_opens_one_case_with_one_event(cast):
     response = answer(cast.a, cast.team, score=2)
 
-    followups.followup_flag(response=response, now=NOW)
-    followups.followup_flag(response=response, now=NOW)
+    followups.followup_flag(survey=response.invitation.survey, now=NOW)
+    followups.followup_flag(survey=response.invitation.survey, now=NOW)
 
     assert FollowUp.objects.get().owner == cast.a
     assert list(FollowUpEvent.objects.values_list("kind", flat=True)) == ["opened"]
@@ -100,7 +101,7 @@ def test_flag_opens_case_for_listed_word_in_good_comment(cast):
 
     followup = open_case(cast.a, cast.team, score=5, comment="I will cancel my plan")
 
-    assert followup.reason == "CSAT 5, comment mentions “Cancel”"
+    assert followup.reason == "CSAT 5 of 5, comment mentions “Cancel”"
 
 
 def test_flag_ignores_good_score_without_listed_word(cast):
@@ -114,7 +115,7 @@ def test_flag_uses_threshold_set_in_admin(cast):
 
     followup = open_case(cast.a, cast.team, score=3)
 
-    assert followup.reason == "CSAT 3"
+    assert followup.reason == "CSAT 3 of 5"
 
 
 def test_due_time_on_a_friday_afternoon_falls_on_monday():
@@ -282,10 +283,7 @@ def test_email_form_is_drafted_in_customer_language(client, cast):
 
     form = client.get(f"/followups/{followup.pk}/email/").context["form"]
 
-    assert (
-        form.initial["subject"]
-        == f"Om ditt supportärende {followup.invitation.survey.ticket.external_id}"
-    )
+    assert form.initial["subject"] == f"Om ditt supportärende {followup.survey.ticket.external_id}"
     assert form.initial["body"].startswith("Hej Eva!")
 
 
@@ -297,7 +295,7 @@ def test_email_to_customer_is_sent_and_recorded(client, cast, mailoutbox):
 
     [message] = mailoutbox
     assert (message.to, message.reply_to, message.subject) == (
-        [followup.invitation.survey.customer.email],
+        [followup.survey.customer.email],
         ["a@support.example"],
         "Sorry",
     )

@@ -26,6 +26,7 @@ from integrations.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from surveys.models import Survey
 from tests.conftest import NOW, sent_invitation
 from tests.factories import TeamFactory, UserFactory
 
@@ -110,7 +111,11 @@ def test_moving_models_to_their_apps_keeps_every_row_and_the_admin_history():
     ]
     assert counts == [1] * 11
     case = FollowUp.objects.get()
-    assert (case.pk, case.invitation_id, case.reason) == (case_id, invitation.pk, "CSAT 1 of 5")
+    assert (case.pk, case.survey.ticket_id, case.reason) == (
+        case_id,
+        invitation.survey.ticket_id,
+        "CSAT 1 of 5",
+    )
     assert case.events.get().kind == "opened"
     assert WebhookDelivery.objects.get().subscription.url == "https://hooks.example/k"
     assert (FollowUp._meta.db_table, EmailEvent._meta.db_table) == (
@@ -132,7 +137,9 @@ def test_moved_tables_take_new_rows_after_the_move():
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    case = FollowUp.objects.create(invitation=invitation, reason="NPS 0", due_at=NOW)
+    # The migrations made the survey again, from the invitations as they were.
+    survey = Survey.objects.get(ticket_id=invitation.survey.ticket_id)
+    case = FollowUp.objects.create(survey=survey, reason="NPS 0", due_at=NOW)
     FollowUpEvent.objects.create(followup=case, kind="opened", at=NOW + timedelta(seconds=1))
 
     assert FollowUp.objects.get().events.count() == 1

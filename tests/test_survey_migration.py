@@ -230,7 +230,7 @@ def test_every_answer_revision_click_and_case_comes_across():
     changed = Response.objects.get(invitation__survey__ticket__external_id="changed")
     assert list(changed.revisions.values_list("raw_score", flat=True)) == [2, 4]
     assert set(answered.clicks.values_list("link", flat=True)) == {"rating", "survey"}
-    assert FollowUp.objects.get().invitation.survey == answered
+    assert FollowUp.objects.get().survey == answered
     assert (answered.first_clicked_at, answered.delivered_at) == (
         SENT + timedelta(hours=1),
         SENT + timedelta(minutes=1),

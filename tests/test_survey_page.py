@@ -166,7 +166,7 @@ def test_answer_opens_followup_for_low_score(
 
     agent_mail = mailoutbox[-1]
     assert agent_mail.to == ["lars@support.example"]
-    assert "Satisfaction (CSAT) 1/5" in agent_mail.subject
+    assert "CSAT 1 of 5" in agent_mail.subject
     assert "Still no refund" in agent_mail.body
     assert "http://testserver/followups/" in agent_mail.body
 
@@ -207,20 +207,40 @@ def test_form_token_of_another_survey_is_refused(client, sent_survey, time_machi
     assert Response.objects.get().held is True
 
 
-def test_held_answer_opens_no_followup_until_approved(
+def test_held_low_answer_opens_its_case_at_once_and_counts_once_approved(
     client, sent_survey, mailoutbox, django_capture_on_commit_callbacks
 ):
     _ticket, token = sent_survey()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/s/{token}/", {"csat": "1"})
-    assert FollowUp.objects.count() == 0
+        client.post(f"/s/{token}/", {"csat": "1"})  # no page served: held
+
+    case = FollowUp.objects.get()
+    assert Response.objects.counted().count() == 0
+    assert case.is_held and case.reason == "CSAT 1 of 5"
+    assert "Held: may be automated" in mailoutbox[-1].body
 
     with django_capture_on_commit_callbacks(execute=True):
         released = answering.responses_release(response_ids=[Response.objects.get().pk])
 
     assert released == 1
     assert Response.objects.counted().count() == 1
-    assert FollowUp.objects.count() == 1
+    assert FollowUp.objects.get().pk == case.pk and not FollowUp.objects.get().is_held
+    assert len([m for m in mailoutbox if "follow up" in m.subject]) == 1
+
+
+def test_discarding_a_held_low_answer_closes_its_case_as_no_action(
+    client, sent_survey, django_capture_on_commit_callbacks
+):
+    _ticket, token = sent_survey()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/s/{token}/", {"csat": "1"})
+
+    answering.responses_discard(response_ids=[Response.objects.get().pk])
+
+    case = FollowUp.objects.get()
+    assert case.status == "no_action"
+    assert list(case.events.values_list("kind", flat=True)) == ["opened", "discarded", "status"]
+    assert "looked automated" in case.events.get(kind="discarded").text
 
 
 def test_discarding_held_answer_reopens_the_survey(client, sent_survey):

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from followups.models import FollowUp, FollowUpEvent
-from followups.services import followup_due
+from followups.services import followup_due, score_text
 from surveys import scoring
 from surveys.models import Response, SurveyKind
 
@@ -19,18 +19,22 @@ FOLLOWUP_OPEN_DAYS = 14
 
 
 def followups_write(*, run: DemoRun, responses: list[Response]) -> None:
-    """A case for each low score, after the responses (answers.responses_write)."""
-    low = [
-        r
-        for r in responses
+    """One case for each survey with low scores (naming all of them), after the
+    responses (answers.responses_write)."""
+    order = list(SurveyKind.values)
+    by_survey: dict[int, list[Response]] = {}
+    every: dict[int, list[Response]] = {}
+    for r in sorted(responses, key=lambda r: order.index(r.invitation.kind)):
+        every.setdefault(r.invitation.survey_id, []).append(r)
         if scoring.is_low(
             kind=r.invitation.kind, score=r.score, scale_points=r.invitation.scale_points
-        )
-    ]
-    low.sort(key=lambda r: r.processed_at or r.answered_at)
+        ):
+            by_survey.setdefault(r.invitation.survey_id, []).append(r)
+    low = sorted(by_survey.values(), key=lambda rs: rs[0].processed_at or rs[0].answered_at)
     recent = run.now - timedelta(days=FOLLOWUP_OPEN_DAYS)
     cases: list[tuple[FollowUp, list[FollowUpEvent]]] = []
-    for position, response in enumerate(low):
+    for position, answers in enumerate(low):
+        response = answers[0]
         opened = response.processed_at or response.answered_at
         # The newest cases are still being worked on, however small the demo.
         is_open = opened > recent or position >= len(low) - 3
@@ -39,15 +43,25 @@ def followups_write(*, run: DemoRun, responses: list[Response]) -> None:
         else:
             status = run.rng.choices(("resolved", "no_action", "contacted"), (65, 30, 5))[0]
         invitation = response.invitation
+        reason, seen = (
+            ", ".join(
+                score_text(
+                    kind=r.invitation.kind, raw_score=r.raw_score, scale_points=r.scale_points
+                )
+                for r in rows
+            )
+            for rows in (answers, every[invitation.survey_id])
+        )
         case = FollowUp(
-            invitation=invitation,
+            survey=invitation.survey,
             owner=invitation.survey.agent,
             status=status,
-            reason=f"{SurveyKind(invitation.kind).label} {response.raw_score}",
+            reason=reason,
+            answers_seen=seen,
             created_at=opened,
             updated_at=opened,
             owner_notified_at=opened,
-            due_at=followup_due(invitation=invitation, opened=opened),
+            due_at=followup_due(survey=invitation.survey, opened=opened),
         )
         events = [FollowUpEvent(kind=FollowUpEvent.Kind.OPENED, at=opened, new=case.reason)]
         if status != "new":
@@ -84,7 +98,7 @@ def _recovery(run: DemoRun, case: FollowUp, events: list[FollowUpEvent]) -> None
         FollowUpEvent(
             kind=FollowUpEvent.Kind.RECOVERY_SENT,
             at=asked,
-            new=case.invitation.survey.customer.email,
+            new=case.survey.customer.email,
         )
     )
     answered = asked + run.lognormal_minutes(8 * 60, 1.2)

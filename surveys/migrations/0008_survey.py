@@ -10,6 +10,10 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('surveys', '0007_integrations_moved_out'),
+        # Every migration that reads invitations as they were runs first.
+        ('metrics', '0007_followups_moved_out'),
+        ('followups', '0001_initial'),
+        ('integrations', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

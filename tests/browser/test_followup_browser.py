@@ -29,7 +29,7 @@ def case(agent, subject, customer, opened):
     response = Response.objects.create(
         invitation=invitation, raw_score=1, score=1, comment="Nobody called back"
     )
-    return followups.followup_flag(response=response, now=opened)
+    return followups.followup_flag(survey=response.invitation.survey, now=opened)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def resolved_case():
         state="answered",
     )
     response = Response.objects.create(invitation=invitation, raw_score=1, score=1)
-    followup = followups.followup_flag(response=response, now=timezone.now())
+    followup = followups.followup_flag(survey=response.invitation.survey, now=timezone.now())
     return followups.followup_status_set(followup=followup, status="resolved")
 
 

@@ -320,7 +320,7 @@ def answer_survey(browser: Browser, url: str, answers: dict[str, str]) -> HttpRe
     """Answer as a person does: open the page from the email, read it for a moment,
     and send the form with what it carries (its CSRF or form token, in fields and
     cookies). Returns the answer to the POST."""
-    from surveys import rules
+    from django.conf import settings
 
     page = browser.request("GET", url)
     assert page.status == 200, (page.status, page.body[:2000])
@@ -332,7 +332,7 @@ def answer_survey(browser: Browser, url: str, answers: dict[str, str]) -> HttpRe
     assert fields, f"the survey form carries no token:\n{page.body[:2000]}"
     action = urllib.parse.urljoin(url, post_forms[0].get("action") or url)
     # Answers sent sooner after the page was served are held as automated.
-    pause = getattr(rules, "MIN_ANSWER_SECONDS", 0.0) + 0.5
+    pause = settings.SURVEY_MIN_ANSWER_SECONDS + 0.5
     time.sleep(max(0.0, served + pause - time.monotonic()))
     return browser.request("POST", action, data={**fields, **answers})
 
