@@ -117,37 +117,47 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/dashboard.html", context)
 
 
-# Answers held for review listed on the dashboard; the rest are in the admin.
+# Surveys with answers held for review listed on the dashboard; the rest are in the admin.
 HELD_LISTED = 10
 
 
 def _held_for_review() -> dict[str, Any]:
-    held = Response.objects.filter(held=True)
+    """How many answers are held, and the latest surveys with held answers (each with
+    its held answers in question order)."""
+    held = Response.objects.filter(held=True).select_related(
+        "invitation__survey__ticket", "invitation__survey__customer"
+    )
+    surveys: dict[int, list[Response]] = {}
+    for answer in held.order_by("-answered_at", "-pk")[: HELD_LISTED * 3]:
+        surveys.setdefault(answer.invitation.survey_id, []).append(answer)
+    order = ("csat", "ces", "nps")
     return {
         "count": held.count(),
-        "answers": list(
-            held.select_related(
-                "invitation__survey__ticket", "invitation__survey__customer"
-            ).order_by("-answered_at", "-pk")[:HELD_LISTED]
-        ),
+        "surveys": [
+            sorted(answers, key=lambda a: order.index(a.invitation.kind))
+            for answers in list(surveys.values())[:HELD_LISTED]
+        ],
     }
 
 
 @staff_required
 @require_POST
 def held_review(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Approve (it counts from now on) or discard (it was automated) one answer held
-    for review, in one click from the dashboard."""
+    """Approve (they count from now on) or discard (they were automated) the held
+    answers of one survey, in one click from the dashboard."""
+    ids = list(
+        Response.objects.filter(held=True, invitation__survey_id=pk).values_list("pk", flat=True)
+    )
     if action == "approve":
-        done = answering.responses_release(response_ids=[pk])
-        text = "Approved: the answer counts in the scores now."
+        done = answering.responses_release(response_ids=ids)
+        text = "Approved: the answers count in the scores now."
     else:
-        done = answering.responses_discard(response_ids=[pk])
-        text = "Discarded: the answer is deleted and its case says so."
+        done = answering.responses_discard(response_ids=ids)
+        text = "Discarded: the answers are deleted and their case says so."
     if done:
         messages.success(request, text)
     else:
-        messages.info(request, "That answer was already reviewed.")
+        messages.info(request, "Those answers were already reviewed.")
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("metrics:dashboard")

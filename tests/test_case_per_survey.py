@@ -116,9 +116,9 @@ def test_the_dashboard_shows_held_answers_and_reviews_one_in_one_click(
 
     assert page.context["held"]["count"] == 1
     assert b"1 answer held for review" in page.content
-    held = Response.objects.get()
+    survey = Survey.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        approved = client.post(f"/reports/held/{held.pk}/approve/", {"next": "/reports/"})
+        approved = client.post(f"/reports/held/{survey.pk}/approve/", {"next": "/reports/"})
     assert approved.status_code == 302 and approved["Location"] == "/reports/"
     assert Response.objects.counted().count() == 1
     assert client.get("/reports/").context["held"]["count"] == 0
