@@ -285,8 +285,9 @@ def _publish_safely(
     chat: ChatMessage | None = None,
 ) -> None:
     """Publish without ever failing the save that caused the event. `data` and `team`
-    (the ticket's team id) are read only when there is a subscription."""
-    if not WebhookSubscription.objects.filter(active=True).exists():
+    (the ticket's team id) are read only when there is a subscription. History (a
+    history import) is not published."""
+    if signals.is_history() or not WebhookSubscription.objects.filter(active=True).exists():
         return
     try:
         with transaction.atomic():

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from surveys import scoring
+from surveys import scoring, signals
 from surveys.models import (
     Customer,
     Invitation,
@@ -210,13 +210,16 @@ def responses_import(
 
     Safe to run again on the same file: lines imported before are skipped. The
     rollups are refreshed afterwards, so the reports include the imported answers.
+    Imported answers are history: they send no webhook, chat post or email and open
+    no follow-up case.
     """
     now = now or timezone.now()
     result = ImportResult()
     for number, row in rows:
         try:
             line = parse_line(row, default_source=default_source)
-            with transaction.atomic():
+            # History, not events: no webhook, chat post, email or case for it.
+            with signals.history_import(), transaction.atomic():
                 invitation = response_import(line=line, now=now)
         except ImportLineError as exc:
             result.errors.append((number, str(exc)))

@@ -8,6 +8,9 @@ makes the sender's work fail and, for work driven by a sweep, be tried again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -46,3 +49,24 @@ def survey_changed_send(
     survey_changed.send(
         sender=type(survey), survey=survey, invitation=invitation, answered_at=answered_at
     )
+
+
+# Rows written while a history import runs (past answers from another tool) are history,
+# not events: receivers that tell the outside world (webhooks, chat posts, emails) stay
+# quiet while it is set. See history_import() and is_history().
+_history: ContextVar[bool] = ContextVar("kundpuls_history_import", default=False)
+
+
+@contextmanager
+def history_import() -> Iterator[None]:
+    """Write history inside this block: no webhook, chat post or email goes out for it."""
+    token = _history.set(True)
+    try:
+        yield
+    finally:
+        _history.reset(token)
+
+
+def is_history() -> bool:
+    """Whether the rows being written now are history (a history import)."""
+    return _history.get()

@@ -103,3 +103,31 @@ def test_imported_stand_in_customer_is_opted_out(tmp_path):
 
     customer = Ticket.objects.get().requester
     assert (customer.email, customer.is_opted_out) == ("import-import@customers.invalid", True)
+
+
+def test_importing_a_thousand_past_answers_tells_nobody(tmp_path, mailoutbox):
+    """History is not news: no webhook, no Slack or Teams post, no email, no case."""
+    from integrations import outbound
+    from integrations.models import WebhookDelivery
+
+    outbound.subscription_create(
+        url="https://hooks.example.com/k", events=["response.created", "followup.created"]
+    )
+    outbound.subscription_create(
+        url="https://hooks.slack.com/services/T/B/x",
+        events=["response.created", "followup.created"],
+        format="slack",
+    )
+    lines = "".join(
+        f"H-{n},csat,{1 + n % 5},Slow,2026-05-{1 + n % 28:02d}T10:00:00Z,"
+        f"old.agent@support.example,Billing,email,Return\n"
+        for n in range(1000)
+    )
+
+    code, out, _err = run(tmp_path, HEADER + lines)
+
+    assert (code, out.strip()) == (0, "1000 imported, 0 already there, 0 with errors")
+    assert Response.objects.filter(score=1).count() == 200  # low scores among them
+    assert WebhookDelivery.objects.count() == 0
+    assert mailoutbox == []
+    assert FollowUp.objects.count() == 0
