@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "integrations.middleware.ProviderWebhookGuard",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -257,6 +258,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["surveys.api_auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bad, too deeply nested or NUL-carrying JSON is a 400 (surveys/untrusted.py).
+    "DEFAULT_PARSER_CLASSES": ["surveys.untrusted.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": None,
@@ -278,7 +281,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The API reads JSON bodies; documenting form encodings would invite clients to
     # send nested objects the form parsers cannot carry.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["surveys.untrusted.JSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "surveys.models.Ticket.Status",
         "FollowUpStatusEnum": "followups.models.FollowUp.Status",

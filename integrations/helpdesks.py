@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.utils.dateparse import parse_datetime
+
+from surveys.untrusted import UntrustedJSONError, json_read
 
 # The JSON body of the Zendesk trigger action "Notify active webhook". Zendesk
 # renders the placeholders; Kundpuls reads only these keys.
@@ -355,9 +356,9 @@ def _url(value: str) -> str:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryError(f"Body is not JSON: {exc}") from exc
+        return json_read(body)
+    except UntrustedJSONError as exc:
+        raise DeliveryError(str(exc)) from exc
 
 
 def _epoch(value: Any, *, per_second: int = 1) -> datetime | None:
