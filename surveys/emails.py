@@ -3,7 +3,9 @@ the recipient's language and returns the message, ready to send."""
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
+from datetime import datetime
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +26,28 @@ def absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def unsubscribe_token(customer: Customer) -> str:
-    return signing.dumps(customer.pk, salt=UNSUBSCRIBE_SALT)
+class _SignedAt(signing.TimestampSigner):
+    """A timestamp signer whose time is given, so one email signs the same every time."""
+
+    def __init__(self, *, at: datetime, salt: str) -> None:
+        super().__init__(salt=salt)
+        self._at = int(at.timestamp())
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(self._at)
 
 
-def unsubscribe_url(customer: Customer) -> str:
-    return absolute(reverse("surveys:unsubscribe", args=[unsubscribe_token(customer)]))
+def unsubscribe_token(customer: Customer, *, at: datetime | None = None) -> str:
+    """The signed unsubscribe token of a customer. With `at` (the survey's creation)
+    it is the same each time, so a survey email sent again is the identical email."""
+    if at is None:
+        return signing.dumps(customer.pk, salt=UNSUBSCRIBE_SALT)
+    return _SignedAt(at=at, salt=UNSUBSCRIBE_SALT).sign_object(customer.pk)
+
+
+def unsubscribe_url(customer: Customer, *, at: datetime | None = None) -> str:
+    token = unsubscribe_token(customer, at=at)
+    return absolute(reverse("surveys:unsubscribe", args=[token]))
 
 
 def message_id(message: EmailMultiAlternatives) -> str:
@@ -44,11 +62,16 @@ def message_id(message: EmailMultiAlternatives) -> str:
     return message.extra_headers.get("Message-ID", "")
 
 
-def _own_message_id() -> dict[str, str]:
-    """A Message-ID header for SMTP sends; a provider's API sets its own id."""
+def _own_message_id(key: str = "") -> dict[str, str]:
+    """A Message-ID header for SMTP sends; a provider's API sets its own id. With a
+    key the id is the same every time (a survey email sent again after a crash is the
+    same message, so mail clients show it once)."""
     if settings.EMAIL_BACKEND.startswith("anymail."):
         return {}
     domain = urllib.parse.urlsplit(settings.SITE_URL).hostname or "kundpuls.localhost"
+    if key:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+        return {"Message-ID": f"<kundpuls.{digest}@{domain}>"}
     return {"Message-ID": make_msgid(domain=domain)}
 
 
@@ -113,7 +136,7 @@ def _survey_message(
         # Invisible to people: only a machine fetches it (see rules.clicks_automated).
         "honeypot_url": absolute(reverse("surveys:honeypot", args=[token])),
         "style": policy.csat_style,
-        "unsubscribe_url": unsubscribe_url(customer),
+        "unsubscribe_url": unsubscribe_url(customer, at=survey.created_at),
     }
     with translation.override(survey.locale):
         if csat is not None:
@@ -129,7 +152,8 @@ def _survey_message(
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
         "X-Kundpuls-Ticket": str(ticket),
-        **_own_message_id(),
+        # The same for every try of this survey's email (or reminder).
+        **_own_message_id(f"{name}:{survey.pk}:{survey.link_key}"),
     }
     return message
 

@@ -104,9 +104,10 @@ def send_block_reason(
     return ""
 
 
-def retry_delay(attempt: int) -> timedelta:
-    """Backoff after a temporary send failure: 1, 4, 16, 64 minutes..."""
-    return timedelta(minutes=4 ** max(attempt - 1, 0))
+def retry_delay(attempt: int, jitter: float = 0.0) -> timedelta:
+    """Backoff after a temporary send failure: 1, 4, 16, 64 minutes..., stretched or
+    shrunk by the fraction `jitter` (say -0.2 to 0.2, drawn by the caller)."""
+    return timedelta(minutes=4 ** max(attempt - 1, 0)) * (1 + jitter)
 
 
 MAX_SEND_ATTEMPTS = 5

@@ -5,10 +5,11 @@ Reminders are in surveys/reminders.py."""
 from __future__ import annotations
 
 import logging
+import random
 import smtplib
 from datetime import datetime, timedelta
 
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import emails, rules, signals
@@ -55,18 +56,26 @@ def survey_link(survey: Survey, purpose: str = SurveyLink.Purpose.SURVEY) -> str
     return token
 
 
-def survey_email_send(*, ticket_id: int, now: datetime | None = None) -> list[Invitation]:
+def survey_email_send(
+    *, ticket_id: int, now: datetime | None = None, claim: str = ""
+) -> list[Invitation]:
     """Send the ticket's survey, if due, in one email.
 
     The survey is claimed first (scheduled -> sending) with a conditional UPDATE, so a
-    second worker or a repeated task finds nothing to send. Temporary SMTP failures
-    put it back with a backoff; permanent ones mark it failed. A send tried again
-    carries the same links. Returns the questions sent.
+    second worker or a repeated task finds nothing to send; `claim` (the task's id)
+    lets the same task, delivered again after its worker died mid-send, take its own
+    claim back and send again. Whatever the tries, the email is the same: the same
+    links and the same Message-ID. Temporary SMTP failures put it back with a backoff;
+    permanent ones mark it failed and stop mail to the address. Returns the questions
+    sent.
     """
     now = now or timezone.now()
-    claimed = Survey.objects.filter(
-        ticket_id=ticket_id, state=State.SCHEDULED, send_after__lte=now
-    ).update(state=State.SENDING, claimed_at=now)
+    mine = Q(state=State.SCHEDULED)
+    if claim:
+        mine |= Q(state=State.SENDING, claim=claim)
+    claimed = Survey.objects.filter(mine, ticket_id=ticket_id, send_after__lte=now).update(
+        state=State.SENDING, claimed_at=now, claim=claim
+    )
     if not claimed:
         return []
     survey = Survey.objects.select_related("ticket", "customer", "agent").get(ticket_id=ticket_id)
@@ -117,9 +126,13 @@ def _drop_blocked(survey: Survey, policy: SurveyPolicy, now: datetime) -> list[I
         return []
     survey.reason = ""
     invitations = survey.questions
-    last_nps = Invitation.objects.filter(
-        survey__customer=customer, kind="nps", survey__sent_at__isnull=False
-    ).aggregate(last=Max("survey__sent_at"))["last"]
+    last_nps = (
+        Invitation.objects.filter(
+            survey__customer=customer, kind="nps", survey__sent_at__isnull=False
+        )
+        .exclude(survey=survey)  # a try again of this very email asks nothing new
+        .aggregate(last=Max("survey__sent_at"))["last"]
+    )
     if not rules.nps_due(last_nps_at=last_nps, interval_days=policy.nps_interval_days, now=now):
         nps = [i for i in invitations if i.kind == "nps"]
         if nps:
@@ -136,17 +149,25 @@ def _drop_blocked(survey: Survey, policy: SurveyPolicy, now: datetime) -> list[I
 
 def _send_failed(survey: Survey, exc: Exception, now: datetime) -> None:
     attempts = survey.attempts + 1
-    if _is_permanent(exc) or attempts >= rules.MAX_SEND_ATTEMPTS:
+    permanent = _is_permanent(exc)
+    if permanent or attempts >= rules.MAX_SEND_ATTEMPTS:
         logger.error("survey email for ticket %s failed for good: %s", survey.ticket_id, exc)
         Survey.objects.filter(pk=survey.pk).update(
             state=State.FAILED, attempts=attempts, reason=str(exc)[:300]
         )
+        if permanent:
+            # The mail server refused the address for good (e.g. 550 5.1.1 no such user):
+            # like a provider's hard bounce, no survey email goes to it again.
+            customer_suppress(
+                customer=survey.customer, reason=f"refused by the mail server: {exc}", now=now
+            )
     else:
         logger.warning("survey email for ticket %s will be retried: %s", survey.ticket_id, exc)
         Survey.objects.filter(pk=survey.pk).update(
             state=State.SCHEDULED,
             attempts=attempts,
-            send_after=now + rules.retry_delay(attempts),
+            # Spread the retries of a failed batch so they do not all come back at once.
+            send_after=now + rules.retry_delay(attempts, jitter=random.uniform(-0.2, 0.2)),  # noqa: S311
             reason=str(exc)[:300],
         )
 

@@ -13,11 +13,15 @@ from . import answering, reminders, sending
 logger = logging.getLogger(__name__)
 
 
-@shared_task
-def survey_email_send(ticket_id: int) -> int:
+# Acknowledged after it ran, and given back to the queue when its worker process dies
+# mid-send: the same task comes again at once, recognises its own claim and sends the
+# identical email (same links, same Message-ID), instead of waiting for the sweep's
+# 15-minute rescue.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def survey_email_send(self, ticket_id: int) -> int:
     """Send the due survey email of one ticket. Safe to run twice: the claim lets
     only one run send."""
-    return len(sending.survey_email_send(ticket_id=ticket_id))
+    return len(sending.survey_email_send(ticket_id=ticket_id, claim=self.request.id or ""))
 
 
 @shared_task

@@ -5,6 +5,7 @@ live server)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import logging
 import socket
@@ -86,12 +87,20 @@ class Mailbox:
     def __init__(self) -> None:
         self._messages: list[Mail] = []
         self._lock = threading.Lock()
+        # A test may have the server keep the message and wait this long before its
+        # final "250" (the window in which a crashed sender does not know it was sent);
+        # `receiving` is set each time a message waits so.
+        self.reply_delay = 0.0
+        self.receiving = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=policy.default)
         with self._lock:
             self._messages.append(Mail(list(envelope.rcpt_tos), raw, message))  # type: ignore[arg-type]
+        if self.reply_delay:
+            self.receiving.set()
+            await asyncio.sleep(self.reply_delay)
         return "250 Message accepted for delivery"
 
     @property

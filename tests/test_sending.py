@@ -5,7 +5,7 @@ import pytest
 from django.core.mail.backends.locmem import EmailBackend
 
 from surveys import sending, services, tasks
-from surveys.models import Invitation
+from surveys.models import Invitation, Survey
 from tests.conftest import NOW, survey_token
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,20 @@ def test_temporary_smtp_error_retries_with_backoff(solved, settings):
 
     invitation = Invitation.objects.filter(survey__ticket=ticket).get(kind="csat")
     assert (invitation.survey.state, invitation.survey.attempts) == ("scheduled", 1)
-    assert invitation.survey.send_after == LATER + timedelta(minutes=1)
+    # A minute later, give or take a fifth, so a failed batch does not retry at once.
+    retry = invitation.survey.send_after - LATER
+    assert timedelta(seconds=48) <= retry <= timedelta(seconds=72)
+
+
+def test_retries_of_a_failed_batch_are_spread(solved, settings):
+    settings.EMAIL_BACKEND = "tests.test_sending.TemporaryFailure"
+    for n in range(20):
+        ticket = solved(external_id=f"5{n:03d}", requester={"email": f"k{n}@example.se"})
+        sending.survey_email_send(ticket_id=ticket.pk, now=LATER)
+
+    retries = set(Survey.objects.values_list("send_after", flat=True))
+
+    assert len(retries) == 20
 
 
 def test_permanent_smtp_error_marks_failed(solved, settings):
@@ -134,6 +147,13 @@ def test_permanent_smtp_error_marks_failed(solved, settings):
     invitation = Invitation.objects.filter(survey__ticket=ticket).get(kind="csat")
     assert invitation.survey.state == "failed"
     assert "no such user" in invitation.survey.reason
+    # Like a provider's hard bounce: the address gets no survey email again.
+    customer = invitation.survey.customer
+    customer.refresh_from_db()
+    assert customer.suppressed_at is not None
+    assert "refused by the mail server" in customer.suppressed_reason
+    later = solved(external_id="48999")
+    assert later.surveys.get().state == "suppressed"
 
 
 def test_temporary_errors_give_up_after_five_tries(solved, settings):

@@ -124,3 +124,30 @@ def test_expiry_and_answers_are_states_of_the_email(sent_survey, time_machine):
 
     assert expired == 1
     assert Survey.objects.get().state == "expired"
+
+
+def test_the_same_task_delivered_again_after_its_worker_died_sends_the_identical_email(
+    settings, mailoutbox, time_machine
+):
+    """The worker died after the mail server took the email and before the send was
+    stored: the broker gives the task back, it recognises its own claim and sends the
+    same email again at once; another task finds the survey claimed and sends nothing."""
+    from surveys import services
+    from tests.conftest import _validated
+
+    settings.SURVEY_SEND_DELAY = 3600
+    time_machine.move_to(NOW, tick=False)
+    ticket = services.ticket_ingest(event=_validated(ticket_event()), now=NOW).ticket
+    later = NOW + timedelta(hours=2)
+    sending.survey_email_send(ticket_id=ticket.pk, now=later, claim="task-1")
+    Survey.objects.update(state="sending", claimed_at=later, claim="task-1")  # the lost commit
+
+    other = sending.survey_email_send(ticket_id=ticket.pk, now=later, claim="task-2")
+    again = sending.survey_email_send(ticket_id=ticket.pk, now=later, claim="task-1")
+
+    assert (other, len(again), len(mailoutbox)) == ([], 3, 2)
+    first, second = mailoutbox
+    assert first.extra_headers["Message-ID"] == second.extra_headers["Message-ID"]
+    assert survey_token(first) == survey_token(second)
+    assert first.body == second.body  # the unsubscribe link too
+    assert Survey.objects.get().state == "sent"
