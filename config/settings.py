@@ -301,9 +301,18 @@ if not DEBUG:
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Every log line goes to the console with survey, recovery and unsubscribe link
+# tokens replaced (they are credentials); Django's own request loggers go there too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"links_redacted": {"()": "surveys.pages.RedactLinks"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["links_redacted"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -6,6 +6,8 @@ page's own links)."""
 from __future__ import annotations
 
 import ipaddress
+import logging
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -132,3 +134,30 @@ def too_many(request: HttpRequest) -> HttpResponse:
         response = public_page(request, "429.html", {}, status=429, switch=False)
     response["Retry-After"] = "60"
     return response
+
+
+# --- Links in logs ------------------------------------------------------------------
+
+# A survey (/s/), recovery (/r/) or unsubscribe (/u/) link's token is a bearer
+# credential: whoever has it answers or unsubscribes. Only its hash is stored, and
+# logs show the path with the token replaced.
+_LINK_TOKEN = re.compile(r"/([sru])/[A-Za-z0-9_\-:.%]{16,}")
+
+
+def links_redacted(text: str) -> str:
+    """The text with every survey, recovery and unsubscribe link token replaced."""
+    return _LINK_TOKEN.sub(r"/\1/[token]", text)
+
+
+class RedactLinks(logging.Filter):
+    """A logging filter: request paths in messages (Django's "Not Found: /s/...",
+    runserver's request lines) lose their link tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = links_redacted(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                links_redacted(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True

@@ -144,3 +144,11 @@ def test_solved_ticket_to_survey_answer_follow_up_and_metrics(stack: Stack) -> N
 
     # Only ever one survey email to the customer.
     assert len(stack.mailbox.to(CUSTOMER)) == 1
+
+    # The links are credentials: no log line of any process carries a token of them.
+    tokens = {url.rstrip("/").split("/")[-1].split("?")[0] for url in (survey_url, unsubscribe_url)}
+    assert all(len(token) >= 16 for token in tokens), tokens
+    for name, log in ((p.name, p.output()) for p in stack.processes):
+        leaked = [token for token in tokens if token in log]
+        assert not leaked, f"{name} logged a link token"
+    assert "/s/[token]/" in next(p.output() for p in stack.processes if p.name == "web")
