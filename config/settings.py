@@ -1,6 +1,7 @@
 """Kundpuls settings, read from the environment (see README, "Configuration")."""
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import bootstrap_wrapper
@@ -97,12 +98,26 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the Celery broker and the cache. It carries only work that a database
-# sweep re-creates, so the cache never raises when Redis is away.
+# sweep re-creates, so the cache never raises when Redis is away. The cache lives in
+# a database of its own (CACHE_URL, by default the broker's next database number), so
+# clearing or evicting the cache never touches queued work; see README, "Redis in
+# production" (it must run with maxmemory-policy noeviction).
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+
+def _next_database(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    number = parts.path.strip("/")
+    following = int(number) + 1 if number.isdigit() else 1
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{following}"))
+
+
+CACHE_URL = env.str("CACHE_URL", default="") or _next_database(REDIS_URL)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "kundpuls",
         "OPTIONS": {
             "IGNORE_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": 1,
@@ -112,6 +127,9 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# Kundpuls' own queue and key prefix: a Redis shared with another application (or
+# another Kundpuls) never hands its work to our workers, nor ours to theirs.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="kundpuls")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -120,6 +138,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A web request that queues work must not hang when Redis is away: fail fast (the
 # beat sweeps re-create the work), rather than retry the connection for seconds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": "kundpuls:",
     "visibility_timeout": 3600,
     "socket_connect_timeout": 2,
     "max_retries": 1,

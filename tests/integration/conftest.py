@@ -486,7 +486,12 @@ class Stack:
 
     def send_task(self, name: str, *args: Any) -> None:
         """Put a task message on the private broker, as any other producer would."""
+        from django.conf import settings
+
         app = Celery("kundpuls-tests", broker=self.redis.url, set_as_current=False)
+        # Kundpuls' own queue and key prefix, as its processes use them.
+        app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         try:
             app.send_task(name, args=list(args))
         finally:
