@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "followups",
     "integrations",
     "metrics",
+    "operations",
     "devtools",
 ]
 
@@ -76,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "operations.context_processors.health_banner",
                 "django.template.context_processors.i18n",
             ],
         },
@@ -147,6 +149,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.2,
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# How often beat queues the sweeps (config/celery.py reads the same variable).
+SURVEY_SWEEP_SECONDS = env.float("SURVEY_SWEEP_SECONDS", default=30.0)
+# The health page: how long a Celery worker may take to answer a ping.
+HEALTH_WORKER_SECONDS = env.float("HEALTH_WORKER_SECONDS", default=2.0)
 CELERY_TIMEZONE = "UTC"
 
 # Email: EMAIL_URL is smtp://user:pass@host:port (smtp+tls://, smtps://), console:,

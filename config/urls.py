@@ -25,10 +25,6 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
-def health(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
-
 api_v1 = [
     path("tickets", surveys_api.tickets, name="tickets"),
     path("responses", metrics_api.responses, name="responses"),
@@ -39,7 +35,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz", health, name="health"),
+    # Before the integrations' setup/<provider>/ pages: setup/health/ is the health page.
+    path("", include("operations.urls")),
     path("admin/", admin.site.urls),
     # Email providers' tracking webhooks: anymail/<provider>/tracking/ (see
     # integrations/provider_events.py; events are ignored unless EMAIL_PROVIDER names it).

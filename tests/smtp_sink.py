@@ -92,6 +92,16 @@ class Mailbox:
         # `receiving` is set each time a message waits so.
         self.reply_delay = 0.0
         self.receiving = threading.Event()
+        # Addresses the server refuses for good (550 5.1.1), as for a mailbox that is gone.
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content

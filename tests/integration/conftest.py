@@ -425,7 +425,9 @@ class Stack:
             if not web.running:
                 raise AssertionError(f"web exited early:\n{web.tail()}")
             try:
-                return browser.request("GET", self.web_url + "/healthz", timeout=2).status == 200
+                # Up when it answers: 503 is the health of a stack not fully started yet.
+                status = browser.request("GET", self.web_url + "/healthz?live=0", timeout=2).status
+                return status in (200, 503)
             except OSError:
                 return False
 

@@ -91,7 +91,7 @@ def _second_web(stack: Stack) -> str:
     def healthy() -> bool:
         assert web.running, web.tail()
         try:
-            return Browser().request("GET", url + "/healthz", timeout=2).status == 200
+            return Browser().request("GET", url + "/healthz?live=0", timeout=2).status in (200, 503)
         except OSError:
             return False
 
