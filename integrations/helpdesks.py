@@ -278,6 +278,8 @@ def freshdesk_key(payload: dict[str, Any], *, received_at: datetime) -> Delivery
 
 def zendesk_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
     """The ticket event (TicketEventSerializer's input) for a Zendesk body."""
+    created_at = _time_or_error(payload, "created_at")
+    _time_or_error(payload, "solved_at")  # kept in the key; a wrong one is an error
     requester = payload.get("requester") or {}
     language = _text(requester.get("language"))
     return _event(
@@ -289,7 +291,7 @@ def zendesk_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any
         tags=_text(payload.get("tags")).split(),
         assignee=payload.get("assignee"),
         locale=LANGUAGE_NAMES.get(language.lower(), language),
-        created_at=_parse_time(payload.get("created_at")),
+        created_at=created_at,
     )
 
 
@@ -370,6 +372,19 @@ def _epoch(value: Any, *, per_second: int = 1) -> datetime | None:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _time_or_error(payload: dict[str, Any], name: str) -> datetime | None:
+    """A time the body gives: None when it gives none, a DeliveryError (kept on the
+    delivery, shown on the health page) when it gives something that is not one, so
+    a wrong date is never silently replaced by the time of arrival."""
+    value = payload.get(name)
+    if value in (None, ""):
+        return None
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise DeliveryError(f"{name} is not a date and time with a zone: {_text(value)[:40]!r}")
+    return parsed
 
 
 def _parse_time(value: Any) -> datetime | None:

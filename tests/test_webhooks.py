@@ -315,3 +315,27 @@ def test_zendesk_100_concurrent_deliveries_make_one_ticket(live_server, time_mac
     assert Ticket.objects.count() == 1
     assert sorted(Invitation.objects.values_list("kind", flat=True)) == ["ces", "csat", "nps"]
     assert InboundDelivery.objects.get().processed_at is not None
+
+
+def test_a_date_that_is_not_one_is_an_error_on_the_delivery_not_the_time_of_arrival(
+    client, django_capture_on_commit_callbacks
+):
+    """Zendesk sends the date as its placeholder renders it; a wrong one must not
+    become "solved now" silently. The delivery keeps the error; the health page shows
+    it, and clears once a later delivery goes through."""
+    from operations.services import helpdesk_check
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_zendesk(client, zendesk_body(solved_at="21/11/2026 11:58"))
+
+    assert response.status_code == 202
+    delivery = InboundDelivery.objects.get()
+    assert "solved_at is not a date" in delivery.error
+    assert not Ticket.objects.exists()
+    check = helpdesk_check(NOW)
+    assert not check.ok and "solved_at is not a date" in " ".join(check.details)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_zendesk(client, zendesk_body(id="48214"))
+
+    assert helpdesk_check(NOW).ok
