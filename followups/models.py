@@ -80,11 +80,8 @@ class FollowUp(models.Model):
 
     @property
     def answers(self) -> list:
-        """The survey's answers in the order it asks them (held ones included)."""
-        from surveys.models import by_question_order
-
-        questions = by_question_order(list(self.survey.invitations.all()))
-        return [q.response for q in questions if hasattr(q, "response")]
+        """Its survey's answers in the order it asks them (held ones included)."""
+        return self.survey.answers
 
     @property
     def is_held(self) -> bool:

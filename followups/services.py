@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from surveys import scoring
-from surveys.models import Agent, Response, Survey, by_question_order
+from surveys.models import Agent, Response, Survey
 from surveys.queue import enqueue
 
 from .emails import followup_digest_email, followup_escalated_email, followup_opened_email
@@ -118,12 +118,6 @@ def followup_due(*, survey: Survey, opened: datetime) -> datetime:
     )
 
 
-def survey_answers(survey: Survey) -> list[Response]:
-    """The survey's answers (held ones too) in the order it asks them."""
-    questions = by_question_order(list(survey.invitations.select_related("response")))
-    return [q.response for q in questions if hasattr(q, "response")]
-
-
 def answers_case_reason(answers: list[Response]) -> str | None:
     """Why these answers of one survey open a case (low scores, or a listed word in
     the comment), or None."""
@@ -166,7 +160,7 @@ def followup_flag(*, survey: Survey, now: datetime) -> FollowUp | None:
     or put a change of its answers on the history of the case it has. Held answers
     count here (a fast angry customer is still called back); the case shows them as
     held. Safe to run again: nothing changes when the answers have not."""
-    answers = survey_answers(survey)
+    answers = survey.answers
     reason = answers_case_reason(answers)
     seen = _answers_text(answers)
     followup = FollowUp.objects.filter(survey=survey).first()
@@ -209,7 +203,7 @@ def followup_discarded(*, survey: Survey, now: datetime) -> FollowUp | None:
     followup = FollowUp.objects.filter(survey=survey).first()
     if followup is None:
         return None
-    answers = survey_answers(survey)
+    answers = survey.answers
     with transaction.atomic():
         _event(
             followup,

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from followups.views import agent_login_required
 from surveys import answering
-from surveys.models import Response
+from surveys.models import Response, SurveyKind
 
 from . import exports, reports, scores, tables
 from .compare import compare_build
@@ -130,7 +130,7 @@ def _held_for_review() -> dict[str, Any]:
     surveys: dict[int, list[Response]] = {}
     for answer in held.order_by("-answered_at", "-pk")[: HELD_LISTED * 3]:
         surveys.setdefault(answer.invitation.survey_id, []).append(answer)
-    order = ("csat", "ces", "nps")
+    order = list(SurveyKind.values)  # the order the survey asks them in
     return {
         "count": held.count(),
         "surveys": [

@@ -1,13 +1,18 @@
 """The banner on staff pages when something is wrong (the checks that read only the
-database: fast, and right even when Redis or the workers are away)."""
+database: right even when Redis or the workers are away), worked out at most every
+BANNER_SECONDS rather than on every page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest
 
 from .services import health_checks
+
+BANNER_KEY = "operations:health-banner"
+BANNER_SECONDS = 30
 
 
 def health_banner(request: HttpRequest) -> dict[str, Any]:
@@ -16,5 +21,9 @@ def health_banner(request: HttpRequest) -> dict[str, Any]:
         return {}
     if request.path.startswith(("/s/", "/r/", "/u/", "/admin/")):
         return {}
-    problems = [check for check in health_checks(live=False) if not check.ok]
+    problems = cache.get_or_set(
+        BANNER_KEY,
+        lambda: [check for check in health_checks(live=False) if not check.ok],
+        BANNER_SECONDS,
+    )
     return {"health_problems": problems}

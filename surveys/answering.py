@@ -18,7 +18,6 @@ from .models import (
     ResponseRevision,
     Survey,
     SurveyPolicy,
-    by_question_order,
 )
 from .queue import enqueue
 from .tokens import token_hash
@@ -42,11 +41,6 @@ def survey_for_token(token: str) -> Survey | None:
         .select_related("ticket", "customer", "agent")
         .first()
     )
-
-
-def survey_questions(survey: Survey) -> list[Invitation]:
-    """The survey's questions in the order asked, with their answers."""
-    return by_question_order(list(survey.invitations.select_related("response")))
 
 
 def survey_is_expired(survey: Survey, invitations: list[Invitation], now: datetime) -> bool:

@@ -248,8 +248,17 @@ class Survey(models.Model):
 
     @property
     def questions(self) -> list[Invitation]:
-        """Its questions in the order they are asked (CSAT, CES, NPS)."""
-        return by_question_order(list(self.invitations.all()))
+        """Its questions in the order they are asked (CSAT, CES, NPS), with their
+        answers: from prefetch_related("invitations__response") when the caller did
+        that (a list of surveys), else in one query."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("invitations")
+        rows = prefetched if prefetched is not None else self.invitations.select_related("response")
+        return by_question_order(list(rows))
+
+    @property
+    def answers(self) -> list[Response]:
+        """Its answers (held ones too) in the order the questions are asked."""
+        return [q.response for q in self.questions if hasattr(q, "response")]
 
 
 class SurveyLink(models.Model):
