@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -89,24 +88,21 @@ def public_page(
     status: int = 200,
     switch: bool = True,
 ) -> HttpResponse:
-    """Render a customer-facing page with its privacy headers and language switch."""
-    nonce = secrets.token_urlsafe(16)
+    """Render a customer-facing page with its privacy headers and language switch.
+
+    The Content-Security-Policy (with the nonce the page's inline style uses) is set
+    for every page by django-csp's middleware (config.settings)."""
     language = translation.get_language()
-    context = {"csp_nonce": nonce, "language_links": [], **context}
+    context = {"language_links": [], **context}
     if switch:
         context["language_links"] = language_links(request, language)
-    return private_headers(render(request, template, context, status=status), nonce)
+    return private_headers(render(request, template, context, status=status))
 
 
-def private_headers(response: HttpResponse, nonce: str = "") -> HttpResponse:
+def private_headers(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; "
-        f"style-src 'self' 'nonce-{nonce or secrets.token_urlsafe(16)}'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    )
     return response
 
 

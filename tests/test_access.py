@@ -133,3 +133,49 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, cast):
     page = client.get(f"/followups/{cast.case.pk}/")
 
     assert page["Location"] == f"/login/?next=/followups/{cast.case.pk}/"
+
+
+ADMIN_PAGES = ["/admin/", "/admin/surveys/survey/", "/admin/followups/followup/"]
+
+
+def _html_pages(client, cast):
+    for _name, (method, path, _codes) in ROUTES.items():
+        page = client.get(path.format(case=cast.case.pk)) if method == "get" else None
+        if page is not None and page["Content-Type"].startswith("text/html"):
+            yield path, page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_sends_every_html_page_with_a_nonced_policy(client, cast, role):
+    if role != "anonymous":
+        client.force_login(getattr(cast, role))
+    pages = list(_html_pages(client, cast))
+    if role == "admin":
+        pages += [(path, client.get(path)) for path in ADMIN_PAGES]
+
+    policies = {
+        path: dict(p.split(" ", 1) for p in page["Content-Security-Policy"].split("; "))
+        for path, page in pages
+    }
+
+    assert len(pages) >= 8
+    assert {path: "'nonce-" in csp["style-src"] for path, csp in policies.items()} == {
+        path: True for path, _page in pages
+    }
+    assert {csp["script-src"] for csp in policies.values()} == {"'self'"}
+
+
+@pytest.mark.parametrize("role", ["a", "lead", "admin"])
+def test_it_lets_no_cache_keep_a_signed_in_page(client, cast, role):
+    client.force_login(getattr(cast, role))
+
+    pages = [
+        (path, page)
+        for path, page in _html_pages(client, cast)
+        if page.status_code == 200 and path != "/api/docs/"  # public, like the schema
+    ]
+
+    assert len(pages) >= 3
+    assert {path: "no-store" in page["Cache-Control"] for path, page in pages} == {
+        path: True for path, _page in pages
+    }

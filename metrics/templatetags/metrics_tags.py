@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
+from metrics.charts import svg_nonced
 from metrics.selectors import MIN_ANSWERS
 
 register = template.Library()
@@ -121,3 +122,9 @@ def score_cell(score: Any, links: dict[str, str], big: bool = False) -> str:
     return format_html(
         '{}<div class="kp-formula small text-body-secondary">{}{}</div>', head, counts, interval
     )
+
+
+@register.filter
+def nonced(svg: str, nonce: Any) -> str:
+    """An inline chart SVG whose <style> carries the page's CSP nonce."""
+    return svg_nonced(str(svg), str(nonce))
