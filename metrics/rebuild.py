@@ -7,11 +7,12 @@ bucket, that reports what differs without writing is in metrics.check.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -19,6 +20,7 @@ from django.db.models import BooleanField, CharField, ExpressionWrapper, Func, M
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from surveys.leases import last_done, lease_held
 from surveys.models import Response, Survey
 
 from .funnel import FUNNEL_STEPS, STEP_NAMES
@@ -38,6 +40,8 @@ from .rollups import (
     score_insert,
     score_select,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -446,3 +450,24 @@ def rollups_rebuild(*, exact: bool = False) -> tuple[int, int]:
     """rollups_reconcile; returns the rows then in the score and funnel tables."""
     scores, invitations = rollups_reconcile(exact=exact)
     return scores.rows, invitations.rows
+
+
+REBUILD_LEASE = "rollups-rebuild"
+# Longer than any rebuild takes (a million answers: well under a minute).
+REBUILD_LEASE_SECONDS = 3 * 3600
+# The nightly rebuild runs at most once in this time, however many beats queue it.
+NIGHTLY_GAP = timedelta(hours=20)
+
+
+def rollups_rebuild_nightly(*, now: datetime) -> tuple[int, int] | None:
+    """The nightly rebuild: never two at once, and once a night even when a beat that
+    took over queues it again. None when it was not run."""
+    done = last_done(REBUILD_LEASE)
+    if done is not None and now - done < NIGHTLY_GAP:
+        logger.info("rollups rebuild: done at %s already; not run again", done)
+        return None
+    with lease_held(REBUILD_LEASE, seconds=REBUILD_LEASE_SECONDS) as held:
+        if not held:
+            logger.info("rollups rebuild: another process is rebuilding; not run")
+            return None
+        return rollups_rebuild()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from . import rebuild
 
 
 @shared_task
-def rollups_rebuild() -> tuple[int, int]:
-    """Rebuild every rollup from the raw rows (nightly)."""
-    return rebuild.rollups_rebuild()
+def rollups_rebuild() -> tuple[int, int] | None:
+    """Rebuild every rollup from the raw rows (nightly; once, however often queued)."""
+    return rebuild.rollups_rebuild_nightly(now=timezone.now())
