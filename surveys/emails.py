@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,32 @@ def unsubscribe_token(customer: Customer, *, at: datetime | None = None) -> str:
 def unsubscribe_url(customer: Customer, *, at: datetime | None = None) -> str:
     token = unsubscribe_token(customer, at=at)
     return absolute(reverse("surveys:unsubscribe", args=[token]))
+
+
+def unsubscribe_customer(token: str) -> tuple[Customer | None, bool]:
+    """The customer of an unsubscribe link, and whether the link is older than
+    UNSUBSCRIBE_LINK_DAYS (an old, forwarded email no longer changes anything)."""
+    from .models import Customer
+
+    try:
+        pk = signing.loads(
+            token, salt=UNSUBSCRIBE_SALT, max_age=timedelta(days=settings.UNSUBSCRIBE_LINK_DAYS)
+        )
+        expired = False
+    except signing.SignatureExpired:
+        pk, expired = signing.loads(token, salt=UNSUBSCRIBE_SALT), True
+    except signing.BadSignature:
+        return None, False
+    return Customer.objects.filter(pk=pk).first(), expired
+
+
+def unsubscribe_link_email(*, customer: Customer, policy: SurveyPolicy) -> EmailMultiAlternatives:
+    """A fresh unsubscribe link, asked for from an expired one; to the customer's own
+    address only, so nobody else can use it."""
+    context = {**brand_context(policy), "unsubscribe_url": unsubscribe_url(customer)}
+    message = render_email("unsubscribe-link", context, customer.email, customer.locale, html=False)
+    message.extra_headers = {"Auto-Submitted": "auto-replied"}
+    return message
 
 
 def message_id(message: EmailMultiAlternatives) -> str:

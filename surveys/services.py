@@ -13,11 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import rules
+from . import emails, rules
 from .models import (
     Agent,
     Customer,
@@ -255,6 +255,34 @@ def customer_opt_in(*, customer: Customer) -> Customer:
     Customer.objects.filter(pk=customer.pk).update(opted_out_at=None)
     customer.refresh_from_db()
     return customer
+
+
+UNSUBSCRIBE_LINK_GAP = timedelta(hours=1)
+
+
+def unsubscribe_link_ask(*, customer: Customer, now: datetime) -> bool:
+    """Note that the customer asked for a fresh unsubscribe link (from an expired one).
+    False when one went out within the hour: a link clicked repeatedly, or by a
+    scanner, mails the customer once. The sweep sends it (surveys.tasks)."""
+    recent = Q(unsubscribe_link_sent_at__gt=now - UNSUBSCRIBE_LINK_GAP)
+    asked = Customer.objects.filter(pk=customer.pk).exclude(recent)
+    return bool(asked.update(unsubscribe_link_due_at=Coalesce("unsubscribe_link_due_at", now)))
+
+
+def unsubscribe_links_due() -> list[int]:
+    return list(
+        Customer.objects.filter(unsubscribe_link_due_at__isnull=False).values_list("pk", flat=True)
+    )
+
+
+def unsubscribe_link_send(*, customer_id: int, now: datetime) -> bool:
+    """Send the asked-for link once: the claim clears the request before the send."""
+    claimed = Customer.objects.filter(pk=customer_id, unsubscribe_link_due_at__isnull=False)
+    if not claimed.update(unsubscribe_link_due_at=None, unsubscribe_link_sent_at=now):
+        return False
+    customer = Customer.objects.get(pk=customer_id)
+    emails.unsubscribe_link_email(customer=customer, policy=SurveyPolicy.load()).send()
+    return True
 
 
 # --- What the email provider reported ------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import answering, reminders, sending
+from . import answering, reminders, sending, services
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,15 @@ def invitations_sweep() -> int:
     due = sending.tickets_due(now=now)
     for ticket_id in due:
         survey_email_send.delay(ticket_id)
+    for customer_id in services.unsubscribe_links_due():
+        unsubscribe_link_send.delay(customer_id)
     return len(due)
+
+
+@shared_task
+def unsubscribe_link_send(customer_id: int) -> bool:
+    """Email a fresh unsubscribe link that a customer asked for (once: claimed)."""
+    return services.unsubscribe_link_send(customer_id=customer_id, now=timezone.now())
 
 
 @shared_task

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import answering, clicks, rules, services
-from .emails import UNSUBSCRIBE_SALT, brand_context
+from .emails import brand_context, unsubscribe_customer
 from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
 from .models import Customer, Invitation, LinkClick, OutboxMessage, Survey, SurveyPolicy
 from .pages import chosen_language, link_unknown, private_headers, public_page, with_lang
@@ -195,14 +194,6 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
 # --- Unsubscribe -----------------------------------------------------------------------
 
 
-def _customer_for(token: str) -> Customer | None:
-    try:
-        pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return None
-    return Customer.objects.filter(pk=pk).first()
-
-
 @csrf_exempt  # RFC 8058: mail clients POST without cookies or a form token.
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -210,21 +201,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation (scanners follow links); POST unsubscribes and
     answers 200 without a redirect, as one-click unsubscribe requires. A genuine link
     is never rate limited: mail providers post one-click unsubscribes for many
-    customers from a few addresses."""
-    customer = _customer_for(token)
+    customers from a few addresses. A link older than UNSUBSCRIBE_LINK_DAYS changes
+    nothing (410): its page offers a fresh link by email, to the customer's address."""
+    customer, expired = unsubscribe_customer(token)
     if customer is None:
         return link_unknown(request, "unknown unsubscribe link")
     chosen = chosen_language(request)
     with translation.override(chosen or customer.locale):
+        if expired:
+            return _unsubscribe_expired(request, token, customer, chosen)
         return _unsubscribe(request, token, customer, chosen)
 
 
-def _unsubscribe(request: HttpRequest, token: str, customer: Customer, chosen: str) -> HttpResponse:
-    context = {
+def _unsubscribe_context(token: str, chosen: str) -> dict[str, Any]:
+    return {
         **brand_context(SurveyPolicy.load()),
         "token": token,
         "action_url": with_lang(reverse("surveys:unsubscribe", args=[token]), chosen),
     }
+
+
+def _unsubscribe(request: HttpRequest, token: str, customer: Customer, chosen: str) -> HttpResponse:
+    context = _unsubscribe_context(token, chosen)
     if request.method == "POST":
         if request.POST.get("action") == "resubscribe":
             services.customer_opt_in(customer=customer)
@@ -233,6 +231,17 @@ def _unsubscribe(request: HttpRequest, token: str, customer: Customer, chosen: s
         return public_page(request, "surveys/unsubscribed.html", context)
     template = "surveys/unsubscribed.html" if customer.is_opted_out else "surveys/unsubscribe.html"
     return public_page(request, template, context)
+
+
+def _unsubscribe_expired(
+    request: HttpRequest, token: str, customer: Customer, chosen: str
+) -> HttpResponse:
+    context = _unsubscribe_context(token, chosen)
+    if request.method == "POST" and request.POST.get("action") == "fresh-link":
+        services.unsubscribe_link_ask(customer=customer, now=timezone.now())
+        # The same page whether or not one went within the hour: it says where to look.
+        return public_page(request, "surveys/unsubscribe_link_sent.html", context)
+    return public_page(request, "surveys/unsubscribe_expired.html", context, status=410)
 
 
 # --- The company's logo ----------------------------------------------------------------

@@ -105,3 +105,73 @@ def test_opted_out_customer_sees_the_way_back_in(client, sent_survey, mailoutbox
 
     assert b'value="resubscribe"' in page.content
     assert b"Changed your mind? Subscribe again" in page.content
+
+
+def _after_days(time_machine, days):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now() + timedelta(days=days), tick=False)
+
+
+def test_an_old_unsubscribe_link_changes_nothing(client, sent_survey, mailoutbox, time_machine):
+    sent_survey()
+    path = unsubscribe_path(mailoutbox[0])
+    _after_days(time_machine, 91)
+
+    page = client.get(path)
+    posted = client.post(path, {"List-Unsubscribe": "One-Click"})
+
+    assert (page.status_code, posted.status_code) == (410, 410)
+    assert b"This link has expired" in posted.content
+    assert Customer.objects.get().opted_out_at is None
+
+
+def test_an_old_link_still_works_on_day_89(client, sent_survey, mailoutbox, time_machine):
+    sent_survey()
+    path = unsubscribe_path(mailoutbox[0])
+    _after_days(time_machine, 89)
+
+    answer = client.post(path, {"List-Unsubscribe": "One-Click"})
+
+    assert answer.status_code == 200
+    assert Customer.objects.get().opted_out_at is not None
+
+
+def test_an_expired_link_mails_a_fresh_one_once(
+    client, sent_survey, mailoutbox, time_machine, django_capture_on_commit_callbacks
+):
+    from surveys.tasks import invitations_sweep
+
+    sent_survey()
+    path = unsubscribe_path(mailoutbox[0])
+    _after_days(time_machine, 120)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pages = [client.post(path, {"action": "fresh-link"}) for _ in range(3)]
+    invitations_sweep(), invitations_sweep()
+
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert b"Check your inbox" in pages[0].content
+    assert [m.to for m in mailoutbox] == [["anna@example.se"]]
+    fresh = mailoutbox[0].body.split("\n")[3].removeprefix("http://testserver")
+    assert client.post(fresh, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert Customer.objects.get().opted_out_at is not None
+
+
+def test_the_fresh_link_email_speaks_the_customers_language(
+    client, sent_survey, mailoutbox, time_machine
+):
+    from surveys.tasks import invitations_sweep
+
+    sent_survey(requester={"email": "anna@example.se", "name": "Anna", "locale": "sv"})
+    path = unsubscribe_path(mailoutbox[0])
+    _after_days(time_machine, 120)
+    mailoutbox.clear()
+
+    client.post(path, {"action": "fresh-link"})
+    invitations_sweep()
+
+    assert mailoutbox[0].subject.startswith("Din länk för att sluta få enkätmejl")
