@@ -552,3 +552,51 @@ def _person(person: dict[str, Any], *names: str) -> str:
 def _plain(value: Any) -> str:
     """Intercom subjects are HTML: the text only."""
     return re.sub(r"<[^>]+>", "", _text(value))
+
+
+# --- Ticket metrics read from a helpdesk's API (the webhook bodies carry none) ---------
+
+
+def zendesk_metrics(metric: dict[str, Any], *, created_at: datetime) -> dict[str, Any]:
+    """The event's service fields from Zendesk's ticket_metric object
+    (GET /api/v2/tickets/{id}/metrics.json): first reply, replies, reopens."""
+    reply = metric.get("reply_time_in_minutes") or {}
+    minutes = reply.get("calendar") if isinstance(reply, dict) else None
+    return _metrics(
+        first_response_at=(
+            created_at + timedelta(minutes=minutes) if isinstance(minutes, int | float) else None
+        ),
+        replies=metric.get("replies"),
+        reopens=metric.get("reopens"),
+    )
+
+
+def freshdesk_metrics(
+    ticket: dict[str, Any], conversations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The event's service fields from a Freshdesk ticket read with ?include=stats and
+    its conversations: the first response, public replies by agents, and whether the
+    ticket was reopened (Freshdesk keeps the last reopen's time, not a count)."""
+    stats = ticket.get("stats") or {}
+    public = [c for c in conversations if isinstance(c, dict) and not c.get("private")]
+    metrics = _metrics(
+        first_response_at=_parse_time(stats.get("first_responded_at")),
+        replies=sum(1 for c in public if not c.get("incoming")),
+        reopens=1 if stats.get("reopened_at") else 0,
+    )
+    # The webhook body has no creation time; the API has.
+    created_at = _parse_time(ticket.get("created_at"))
+    if created_at is not None:
+        metrics["created_at"] = created_at.isoformat()
+    return metrics
+
+
+def _metrics(*, first_response_at: datetime | None, replies: Any, reopens: Any) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    if first_response_at is not None:
+        metrics["first_response_at"] = first_response_at.isoformat()
+    if isinstance(replies, int) and 0 <= replies <= 100000:
+        metrics["agent_replies"] = replies
+    if isinstance(reopens, int) and 0 <= reopens <= 100000:
+        metrics["reopens"] = reopens
+    return metrics

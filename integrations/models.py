@@ -25,8 +25,14 @@ class HelpdeskConnection(models.Model):
     # Zendesk: the webhook's signing secret. Freshdesk: the token sent in X-Kundpuls-Token.
     # HubSpot: the app's client secret.
     secret = models.CharField(max_length=200)
-    # HubSpot: a private app's access token, to read tickets through the CRM API.
+    # An API token, to read tickets through the helpdesk's API. HubSpot: a private
+    # app's access token (the ticket and its contact). Zendesk: an API token, with the
+    # agent's email in api_user (the ticket's metrics). Freshdesk: an agent's API key
+    # (the ticket's stats and replies).
     api_token = models.CharField(max_length=200, blank=True)
+    api_user = models.CharField(
+        max_length=200, blank=True, help_text=_("Zendesk: the email of the API token's agent.")
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
