@@ -179,6 +179,15 @@ class RedisServer:
             self.process.stop()
         wait_until(lambda: not port_open(self.port), timeout=10, what="redis to stop")
 
+    def freeze(self) -> None:
+        """SIGSTOP: Redis accepts connections and answers nothing, as a hung one does."""
+        assert self.process is not None and self.process.popen is not None
+        os.kill(self.process.popen.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None and self.process.popen is not None
+        os.kill(self.process.popen.pid, signal.SIGCONT)
+
     def ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
@@ -444,14 +453,16 @@ class Stack:
         worker.wait_for_output(" ready.")
         return worker
 
-    def start_beat(self) -> Process:
+    def start_beat(self, name: str = "beat", *, standby: bool = False) -> Process:
         beat = self._python(
-            "beat",
+            name,
             *("-m", "celery", "-A", "config", "beat", "-l", "info"),
-            *("-s", str(self.tmp / "beat-schedule")),
+            *("-s", str(self.tmp / f"{name}-schedule")),
         )
-        # Beat is up once it has sent its first sweep.
-        beat.wait_for_output("Sending due task invitations-sweep")
+        # Beat is up once it has sent its first sweep (a standby: once it is waiting).
+        beat.wait_for_output(
+            "holds the beat lease" if standby else "Sending due task invitations-sweep"
+        )
         return beat
 
     def workers(self) -> list[Process]:
@@ -556,6 +567,7 @@ def stack(
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SURVEY_SEND_DELAY": "0",
         "SURVEY_SWEEP_SECONDS": str(SWEEP_SECONDS),
+        "BEAT_LEASE_SECONDS": "6",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "DEBUG": "1",
         "LOG_LEVEL": "INFO",
