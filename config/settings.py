@@ -6,6 +6,7 @@ from pathlib import Path
 
 import bootstrap_wrapper
 import environ
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "csp",
     # The product, from the core up: each app imports only those above it here.
     "surveys",
     "followups",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.NoncedCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -62,7 +65,25 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ProviderWebhookGuard",
+    "config.middleware.StaffNoStore",
 ]
+
+# One Content-Security-Policy for every page (django-csp): scripts only from this server
+# (no inline script anywhere), styles from this server or inline with the response's
+# nonce (`request.csp_nonce` in templates), nothing from other hosts, no framing.
+# A view that needs less sets its own header (the logo, an outbox email's HTML part).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "object-src": [csp.NONE],
+    },
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -121,9 +142,11 @@ CACHES = {
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "kundpuls",
         "OPTIONS": {
+            # The cache and the rate limits fail open, and quickly: a hung Redis costs
+            # a request at most a quarter of a second per cache call.
             "IGNORE_EXCEPTIONS": True,
-            "SOCKET_CONNECT_TIMEOUT": 1,
-            "SOCKET_TIMEOUT": 1,
+            "SOCKET_CONNECT_TIMEOUT": 0.25,
+            "SOCKET_TIMEOUT": 0.25,
         },
     }
 }
@@ -137,12 +160,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A web request that queues work must not hang when Redis is away: fail fast (the
-# beat sweeps re-create the work), rather than retry the connection for seconds.
+# A web request that queues work must not hang when Redis is away or hung (a full
+# disk, a partition, a long fork): fail fast (the beat sweeps re-create the work),
+# rather than retry the connection or wait on a socket; surveys.queue then stops
+# trying for a few seconds, so at most one request waits that second.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": "kundpuls:",
     "visibility_timeout": 3600,
-    "socket_connect_timeout": 2,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
@@ -154,6 +180,10 @@ SURVEY_SWEEP_SECONDS = env.float("SURVEY_SWEEP_SECONDS", default=30.0)
 # The health page: how long a Celery worker may take to answer a ping.
 HEALTH_WORKER_SECONDS = env.float("HEALTH_WORKER_SECONDS", default=2.0)
 CELERY_TIMEZONE = "UTC"
+# Beat runs its schedule only while it holds a database lease: a second beat process
+# waits, and takes over within a minute when the first stops (operations/beat.py).
+CELERY_BEAT_SCHEDULER = "operations.beat:LeasedScheduler"
+BEAT_LEASE_SECONDS = env.float("BEAT_LEASE_SECONDS", default=60.0)
 
 # Email: EMAIL_URL is smtp://user:pass@host:port (smtp+tls://, smtps://), console:,
 # file:///path, or outbox: (kept in the database, shown at /dev/outbox/).
@@ -216,6 +246,9 @@ if not 0 <= FOLLOWUP_DIGEST_HOUR <= 23:
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 # Requests per minute with an unknown or tampered survey, unsubscribe or recovery
 # link that one address may make (guessing); the pages of a valid link never count.
+# An unsubscribe link changes nothing after this many days (an old forwarded email);
+# its page offers the customer a fresh link by email.
+UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
 SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
 # An answer sent sooner than this many seconds after its page was served is held for
 # review: left out of the scores until an admin approves it (its case opens at once).
@@ -231,6 +264,10 @@ HUBSPOT_ACCESS_TOKEN = env.str("HUBSPOT_ACCESS_TOKEN", default="")
 HELPSCOUT_WEBHOOK_SECRET = env.str("HELPSCOUT_WEBHOOK_SECRET", default="")
 INTERCOM_CLIENT_SECRET = env.str("INTERCOM_CLIENT_SECRET", default="")
 HUBSPOT_API_BASE = env.str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
+# Where the ticket metrics are read when a connection has an API token; empty: the
+# account's own (https://<account>.zendesk.com, the ticket URL's host for Freshdesk).
+ZENDESK_API_BASE = env.str("ZENDESK_API_BASE", default="")
+FRESHDESK_API_BASE = env.str("FRESHDESK_API_BASE", default="")
 # Pipeline stages (ids) that count as solved; "4" is Closed in the default pipeline.
 HUBSPOT_CLOSED_STAGES = env.list("HUBSPOT_CLOSED_STAGES", default=["4"])
 # Seconds a signed webhook stays valid: older (replayed) deliveries are refused.

@@ -52,6 +52,10 @@ class Customer(models.Model):
     # address: no survey email goes to it again (an admin may clear it).
     suppressed_at = models.DateTimeField(null=True, blank=True)
     suppressed_reason = models.CharField(max_length=200, blank=True)
+    # An expired unsubscribe link's "email me a new one": asked for (and not sent yet),
+    # and when the last one went (at most one an hour).
+    unsubscribe_link_due_at = models.DateTimeField(null=True, blank=True)
+    unsubscribe_link_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -623,3 +627,20 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.to}"
+
+
+class Lease(models.Model):
+    """A named job that one process runs at a time (beat's schedule, the nightly
+    rebuild). The holder renews it while it works; when it stops, the lease runs out
+    and another process may take it. See surveys/leases.py."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lease")
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at:%H:%M:%S}"

@@ -191,6 +191,12 @@ class Command(BaseCommand):
                 celery_app.conf.broker_url = embedded_url  # for work queued during setup
             else:
                 redis_note = _url_safe(redis_url)
+            # Kundpuls' own queue and key prefix: another application on the same
+            # Redis neither takes this work nor hands its own to these workers.
+            redis_note += (
+                f", queue {settings.CELERY_TASK_DEFAULT_QUEUE!r}, keys "
+                f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}*"
+            )
             with override_settings(
                 SURVEY_SEND_DELAY=int(env["SURVEY_SEND_DELAY"]), SITE_URL=env["SITE_URL"]
             ):
