@@ -60,6 +60,14 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["email"]
+        indexes = [
+            # The sweep looks for asked-for links every run: only those rows are indexed.
+            models.Index(
+                fields=["unsubscribe_link_due_at"],
+                condition=models.Q(unsubscribe_link_due_at__isnull=False),
+                name="customer_unsub_link_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -126,10 +134,11 @@ class SurveyKind(models.TextChoices):
     NPS = "nps", _("Recommendation (NPS)")
 
 
-def by_question_order(invitations: list[Invitation]) -> list[Invitation]:
-    """CSAT first, then CES, then NPS: the order the survey asks them in."""
+def by_question_order(questions: list[Any]) -> list[Any]:
+    """CSAT first, then CES, then NPS: the order the survey asks them in. Takes
+    questions or answers (each answer keeps a copy of its question's kind)."""
     order = list(SurveyKind.values)
-    return sorted(invitations, key=lambda inv: order.index(inv.kind))
+    return sorted(questions, key=lambda question: order.index(question.kind))
 
 
 def answer_copies() -> dict[str, models.Exists]:
