@@ -86,8 +86,6 @@ class FollowUp(models.Model):
     @property
     def is_held(self) -> bool:
         """An answer of the case is held for review: it may be automated."""
-        if hasattr(self, "held_answers"):  # annotated by the inbox's query
-            return bool(self.held_answers)
         return any(answer.held for answer in self.answers)
 
     @classmethod

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -147,7 +147,7 @@ def case_lead_answer(answers: list[Response]) -> Response | None:
     return answers[0] if answers else None
 
 
-def _answers_text(answers: list[Response]) -> str:
+def answers_text(answers: list[Response]) -> str:
     """Every score of a survey, for the case's history: "CSAT 5 of 5, CES 1 of 7"."""
     return ", ".join(
         score_text(kind=a.invitation.kind, raw_score=a.raw_score, scale_points=a.scale_points)
@@ -162,7 +162,7 @@ def followup_flag(*, survey: Survey, now: datetime) -> FollowUp | None:
     held. Safe to run again: nothing changes when the answers have not."""
     answers = survey.answers
     reason = answers_case_reason(answers)
-    seen = _answers_text(answers)
+    seen = answers_text(answers)
     followup = FollowUp.objects.filter(survey=survey).first()
     if followup is None:
         if reason is None:
@@ -204,6 +204,7 @@ def followup_discarded(*, survey: Survey, now: datetime) -> FollowUp | None:
     if followup is None:
         return None
     answers = survey.answers
+    seen = answers_text(answers)
     with transaction.atomic():
         _event(
             followup,
@@ -211,12 +212,10 @@ def followup_discarded(*, survey: Survey, now: datetime) -> FollowUp | None:
             None,
             now,
             old=followup.answers_seen,
-            new=_answers_text(answers),
+            new=seen,
             text="An admin discarded an answer held for review: it looked automated.",
         )
-        FollowUp.objects.filter(pk=followup.pk).update(
-            answers_seen=_answers_text(answers), updated_at=now
-        )
+        FollowUp.objects.filter(pk=followup.pk).update(answers_seen=seen, updated_at=now)
         followup.refresh_from_db()
         if answers_case_reason(answers) is None and followup.is_open:
             followup = followup_status_set(
@@ -269,12 +268,9 @@ def followups_unnotified(*, older_than: timedelta, now: datetime) -> list[int]:
 
 
 def followups_open(*, status: str | None = None) -> QuerySet[FollowUp]:
-    held = Response.objects.filter(invitation__survey=OuterRef("survey"), held=True)
-    followups = (
-        FollowUp.objects.select_related("owner", "survey__ticket", "survey__customer")
-        .prefetch_related("survey__invitations__response")
-        .annotate(held_answers=Exists(held))
-    )
+    followups = FollowUp.objects.select_related(
+        "owner", "survey__ticket", "survey__customer"
+    ).prefetch_related("survey__invitations__response")
     if status == "open":
         return followups.filter(status__in=FollowUp.OPEN_STATUSES)
     if status:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from followups.models import FollowUp
-from followups.services import response_case_reason
+from followups.services import response_case_reason, score_text
 from surveys.emails import absolute, survey_comment
 from surveys.models import Response
 
@@ -47,11 +47,14 @@ def _chat_facts(response: Response, followup: FollowUp | None) -> dict[str, str]
     invitation = response.invitation
     survey = invitation.survey
     ticket, customer, agent = survey.ticket, survey.customer, survey.agent
-    scale_max = 10 if invitation.kind == "nps" else invitation.scale_points
     # A case names every low score of its survey.
-    score = followup.reason if followup else f"{invitation.kind.upper()} {response.raw_score}"
-    if not followup and invitation.kind != "nps":
-        score += f" of {scale_max}"
+    score = (
+        followup.reason
+        if followup
+        else score_text(
+            kind=invitation.kind, raw_score=response.raw_score, scale_points=invitation.scale_points
+        )
+    )
     return {
         "score": score,
         "customer": customer.name or customer.email,

@@ -276,9 +276,14 @@ def freshdesk_key(payload: dict[str, Any], *, received_at: datetime) -> Delivery
     )
 
 
+def zendesk_created_at(payload: dict[str, Any], *, key: DeliveryKey) -> datetime:
+    """When the ticket was created: never after the solve the body came with."""
+    return min(_time_or_error(payload, "created_at") or key.solved_at, key.solved_at)
+
+
 def zendesk_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
     """The ticket event (TicketEventSerializer's input) for a Zendesk body."""
-    created_at = _time_or_error(payload, "created_at")
+    created_at = zendesk_created_at(payload, key=key)
     _time_or_error(payload, "solved_at")  # kept in the key; a wrong one is an error
     requester = payload.get("requester") or {}
     language = _text(requester.get("language"))
@@ -572,7 +577,7 @@ def zendesk_metrics(metric: dict[str, Any], *, created_at: datetime) -> dict[str
 
 
 def freshdesk_metrics(
-    ticket: dict[str, Any], conversations: list[dict[str, Any]]
+    ticket: dict[str, Any], conversations: list[dict[str, Any]], *, key: DeliveryKey
 ) -> dict[str, Any]:
     """The event's service fields from a Freshdesk ticket read with ?include=stats and
     its conversations: the first response, public replies by agents, and whether the
@@ -584,10 +589,10 @@ def freshdesk_metrics(
         replies=sum(1 for c in public if not c.get("incoming")),
         reopens=1 if stats.get("reopened_at") else 0,
     )
-    # The webhook body has no creation time; the API has.
+    # The webhook body has no creation time; the API has (never after the solve).
     created_at = _parse_time(ticket.get("created_at"))
     if created_at is not None:
-        metrics["created_at"] = created_at.isoformat()
+        metrics["created_at"] = min(created_at, key.solved_at).isoformat()
     return metrics
 
 

@@ -39,7 +39,7 @@ from rest_framework.response import Response as ApiResponse
 
 from followups.api import FollowUpSerializer
 from followups.models import FollowUp, FollowUpEvent
-from followups.services import case_lead_answer
+from followups.services import case_lead_answer, followups_open
 from surveys import signals
 from surveys.api import ResponseSerializer
 from surveys.models import Response, Team
@@ -348,7 +348,8 @@ def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) 
         return
 
     def data() -> Any:
-        return FollowUpSerializer(FollowUp.objects.get(pk=instance.followup_id)).data
+        # Loaded with its answers, as the API loads it: the serializer reads them often.
+        return FollowUpSerializer(followups_open().get(pk=instance.followup_id)).data
 
     # After commit: the case row is updated after its history row in the same transaction.
     # One action (say status and outcome together) writes rows with one time: one event.

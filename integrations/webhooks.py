@@ -8,6 +8,7 @@ event and calls ticket_ingest.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 import urllib.error
@@ -81,14 +82,21 @@ def _hubspot_get(path: str, **params: str) -> dict[str, Any]:
     url = settings.HUBSPOT_API_BASE.rstrip("/") + path
     if params:
         url += "?" + urlencode(params)
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.loads(response.read())
+        return _api_get(url, f"Bearer {token}")
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise helpdesks.DeliveryError(f"HubSpot has no {path}.") from exc
         raise
+
+
+def _api_get(url: str, authorization: str) -> Any:
+    """GET a helpdesk API's JSON (at most a megabyte, read as untrusted)."""
+    request = urllib.request.Request(  # noqa: S310 -- the admin's helpdesk URL
+        url, headers={"Authorization": authorization, "Accept": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json_read(response.read(1_000_001))
 
 
 def zendesk_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dict[str, Any]:
@@ -99,12 +107,12 @@ def zendesk_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dict[
     if connection is None or event["status"] not in ("solved", "closed"):
         return event
     base = settings.ZENDESK_API_BASE or f"https://{key.account}.zendesk.com"
-    auth = base64.b64encode(f"{connection.api_user}/token:{connection.api_token}".encode())
+    auth = _basic(f"{connection.api_user}/token:{connection.api_token}")
     metric = _metrics_get(
         f"{base.rstrip('/')}/api/v2/tickets/{quote(key.ticket_id)}/metrics.json", auth
     )
     if isinstance(metric, dict):
-        created_at = datetime.fromisoformat(event["created_at"])
+        created_at = helpdesks.zendesk_created_at(payload, key=key)
         event |= helpdesks.zendesk_metrics(metric.get("ticket_metric") or {}, created_at=created_at)
     return event
 
@@ -117,15 +125,12 @@ def freshdesk_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dic
     if connection is None or event["status"] not in ("solved", "closed"):
         return event
     base = (settings.FRESHDESK_API_BASE or f"https://{key.account}").rstrip("/")
-    auth = base64.b64encode(f"{connection.api_token}:X".encode())
+    auth = _basic(f"{connection.api_token}:X")
     ticket_url = f"{base}/api/v2/tickets/{quote(key.ticket_id)}"
     ticket = _metrics_get(f"{ticket_url}?include=stats", auth)
     conversations = _metrics_get(f"{ticket_url}/conversations", auth)
     if isinstance(ticket, dict) and isinstance(conversations, list):
-        metrics = helpdesks.freshdesk_metrics(ticket, conversations)
-        if metrics.get("created_at", event["created_at"]) > event["created_at"]:
-            del metrics["created_at"]  # never later than the solve it came with
-        event |= metrics
+        event |= helpdesks.freshdesk_metrics(ticket, conversations, key=key)
     return event
 
 
@@ -137,16 +142,16 @@ def _api_connection(provider: str) -> HelpdeskConnection | None:
     )
 
 
-def _metrics_get(url: str, auth: bytes) -> Any:
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def _metrics_get(url: str, authorization: str) -> Any:
     """GET a helpdesk API's JSON; None (logged) when it cannot be read: the survey
     goes out without the service metrics rather than wait for them."""
-    request = urllib.request.Request(  # noqa: S310 -- the admin's helpdesk URL
-        url, headers={"Authorization": f"Basic {auth.decode()}", "Accept": "application/json"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json_read(response.read(1_000_001))
-    except (OSError, UntrustedJSONError) as exc:
+        return _api_get(url, authorization)
+    except (OSError, http.client.HTTPException, UntrustedJSONError) as exc:
         logger.warning("could not read ticket metrics from %s: %s", url.split("?")[0], exc)
         return None
 

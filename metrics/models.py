@@ -78,7 +78,7 @@ class InvitationRollup(models.Model):
         verbose_name = "funnel rollup"
 
     def __str__(self) -> str:
-        return f"{self.day} {self.kind} {self.step}: {self.count}"
+        return f"{self.day} {self.step}: {self.count}"
 
 
 class BusinessFigures(models.Model):

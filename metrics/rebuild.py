@@ -466,8 +466,14 @@ def rollups_rebuild_nightly(*, now: datetime) -> tuple[int, int] | None:
     if done is not None and now - done < NIGHTLY_GAP:
         logger.info("rollups rebuild: done at %s already; not run again", done)
         return None
+    rebuilt = rollups_rebuild_alone()
+    if rebuilt is None:
+        logger.info("rollups rebuild: another process is rebuilding; not run")
+    return rebuilt
+
+
+def rollups_rebuild_alone(*, exact: bool = False) -> tuple[int, int] | None:
+    """rollups_rebuild holding the rebuild lease; None (nothing done) while another
+    process rebuilds."""
     with lease_held(REBUILD_LEASE, seconds=REBUILD_LEASE_SECONDS) as held:
-        if not held:
-            logger.info("rollups rebuild: another process is rebuilding; not run")
-            return None
-        return rollups_rebuild()
+        return rollups_rebuild(exact=exact) if held else None

@@ -64,7 +64,7 @@ def responses_url(filters: ReportFilters, **extra: Any) -> str:
     return f"{_path('metrics:responses')}?{query}"
 
 
-def invitations_url(filters: ReportFilters, step: str, kind: str | None = None) -> str:
+def invitations_url(filters: ReportFilters, step: str) -> str:
     """The Django admin's survey list for a funnel step (by day sent)."""
     start, end = filters.bounds()
     params: dict[str, str] = {
@@ -79,8 +79,6 @@ def invitations_url(filters: ReportFilters, step: str, kind: str | None = None) 
         params["channel"] = filters.channel
     if filters.category is not None:
         params["category"] = filters.category
-    if kind:
-        params["invitations__kind"] = kind
     if step != "sent":
         params["bounced_at__isnull"] = "True"
         params["complained_at__isnull"] = "True"

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from followups.views import agent_login_required
 from surveys import answering
-from surveys.models import Response, SurveyKind
+from surveys.models import Response, by_question_order
 
 from . import exports, reports, scores, tables
 from .compare import compare_build
@@ -130,13 +130,9 @@ def _held_for_review() -> dict[str, Any]:
     surveys: dict[int, list[Response]] = {}
     for answer in held.order_by("-answered_at", "-pk")[: HELD_LISTED * 3]:
         surveys.setdefault(answer.invitation.survey_id, []).append(answer)
-    order = list(SurveyKind.values)  # the order the survey asks them in
     return {
         "count": held.count(),
-        "surveys": [
-            sorted(answers, key=lambda a: order.index(a.invitation.kind))
-            for answers in list(surveys.values())[:HELD_LISTED]
-        ],
+        "surveys": [by_question_order(answers) for answers in list(surveys.values())[:HELD_LISTED]],
     }
 
 

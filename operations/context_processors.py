@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from .services import health_checks
 
@@ -19,11 +20,13 @@ def health_banner(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_staff:
         return {}
-    if request.path.startswith(("/s/", "/r/", "/u/", "/admin/")):
-        return {}
-    problems = cache.get_or_set(
+    # Lazy: worked out only by a template that shows the banner (base_app.html).
+    return {"health_problems": SimpleLazyObject(_problems)}
+
+
+def _problems() -> list[Any]:
+    return cache.get_or_set(
         BANNER_KEY,
         lambda: [check for check in health_checks(live=False) if not check.ok],
         BANNER_SECONDS,
     )
-    return {"health_problems": problems}

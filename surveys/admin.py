@@ -23,7 +23,6 @@ from .models import (
     SurveyPolicy,
     Team,
     Ticket,
-    by_question_order,
 )
 
 # Logos are kept in the database and shown in every email: small and plain images.
@@ -219,7 +218,7 @@ class SurveyAdmin(admin.ModelAdmin):
 
     @admin.display(description="questions")
     def kinds(self, obj: Survey) -> str:
-        return ", ".join(i.kind.upper() for i in by_question_order(list(obj.invitations.all())))
+        return ", ".join(question.kind.upper() for question in obj.questions)
 
     @admin.display(boolean=True, description="bot suspect", ordering="bot_suspect_at")
     def bot_suspect(self, obj: Survey) -> bool:

@@ -51,8 +51,10 @@ def survey_is_expired(survey: Survey, invitations: list[Invitation], now: dateti
     )
 
 
-def survey_edit_closed(invitations: list[Invitation], now: datetime) -> bool:
-    policy = SurveyPolicy.load()
+def survey_edit_closed(
+    invitations: list[Invitation], now: datetime, policy: SurveyPolicy | None = None
+) -> bool:
+    policy = policy or SurveyPolicy.load()
     answered = [i.response for i in invitations if hasattr(i, "response")]
     return bool(answered) and all(
         r.answered_at + timedelta(days=policy.edit_days) < now for r in answered
@@ -67,6 +69,7 @@ def response_record(
     now: datetime | None = None,
     held_reason: str = "",
     language: str = "",
+    policy: SurveyPolicy | None = None,
 ) -> list[Response]:
     """Store the customer's answers to these questions of one survey (a change within
     the edit window replaces the
@@ -74,11 +77,13 @@ def response_record(
 
     With a held_reason the answers are kept but held for review: no follow-up, no
     metrics, until an admin approves them (responses_release). A language the
-    customer chose on the page is kept for the survey's later pages."""
+    customer chose on the page is kept for the survey's later pages. The page passes
+    the policy it already loaded."""
     now = now or timezone.now()
     survey = invitations[0].survey
     held = bool(held_reason)
-    if survey_is_expired(survey, invitations, now) or survey_edit_closed(invitations, now):
+    closed = survey_edit_closed(invitations, now, policy)
+    if survey_is_expired(survey, invitations, now) or closed:
         raise SurveyClosed
     comment = comment.strip()[: rules.COMMENT_MAX_CHARS]
     answered = [i for i in invitations if answers.get(i.kind) is not None]

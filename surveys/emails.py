@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -88,17 +87,15 @@ def message_id(message: EmailMultiAlternatives) -> str:
     return message.extra_headers.get("Message-ID", "")
 
 
-def _own_message_id(key: str = "") -> dict[str, str]:
-    """A Message-ID header for SMTP sends; a provider's API sets its own id. With a
-    key the id is the same every time (a survey email sent again after a crash is the
-    same message, so mail clients show it once)."""
+def _own_message_id(key: str) -> dict[str, str]:
+    """A Message-ID header for SMTP sends; a provider's API sets its own id. The id
+    comes from the key, so it is the same every time (a survey email sent again after
+    a crash is the same message, so mail clients show it once)."""
     if settings.EMAIL_BACKEND.startswith("anymail."):
         return {}
     domain = urllib.parse.urlsplit(settings.SITE_URL).hostname or "kundpuls.localhost"
-    if key:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        return {"Message-ID": f"<kundpuls.{digest}@{domain}>"}
-    return {"Message-ID": make_msgid(domain=domain)}
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return {"Message-ID": f"<kundpuls.{digest}@{domain}>"}
 
 
 def render_email(

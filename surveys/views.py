@@ -72,7 +72,7 @@ def _survey(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     found, invitations = context["survey"], context["invitations"]
     if answering.survey_is_expired(found, invitations, now):
         return public_page(request, "surveys/expired.html", context, status=410)
-    if answering.survey_edit_closed(invitations, now):
+    if answering.survey_edit_closed(invitations, now, context["policy"]):
         return public_page(request, "surveys/closed.html", context)
     policy = context["policy"]
     form_kwargs = {
@@ -138,6 +138,7 @@ def _survey_answer(
                 page_age_seconds=age, min_seconds=settings.SURVEY_MIN_ANSWER_SECONDS
             ),
             language=chosen,
+            policy=context["policy"],
         )
     except answering.SurveyClosed:
         return public_page(request, "surveys/expired.html", context, status=410)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from surveys import scoring
-from surveys.models import Response, ResponseRevision, Survey, SurveyKind
+from surveys.models import Response, ResponseRevision, Survey
 
 from .cast import AGENTS
 from .run import BATCH, DEMO_SOURCE, DemoRun, InvitationSpec, TicketSpec
@@ -201,10 +201,7 @@ def _score(run: DemoRun, kind: str, mood: float, ticket: TicketSpec) -> int:
 
 
 def _comment(run: DemoRun, ticket: TicketSpec, sent: list[InvitationSpec], mood: float) -> None:
-    order = list(SurveyKind.values)  # the survey page's order: CSAT, CES, NPS
-    answered = sorted(
-        (i for i in sent if i.raw_score is not None), key=lambda i: order.index(i.kind)
-    )
+    answered = [i for i in sent if i.raw_score is not None]  # already in question order
     if not answered:
         return
     csat = next((i.raw_score for i in answered if i.kind == "csat"), None)

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from followups.models import FollowUp, FollowUpEvent
-from followups.services import followup_due, score_text
+from followups.services import answers_text, followup_due
 from surveys import scoring
-from surveys.models import Response, SurveyKind
+from surveys.models import Response, by_question_order
 
 from .run import BATCH, DemoRun
 
@@ -21,10 +21,9 @@ FOLLOWUP_OPEN_DAYS = 14
 def followups_write(*, run: DemoRun, responses: list[Response]) -> None:
     """One case for each survey with low scores (naming all of them), after the
     responses (answers.responses_write)."""
-    order = list(SurveyKind.values)
     by_survey: dict[int, list[Response]] = {}
     every: dict[int, list[Response]] = {}
-    for r in sorted(responses, key=lambda r: order.index(r.invitation.kind)):
+    for r in by_question_order(responses):
         every.setdefault(r.invitation.survey_id, []).append(r)
         if scoring.is_low(
             kind=r.invitation.kind, score=r.score, scale_points=r.invitation.scale_points
@@ -43,15 +42,7 @@ def followups_write(*, run: DemoRun, responses: list[Response]) -> None:
         else:
             status = run.rng.choices(("resolved", "no_action", "contacted"), (65, 30, 5))[0]
         invitation = response.invitation
-        reason, seen = (
-            ", ".join(
-                score_text(
-                    kind=r.invitation.kind, raw_score=r.raw_score, scale_points=r.scale_points
-                )
-                for r in rows
-            )
-            for rows in (answers, every[invitation.survey_id])
-        )
+        reason, seen = answers_text(answers), answers_text(every[invitation.survey_id])
         case = FollowUp(
             survey=invitation.survey,
             owner=invitation.survey.agent,

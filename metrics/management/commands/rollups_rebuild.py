@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from metrics.rebuild import REBUILD_LEASE, REBUILD_LEASE_SECONDS, rollups_rebuild
+from metrics.rebuild import REBUILD_LEASE, rollups_rebuild_alone
 from surveys.copies import copies_repair
-from surveys.leases import lease_held, lease_holder
+from surveys.leases import lease_holder
 
 
 class Command(BaseCommand):
@@ -23,11 +23,11 @@ class Command(BaseCommand):
         if options["copies"]:
             answers, surveys = copies_repair()
             self.stdout.write(f"repaired the copies of {answers} answers and {surveys} surveys")
-        with lease_held(REBUILD_LEASE, seconds=REBUILD_LEASE_SECONDS) as held:
-            if not held:
-                raise CommandError(
-                    f"Another rebuild is running ({lease_holder(REBUILD_LEASE)}); "
-                    "try again when it has finished."
-                )
-            scores, funnel = rollups_rebuild(exact=True)
+        rebuilt = rollups_rebuild_alone(exact=True)
+        if rebuilt is None:
+            raise CommandError(
+                f"Another rebuild is running ({lease_holder(REBUILD_LEASE)}); "
+                "try again when it has finished."
+            )
+        scores, funnel = rebuilt
         self.stdout.write(f"rebuilt {scores} score rows and {funnel} funnel rows")
