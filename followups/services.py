@@ -240,11 +240,14 @@ def _loaded(followup_id: int) -> FollowUp:
 
 def followup_notify(*, followup_id: int, now: datetime) -> bool:
     """Email the owner about a new case, once. Returns whether an email went out."""
-    claimed = (
-        FollowUp.objects.filter(pk=followup_id, owner_notified_at__isnull=True, owner__isnull=False)
-        .exclude(owner__email="")
-        .update(owner_notified_at=now)
-    )
+    if FollowUp.objects.filter(pk=followup_id, owner__email="").exists():
+        return False  # nobody to email (yet)
+    # The claim filters on the case's own columns only: with a join, Django writes
+    # UPDATE ... WHERE id IN (SELECT ...), whose "not notified yet" PostgreSQL does not
+    # recheck, so two workers notifying at once could both win and email twice.
+    claimed = FollowUp.objects.filter(
+        pk=followup_id, owner_notified_at__isnull=True, owner__isnull=False
+    ).update(owner_notified_at=now)
     if not claimed:
         return False
     try:

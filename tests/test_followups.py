@@ -1,6 +1,10 @@
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 
 from followups import services as metrics_followups
 from followups.models import FollowUp
@@ -142,3 +146,38 @@ def test_home_sends_admins_to_reports_and_agents_to_inbox(client):
 
     client.force_login(UserFactory(email="agent@support.example"))
     assert client.get("/")["Location"] == "/followups/"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (SQLite lets one writer in at a time); CI runs it there",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_notifying_at_once_send_one_email(answer, mailoutbox):
+    """Two answers of one survey processed at once by two workers: the second's claim
+    waits on the first's row lock and then must see it taken."""
+    answer({"csat": 1})  # processed at once: the case opens and its owner is emailed
+    case = FollowUp.objects.get()
+    FollowUp.objects.filter(pk=case.pk).update(owner_notified_at=None)  # as if not yet
+    mailoutbox.clear()
+    first_claimed = threading.Event()
+
+    def first() -> bool:
+        with transaction.atomic():
+            sent = metrics_followups.followup_notify(followup_id=case.pk, now=NOW)
+            first_claimed.set()
+            time.sleep(0.5)  # the second claim runs now, and waits for this commit
+        connection.close()
+        return sent
+
+    def second() -> bool:
+        first_claimed.wait(5)
+        sent = metrics_followups.followup_notify(followup_id=case.pk, now=NOW)
+        connection.close()
+        return sent
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [pool.submit(first), pool.submit(second)]
+
+    assert sorted(r.result() for r in results) == [False, True]
+    assert [m.to for m in mailoutbox] == [["lars@support.example"]]
