@@ -177,6 +177,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # How often beat queues the sweeps (config/celery.py reads the same variable).
 SURVEY_SWEEP_SECONDS = env.float("SURVEY_SWEEP_SECONDS", default=30.0)
+# A sweep queues a due row once; only after this long (its message taken as lost, e.g.
+# a Redis restart emptied the queue) does it queue it again. Below the 15-minute
+# rescue of sends stuck in `sending`, so a rescued send is queued at once.
+SWEEP_REQUEUE_SECONDS = env.int("SWEEP_REQUEUE_SECONDS", default=600)
 # The health page: how long a Celery worker may take to answer a ping.
 HEALTH_WORKER_SECONDS = env.float("HEALTH_WORKER_SECONDS", default=2.0)
 CELERY_TIMEZONE = "UTC"

@@ -43,7 +43,7 @@ from followups.services import case_lead_answer, followups_open
 from surveys import signals
 from surveys.api import ResponseSerializer
 from surveys.models import Response, Team
-from surveys.queue import enqueue
+from surveys.queue import enqueue, not_queued
 
 from .chat import chat_message, low_score_message
 from .emails import webhook_disabled_email
@@ -257,18 +257,22 @@ def _disabled(subscription: WebhookSubscription, error: str) -> None:
         logger.exception("could not tell the admins that %s was switched off", subscription)
 
 
-def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Deliveries due a try; sends whose worker died are put back first."""
+def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]:
+    """Deliveries due a try and not already waiting in the broker; sends whose worker
+    died are put back first."""
     WebhookDelivery.objects.filter(
         state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
     ).update(state=State.PENDING)
-    return list(
+    pks = (
         WebhookDelivery.objects.filter(
-            Q(state=State.PENDING, next_attempt_at__lte=now), subscription__active=True
+            not_queued(now, due_field="next_attempt_at"),
+            Q(state=State.PENDING, next_attempt_at__lte=now),
+            subscription__active=True,
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+    return {pk: pk for pk in pks}
 
 
 # --- Events ----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from surveys.queue import queue_due
+
 
 @shared_task
 def inbound_delivery_process(delivery_id: int) -> bool:
@@ -18,12 +20,12 @@ def inbound_delivery_process(delivery_id: int) -> bool:
 @shared_task
 def inbound_deliveries_sweep() -> int:
     """Queue every helpdesk delivery whose task never ran (the broker was down)."""
+    from .models import InboundDelivery
     from .webhooks import inbound_deliveries_due
 
-    due = inbound_deliveries_due(now=timezone.now())
-    for delivery_id in due:
-        inbound_delivery_process.delay(delivery_id)
-    return len(due)
+    now = timezone.now()
+    due = inbound_deliveries_due(now=now)
+    return queue_due("integrations.tasks.inbound_delivery_process", InboundDelivery, due, now=now)
 
 
 @shared_task
@@ -37,10 +39,10 @@ def webhook_delivery_send(delivery_id: int) -> bool:
 @shared_task
 def integrations_sweep() -> int:
     """Queue helpdesk deliveries whose task never ran and outbound webhooks due a try."""
+    from .models import WebhookDelivery
     from .outbound import webhook_deliveries_due
 
     now = timezone.now()
     due = webhook_deliveries_due(now=now)
-    for delivery_id in due:
-        webhook_delivery_send.delay(delivery_id)
-    return inbound_deliveries_sweep() + len(due)
+    sent = queue_due("integrations.tasks.webhook_delivery_send", WebhookDelivery, due, now=now)
+    return inbound_deliveries_sweep() + sent

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_POST
 from surveys import services
 from surveys.api import TicketEventSerializer
 from surveys.models import ApiKey
-from surveys.queue import enqueue
+from surveys.queue import enqueue, not_queued
 from surveys.untrusted import UntrustedJSONError, json_read
 
 from . import helpdesks
@@ -276,10 +276,12 @@ def _event_for(delivery: InboundDelivery) -> tuple[dict[str, Any] | None, str]:
     return serializer.validated_data, ""
 
 
-def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Deliveries whose queued task never ran (broker down) or failed midway."""
-    return list(
+def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]:
+    """Deliveries whose queued task never ran (broker down) or failed midway, and
+    that a sweep has not queued already."""
+    pks = (
         InboundDelivery.objects.filter(
+            not_queued(now),
             processed_at__isnull=True,
             attempts__lt=MAX_ATTEMPTS,
             received_at__lte=now - SWEEP_GRACE,
@@ -287,6 +289,7 @@ def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
+    return {pk: pk for pk in pks}
 
 
 # --- Views -----------------------------------------------------------------------------

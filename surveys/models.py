@@ -199,6 +199,8 @@ class Survey(models.Model):
     send_after = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a sweep last put its send on the queue (surveys.queue.queue_due).
+    queued_at = models.DateTimeField(null=True, blank=True)
     # Who claimed the send (the Celery task's id): the same task, delivered again after
     # its worker died, recognises its claim and sends the identical email at once.
     claim = models.CharField(max_length=64, blank=True, editable=False)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import models, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +47,32 @@ def enqueue(task_name: str, *args: Any) -> None:
             logger.warning("could not queue %s%r; the sweep will retry", task_name, args)
 
     transaction.on_commit(send)
+
+
+def not_queued(now: datetime, *, due_field: str = "") -> models.Q:
+    """Rows a sweep may queue: never queued, queued before they fell due again (a
+    retry), or queued so long ago (SWEEP_REQUEUE_SECONDS) that the message is taken as
+    lost. So N rows due mean about N messages in the broker, however many sweeps run
+    while a backlog drains."""
+    lost = now - timedelta(seconds=settings.SWEEP_REQUEUE_SECONDS)
+    q = models.Q(queued_at__isnull=True) | models.Q(queued_at__lt=lost)
+    if due_field:
+        q |= models.Q(queued_at__lt=models.F(due_field))
+    return q
+
+
+def queue_due(
+    task_name: str, model: type[models.Model], due: dict[int, Any], *, now: datetime
+) -> int:
+    """Queue the task for each row a sweep found due (row pk: the task's argument) and
+    note when (queued_at), so the next sweeps leave it while its message waits. A row
+    whose message could not be queued is not marked: the next sweep tries it again."""
+    task = task_named(task_name)
+    queued: list[int] = []
+    try:
+        for pk, argument in due.items():
+            task.delay(argument)
+            queued.append(pk)
+    finally:
+        model._default_manager.filter(pk__in=queued).update(queued_at=now)
+    return len(queued)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from . import emails, rules, signals
 from .models import Invitation, Survey, SurveyLink, SurveyPolicy
+from .queue import not_queued
 from .services import customer_suppress, suppressed_reason
 from .tokens import survey_token
 
@@ -26,12 +27,15 @@ State = Survey.State
 SENDING_TIMEOUT = timedelta(minutes=15)
 
 
-def tickets_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Tickets whose survey is ready to go out."""
-    return list(
-        Survey.objects.filter(state=State.SCHEDULED, send_after__lte=now)
+def surveys_due(*, now: datetime, limit: int = 500) -> dict[int, int]:
+    """Surveys ready to go out whose send is not already waiting in the broker (survey:
+    its ticket, which the send task takes)."""
+    return dict(
+        Survey.objects.filter(
+            not_queued(now, due_field="send_after"), state=State.SCHEDULED, send_after__lte=now
+        )
         .order_by("send_after")
-        .values_list("ticket_id", flat=True)[:limit]
+        .values_list("pk", "ticket_id")[:limit]
     )
 
 

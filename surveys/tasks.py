@@ -9,6 +9,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import answering, reminders, sending, services
+from .models import Survey
+from .queue import queue_due
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +33,12 @@ def invitations_sweep() -> int:
     rescued = sending.invitations_rescue(now=now)
     if rescued:
         logger.warning("rescued %s surveys stuck in sending", rescued)
-    due = sending.tickets_due(now=now)
-    for ticket_id in due:
-        survey_email_send.delay(ticket_id)
+    queued = queue_due(
+        "surveys.tasks.survey_email_send", Survey, sending.surveys_due(now=now), now=now
+    )
     for customer_id in services.unsubscribe_links_due():
         unsubscribe_link_send.delay(customer_id)
-    return len(due)
+    return queued
 
 
 @shared_task

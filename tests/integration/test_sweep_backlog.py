@@ -1,0 +1,42 @@
+"""A backlog of due survey emails on the running system: beat sweeps every second
+while the worker works through a thousand sends, and the broker holds about one
+message per survey (not one per survey per sweep), and every customer gets one email."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import redis
+from django.utils import timezone
+
+from surveys.models import Survey
+from tests.factories import InvitationFactory
+
+from .conftest import Stack, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+SURVEYS = 1000
+
+
+def test_a_backlog_of_due_surveys_is_queued_about_once(stack: Stack) -> None:
+    later = timezone.now() + timedelta(hours=1)
+    InvitationFactory.create_batch(SURVEYS, send_after=later)  # not yet due
+    Survey.objects.update(send_after=timezone.now())  # all due at once
+    broker = redis.Redis.from_url(stack.redis.url)
+    peak = 0
+
+    def all_sent() -> bool:
+        nonlocal peak
+        waiting = sum(broker.llen(key) for key in broker.keys("kundpuls:kundpuls*"))
+        peak = max(peak, waiting)
+        return len(stack.mailbox.messages) >= SURVEYS
+
+    wait_until(all_sent, timeout=300, interval=0.1, what=f"{SURVEYS} survey emails")
+    stack.wait_between_sweeps()
+
+    recipients = [address for m in stack.mailbox.messages for address in m.rcpt_tos]
+    assert len(recipients) == SURVEYS == len(set(recipients))
+    assert peak <= SURVEYS + 50, f"the broker held {peak} messages for {SURVEYS} surveys"
+    assert set(Survey.objects.values_list("state", flat=True)) == {"sent"}
