@@ -50,6 +50,10 @@ def main() -> None:
         python = venv_ensure()
         os.execv(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if sys.argv[1:2] in (["up"], ["runtests"]):
+        # The two commands of a development machine; everywhere else DEBUG is off
+        # unless set (config/settings.py).
+        os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

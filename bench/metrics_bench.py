@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/kundpuls_bench"
 os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")  # a development machine's settings (query log off below)
 os.environ["EMAIL_URL"] = "file:///tmp/kundpuls-bench-mail"  # follow-up emails, unread
 
 TICKETS = 440_000

@@ -7,6 +7,9 @@ worker, beat, SMTP server).
 import os
 
 os.environ.setdefault("SURVEY_SEND_DELAY", "3600")
+# As on a development machine (manage.py runtests sets it too); the tests of the
+# production defaults start manage.py with DEBUG=0 or without it.
+os.environ.setdefault("DEBUG", "1")
 
 from .settings import *  # noqa: F403
 from .settings import DATABASES

@@ -1,11 +1,12 @@
-"""Deployment checks (manage.py check --deploy) for what Kundpuls needs of Redis."""
+"""System checks: the email backend a production server may use, and (manage.py check
+--deploy) what Kundpuls needs of Redis."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.caches, deploy=True)
@@ -45,3 +46,22 @@ def redis_keeps_queued_work(app_configs: Any = None, **kwargs: Any) -> list[Chec
             )
         ]
     return []
+
+
+@register()
+def outbox_only_in_development(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The outbox (EMAIL_URL=outbox:, the default) sends nothing and keeps every email,
+    survey links included, in the database: fine on a development machine, a silent
+    loss in production."""
+    outbox = settings.EMAIL_BACKEND == "surveys.outbox.OutboxBackend"
+    if settings.DEBUG or not outbox or settings.EMAIL_OUTBOX_ALLOWED:
+        return []
+    return [
+        Error(
+            "EMAIL_URL is outbox: with DEBUG off: no email would be sent, and every one "
+            "(survey links included) would be kept in the database.",
+            hint="Set EMAIL_URL to your SMTP server (smtp://user:pass@host:587) or "
+            "EMAIL_PROVIDER; set EMAIL_OUTBOX_ALLOWED=1 if the outbox is really meant.",
+            id="kundpuls.E001",
+        )
+    ]
