@@ -207,6 +207,8 @@ elif EMAIL_URL.startswith("file:"):
     EMAIL_FILE_PATH = EMAIL_URL.removeprefix("file://") or str(BASE_DIR / "var" / "mail")
 else:
     vars().update(env.email_url_config(EMAIL_URL.replace("smtp+tls://", "submission://")))
+    # Django's, also for addresses with a non-ASCII local part (SMTPUTF8).
+    EMAIL_BACKEND = "surveys.mail.SMTPBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # Or an email provider's API through django-anymail (README, "Email providers"):
 # EMAIL_PROVIDER=postmark|sendgrid|mailgun|amazon_ses|... and that provider's keys,

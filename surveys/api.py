@@ -5,17 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import EmailValidator
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from . import services
+from .addresses import validate_address
 from .models import Response, Survey, Ticket
 
 
+class InternationalEmailField(serializers.EmailField):
+    """An email address whose local part may be non-ASCII (RFC 6531: ünï@kund.example);
+    the schema still calls it an email."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, EmailValidator)]
+        self.validators.append(validate_address)
+
+
 class PersonSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = InternationalEmailField(max_length=254)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

@@ -131,11 +131,15 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[tuple[Mailbox, int]]:
-    """An SMTP server on a free loopback port: (its mailbox, its port)."""
+def smtp_sink(*, smtputf8: bool = True) -> Iterator[tuple[Mailbox, int]]:
+    """An SMTP server on a free loopback port: (its mailbox, its port). Like most
+    servers today it offers SMTPUTF8 (addresses with a non-ASCII local part), unless
+    told not to."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=smtputf8
+    )
     controller.start()
     try:
         yield mailbox, controller.port
