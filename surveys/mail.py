@@ -27,6 +27,15 @@ class SMTPBackend(EmailBackend):
         recipients = email_message.recipients()
         if not any(is_international(address) for address in recipients):
             return super()._send(email_message)
+        try:
+            self._send_utf8(email_message, recipients)
+        except smtplib.SMTPException:
+            if not self.fail_silently:
+                raise
+            return False
+        return True
+
+    def _send_utf8(self, email_message: EmailMessage, recipients: list[str]) -> None:
         assert self.connection is not None
         self.connection.ehlo_or_helo_if_needed()
         if not self.connection.has_extn("smtputf8"):
@@ -49,4 +58,3 @@ class SMTPBackend(EmailBackend):
             data.getvalue(),
             mail_options=["SMTPUTF8"],
         )
-        return True
