@@ -231,17 +231,26 @@ def hubspot_event(
     assignee = None
     if owner and owner.get("email"):
         assignee = {"email": owner["email"], "name": _person(owner, "firstName", "lastName")}
-    return _event(
-        payload,
-        source="hubspot",
-        key=key,
-        status="solved" if closed else "open",
-        channel=_text(props.get("source_type")),
-        tags=[],
-        assignee=assignee,
-        locale=_text(person.get("hs_language")),
-        created_at=_parse_time(props.get("createdate")),
-    ) | {"category": _text(props.get("hs_ticket_category")).lower()[:100]}
+    return (
+        _event(
+            payload,
+            source="hubspot",
+            key=key,
+            status="solved" if closed else "open",
+            channel=_text(props.get("source_type")),
+            tags=[],
+            assignee=assignee,
+            locale=_text(person.get("hs_language")),
+            created_at=_parse_time(props.get("createdate")),
+        )
+        | {"category": _text(props.get("hs_ticket_category")).lower()[:100]}
+        | _metrics(
+            # HubSpot's own first agent reply; it keeps no count of replies or reopens.
+            first_response_at=_parse_time(props.get("first_agent_reply_date")),
+            replies=None,
+            reopens=None,
+        )
+    )
 
 
 def freshdesk_verify(*, secret: str, token: str) -> None:

@@ -59,7 +59,7 @@ def hubspot_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dict[
     ticket = _hubspot_get(
         f"/crm/v3/objects/tickets/{quote(key.ticket_id)}",
         properties="subject,hs_pipeline_stage,createdate,hubspot_owner_id,"
-        "hs_ticket_category,source_type",
+        "hs_ticket_category,source_type,first_agent_reply_date",
         associations="contacts",
     )
     contacts = ((ticket.get("associations") or {}).get("contacts") or {}).get("results") or []

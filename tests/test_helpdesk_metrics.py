@@ -4,9 +4,7 @@ service metrics are read from the helpdesk's API (a stub server on loopback that
 answers as the helpdesk's documentation shows)."""
 
 import json
-import threading
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,6 +12,7 @@ from integrations.models import HelpdeskConnection
 from metrics.selectors import ReportFilters
 from metrics.tickets import service_metrics
 from surveys.models import Survey, Ticket
+from tests.conftest import QuietHandler, loopback_server
 from tests.test_webhooks import (  # noqa: F401 -- _secrets: the webhook secrets and clock
     _secrets,
     freshdesk_body,
@@ -66,7 +65,7 @@ def helpdesk_api():
     }
     seen = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Helpdesk(QuietHandler):
         def do_GET(self):
             seen.append((self.path, self.headers.get("Authorization")))
             body = json.dumps(pages[self.path]).encode() if self.path in pages else b"{}"
@@ -75,13 +74,8 @@ def helpdesk_api():
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", seen
-    server.shutdown()
+    with loopback_server(Helpdesk) as url:
+        yield url, seen
 
 
 def _ingest(django_capture_on_commit_callbacks, post):

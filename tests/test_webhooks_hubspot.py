@@ -23,6 +23,7 @@ CRM = {
             "hubspot_owner_id": "55",
             "hs_ticket_category": "BILLING_ISSUE",
             "source_type": "EMAIL",
+            "first_agent_reply_date": "2026-11-20T09:30:00Z",
         },
         "associations": {"contacts": {"results": [{"id": "301", "type": "ticket_to_contact"}]}},
     },
@@ -131,6 +132,16 @@ def test_hubspot_post_closed_ticket_is_enriched_and_ingested(
     )
     assert ticket.assignee.email == "nils@support.example"
     assert Invitation.objects.filter(survey__ticket=ticket).count() == 3
+
+
+def test_hubspot_first_agent_reply_fills_the_first_response(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, batch(991))
+
+    ticket = Ticket.objects.get()
+    assert (ticket.first_response_at - ticket.created_at) == timedelta(minutes=90)
 
 
 def test_hubspot_post_duplicate_batch_is_not_reprocessed(client):
