@@ -265,6 +265,9 @@ SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
 # An answer sent sooner than this many seconds after its page was served is held for
 # review: left out of the scores until an admin approves it (its case opens at once).
 SURVEY_MIN_ANSWER_SECONDS = env.float("SURVEY_MIN_ANSWER_SECONDS", default=2.0)
+# How long each process keeps the survey policy and question texts it read (see
+# surveys.models.SetupCache): an admin's change reaches every process within this.
+SURVEY_SETUP_CACHE_SECONDS = env.float("SURVEY_SETUP_CACHE_SECONDS", default=5.0)
 # How many reverse proxies stand in front of Kundpuls (their X-Forwarded-For entries
 # are skipped to find the customer's own address for rate limiting).
 SURVEY_TRUSTED_PROXIES = env.int("SURVEY_TRUSTED_PROXIES", default=0)

@@ -26,9 +26,10 @@ def low_score_message(response: Response, format: str) -> dict[str, Any] | None:
     customer's survey, like its case. An answer held for review is not posted."""
     if response.held or response_case_reason(response=response) is None:
         return None
+    # Made before it: a survey's answers are stored together, in the order asked.
     earlier = Response.objects.filter(
-        invitation__survey_id=response.invitation.survey_id, held=False
-    ).exclude(pk=response.pk)
+        invitation__survey_id=response.invitation.survey_id, held=False, pk__lt=response.pk
+    )
     if any(response_case_reason(response=other) for other in earlier.select_related("invitation")):
         return None
     return chat_message(response=response, followup=None, format=format)

@@ -276,7 +276,7 @@ def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]
 
 
 # --- Events ----------------------------------------------------------------------------
-# Responses are saved (update_or_create), so post_save sees every version. Follow-up
+# Answers are published when processed (signals.answer_counted), every version. Follow-up
 # cases are created with a save but changed with queryset updates; every change also
 # writes a FollowUpEvent to the case history, so that row's save is followup.updated.
 
@@ -307,19 +307,14 @@ def _publish_safely(
         logger.exception("could not publish %s %s", event_type, key)
 
 
-@receiver(post_save, sender=Response, dispatch_uid="outbound_response_saved")
-def _response_saved(sender: Any, instance: Response, created: bool, **kwargs: Any) -> None:
-    """An answer that counts is published; one held for review (it looks automated)
-    is not, until an admin approves it (the answer_released signal)."""
-    if instance.held:
-        return
-    _response_publish(instance, "response.created" if created else "response.updated")
-
-
-@receiver(signals.answer_released, dispatch_uid="outbound_response_released")
-def _response_released(sender: Any, response: Response, **kwargs: Any) -> None:
-    """Publish an answer an admin approved: its subscribers have not seen it yet."""
-    _response_publish(response, "response.created")
+@receiver(signals.answer_counted, dispatch_uid="outbound_answer_counted")
+def _answer_counted(sender: Any, response: Response, **kwargs: Any) -> None:
+    """An answer that counts is published by the worker that processes it: new (its
+    first version, or one an admin just approved after it was held for review) or
+    changed. One held for review is not, until approved. Processing the same
+    version again publishes nothing new (the key names the version)."""
+    created = response.updated_at in (response.answered_at, response.released_at)
+    _response_publish(response, "response.created" if created else "response.updated")
 
 
 def _response_publish(response: Response, event_type: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -18,6 +19,8 @@ from .models import (
     ResponseRevision,
     Survey,
     SurveyPolicy,
+    answer_copies,
+    by_question_order,
 )
 from .queue import enqueue
 from .tokens import token_hash
@@ -32,15 +35,26 @@ class SurveyClosed(Exception):
 
 
 def survey_for_token(token: str) -> Survey | None:
-    """The survey a link in its email (or its reminder) opens, if it went out: one
-    query on the links' unique token hash."""
+    """The survey a link in its email (or its reminder) opens, if it went out."""
+    return survey_questions_for_token(token)[0]
+
+
+def survey_questions_for_token(token: str) -> tuple[Survey | None, list[Invitation]]:
+    """The survey a link opens and its questions with their answers, in the order
+    they are asked: one query on the links' unique token hash."""
     if not token or len(token) > 100:
-        return None
-    return (
-        Survey.objects.filter(links__token_hash=token_hash(token), state__in=Survey.MAILED_STATES)
-        .select_related("ticket", "customer", "agent")
-        .first()
+        return None, []
+    rows = list(
+        Invitation.objects.filter(
+            survey__links__token_hash=token_hash(token), survey__state__in=Survey.MAILED_STATES
+        ).select_related("survey__ticket", "response")
     )
+    if not rows:
+        return None, []
+    survey = rows[0].survey
+    for row in rows:
+        row.survey = survey
+    return survey, by_question_order(rows)
 
 
 def survey_is_expired(survey: Survey, invitations: list[Invitation], now: datetime) -> bool:
@@ -88,65 +102,55 @@ def response_record(
     comment = comment.strip()[: rules.COMMENT_MAX_CHARS]
     answered = [i for i in invitations if answers.get(i.kind) is not None]
     saved: list[Response] = []
-    with transaction.atomic():
-        for index, inv in enumerate(answered):
-            raw = int(answers[inv.kind])  # type: ignore[arg-type]
-            low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
-            if not low <= raw <= high:
-                raise ValueError(f"{inv.kind} score {raw} outside {low}-{high}")
-            # The comment belongs to the survey, kept once on its first answer.
-            text = comment if index == 0 else ""
-            score = scoring.normalise(
+    for index, inv in enumerate(answered):
+        raw = int(answers[inv.kind])  # type: ignore[arg-type]
+        low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
+        if not low <= raw <= high:
+            raise ValueError(f"{inv.kind} score {raw} outside {low}-{high}")
+        previous = getattr(inv, "response", None)
+        response = Response(
+            invitation=inv,
+            raw_score=raw,
+            score=scoring.normalise(
                 kind=inv.kind, raw=raw, scale_points=inv.scale_points, inverted=inv.inverted
+            ),
+            # The comment belongs to the survey, kept once on its first answer.
+            comment=comment if index == 0 else "",
+            answered_at=previous.answered_at if previous is not None else now,
+            updated_at=now,
+            held=held,
+            held_reason=held_reason[:200],
+            released_at=None,
+            processed_at=None,
+        )
+        response.copy_dimensions(inv)
+        saved.append(response)
+    with transaction.atomic():
+        if saved:
+            # One upsert for the answers (a change keeps the first answer's time and
+            # the copies taken then), one insert for their history.
+            Response.objects.bulk_create(
+                saved,
+                update_conflicts=True,
+                unique_fields=["invitation"],
+                update_fields=Response.ANSWER_FIELDS,
             )
-            review = {
-                "held": held,
-                "held_reason": held_reason[:200],
-                "released_at": None,
-                "processed_at": None,
-            }
-            response, _created = Response.objects.update_or_create(
-                invitation=inv,
-                defaults={
-                    "raw_score": raw,
-                    "score": score,
-                    "comment": text,
-                    "updated_at": now,
-                    **review,
-                },
-                create_defaults={
-                    "raw_score": raw,
-                    "score": score,
-                    "comment": text,
-                    "answered_at": now,
-                    "updated_at": now,
-                    **review,
-                },
+            ResponseRevision.objects.bulk_create(
+                ResponseRevision(
+                    response=r, raw_score=r.raw_score, comment=r.comment, submitted_at=now
+                )
+                for r in saved
             )
-            ResponseRevision.objects.create(
-                response=response, raw_score=raw, comment=text, submitted_at=now
-            )
-            saved.append(response)
-        changes: dict[str, str] = {"state": State.ANSWERED} if saved else {}
+        # With the survey's copies of its answers (Survey.answer_counted).
+        changes: dict[str, Any] = {"state": State.ANSWERED, **answer_copies()} if saved else {}
         if language in rules.SUPPORTED_LANGUAGES and language != survey.locale:
             changes["locale"] = language
         if changes:
             Survey.objects.filter(pk=survey.pk).update(**changes)
-        _responses_process(saved)
+        if saved:
+            # What follows from an answer (follow-ups, metrics, webhooks) is the worker's.
+            enqueue("surveys.tasks.responses_process", [r.pk for r in saved])
     return saved
-
-
-def _responses_process(responses: list[Response]) -> None:
-    """Queue the processing of the answers (response_process). A held answer also
-    tells the metrics, after commit, that its survey changed (it may replace a
-    counted one)."""
-    for response in responses:
-        if response.held:
-            invitation = response.invitation
-            transaction.on_commit(
-                partial(signals.survey_changed_send, invitation.survey, invitation)
-            )
-        enqueue("surveys.tasks.response_process", response.pk)
 
 
 def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:
@@ -166,6 +170,9 @@ def response_process(*, response_id: int, now: datetime | None = None) -> Respon
     if response is None:
         logger.info("response %s is gone; nothing to process", response_id)
         return None
+    if response.held:
+        # A held answer counts in no score, but may replace one that did.
+        signals.survey_changed_send(response.invitation.survey, response.invitation)
     signal = signals.answer_held if response.held else signals.answer_counted
     signal.send(sender=Response, response=response, now=now)
     # Only this version counts as processed: a change made meanwhile runs again.
@@ -193,8 +200,8 @@ def responses_release(*, response_ids: list[int], now: datetime | None = None) -
         Survey.objects.filter(invitations__response__in=released).answers_copy()
         for response in released:
             response.held, response.released_at, response.updated_at = False, now, now
-            signals.answer_released.send(sender=Response, response=response)
-        _responses_process(released)
+        if released:
+            enqueue("surveys.tasks.responses_process", [r.pk for r in released])
     return len(released)
 
 

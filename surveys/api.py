@@ -84,12 +84,15 @@ def tickets(request: Request) -> ApiResponse:
         "survey": None,
         "invitations": [],
     }
-    survey = Survey.objects.filter(ticket=ticket).first()
+    survey, questions = result.survey, list(result.questions)
+    if survey is None:  # planned before this event, if at all
+        survey = Survey.objects.filter(ticket=ticket).first()
+        questions = list(survey.invitations.all()) if survey is not None else []
     if survey is not None:
         state = {"state": survey.state, "send_after": survey.send_after, "reason": survey.reason}
         body["survey"] = {"id": survey.pk, **state}
         body["invitations"] = [
-            {"kind": i.kind, **state} for i in survey.invitations.order_by("kind")
+            {"kind": i.kind, **state} for i in sorted(questions, key=lambda i: i.kind)
         ]
     return ApiResponse(
         body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from . import rules, signals
 from .models import LinkClick, Survey
+from .queue import enqueue
 
 # More fetches than this of one email's links are not kept: nobody clicks that often.
 CLICKS_KEPT = 200
@@ -27,36 +28,56 @@ def link_click_record(
     user_agent: str = "",
     now: datetime | None = None,
 ) -> LinkClick | None:
-    """Keep one fetch of a survey email's link and judge every fetch of that email
-    again: the survey is marked bot-suspect once any fetch looks automated, and its
-    first_clicked_at is the first fetch that does not. Records no answer."""
+    """Keep one fetch of a survey email's link; the worker judges it with the email's
+    other fetches (clicks_judge). Records no answer."""
+    now = now or timezone.now()
+    if LinkClick.objects.filter(survey=survey).count() >= CLICKS_KEPT:
+        return None
+    click = LinkClick.objects.create(
+        survey=survey,
+        link=link,
+        score=score,
+        method=method.upper()[:8],
+        agent_key=_agent_key(user_agent),
+        at=now,
+    )
+    enqueue("surveys.tasks.clicks_judge", survey.pk)
+    return click
+
+
+def clicks_judge(*, survey_id: int, now: datetime | None = None) -> Survey | None:
+    """Judge every fetch of a survey email's links again: the survey is marked
+    bot-suspect once any fetch looks automated, and its first_clicked_at is the
+    first fetch that does not. The metrics hear of it when either changes. Safe to
+    repeat; one email's fetches are judged one at a time."""
     now = now or timezone.now()
     with transaction.atomic():
-        # One email's fetches are judged one at a time.
-        locked = (
-            Survey.objects.select_for_update()
-            .filter(pk=survey.pk)
-            .values("first_clicked_at", "bot_suspect_at", "sent_at", "reminded_at")
-            .get()
-        )
-        if LinkClick.objects.filter(survey=survey).count() >= CLICKS_KEPT:
+        survey = Survey.objects.select_for_update().filter(pk=survey_id).first()
+        if survey is None:
             return None
-        click = LinkClick.objects.create(
-            survey=survey,
-            link=link,
-            score=score,
-            method=method.upper()[:8],
-            agent_key=_agent_key(user_agent),
-            at=now,
-        )
-        judged = _clicks_judge(survey, locked)
+        before = {
+            "first_clicked_at": survey.first_clicked_at,
+            "bot_suspect_at": survey.bot_suspect_at,
+        }
+        judged = _clicks_judge(survey, before)
+        LinkClick.objects.filter(survey=survey, judged_at__isnull=True).update(judged_at=now)
     # The funnel counts clicked and filtered-as-bot emails: its rollups change only
     # when these do.
-    if any(judged[name] != locked[name] for name in judged):
+    if judged != before:
         survey.first_clicked_at = judged["first_clicked_at"]
         survey.bot_suspect_at = judged["bot_suspect_at"]
         signals.survey_changed_send(survey)
-    return click
+    return survey
+
+
+def clicks_unjudged(*, older_than: timedelta, now: datetime) -> list[int]:
+    """Surveys with fetches the worker has not judged (its task was lost)."""
+    return list(
+        LinkClick.objects.filter(judged_at__isnull=True, at__lt=now - older_than)
+        .order_by()
+        .values_list("survey_id", flat=True)
+        .distinct()[:1000]
+    )
 
 
 def _agent_key(user_agent: str) -> str:
@@ -78,7 +99,7 @@ def _clicks_judge(survey: Survey, before: dict) -> dict:
             rules.Click(c.at, c.link + (f":{c.score}" if c.score is not None else ""), c.method)
             for c in clicks
         ],
-        send_times=[t for t in (before["sent_at"], before["reminded_at"]) if t is not None],
+        send_times=[t for t in (survey.sent_at, survey.reminded_at) if t is not None],
         rating_links=csat_points,
     )
     changed: dict[str, list[int]] = {}

@@ -51,11 +51,7 @@ STAR = "★"
 
 def question_text(invitation: Invitation, company: str) -> str:
     """The question in the active language: the admin's wording if there is one."""
-    own = (
-        QuestionText.objects.filter(kind=invitation.kind, language=translation.get_language())
-        .values_list("text", flat=True)
-        .first()
-    )
+    own = QuestionText.own(kind=invitation.kind, language=translation.get_language())
     if own:
         return own.replace("{company}", company)
     if invitation.kind == "csat":

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
@@ -337,10 +342,20 @@ class LinkClick(models.Model):
     # Why this fetch looks automated ("" when it looks like a person), re-judged as
     # later fetches of the same email come in.
     automated_reason = models.CharField(max_length=200, blank=True)
+    # When the worker judged it (surveys.clicks.clicks_judge); a page view only
+    # stores the fetch, and the sweep judges any whose task was lost.
+    judged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["survey", "at"])]
+        indexes = [
+            models.Index(fields=["survey", "at"]),
+            models.Index(
+                fields=["at"],
+                condition=models.Q(judged_at__isnull=True),
+                name="linkclick_unjudged",
+            ),
+        ]
 
     def __str__(self) -> str:
         score = f" {self.score}" if self.score is not None else ""
@@ -401,6 +416,17 @@ class Response(models.Model):
 
     objects = ResponseQuerySet.as_manager()
 
+    # What a changed answer replaces (the copies and answered_at stay).
+    ANSWER_FIELDS = (
+        "raw_score",
+        "score",
+        "comment",
+        "updated_at",
+        "held",
+        "held_reason",
+        "released_at",
+        "processed_at",
+    )
     INVITATION_COPIES = ("kind", "scale_points")
     SURVEY_COPIES = ("agent_id", "team_id", "channel", "category")
 
@@ -580,11 +606,46 @@ class SurveyPolicy(models.Model):
 
     @classmethod
     def load(cls, *, with_logo: bool = False) -> SurveyPolicy:
-        """The one policy row, made on first use. The logo (up to 200 KB) is left
-        out unless asked for; it is read from the database if used."""
-        objects = cls.objects.all() if with_logo else cls.objects.defer("logo")
+        """The one policy row, made on first use: from this process's setup_cache
+        (every customer request reads it; see SetupCache). The logo (up to 200 KB)
+        is left out unless asked for; it is read from the database if used."""
+        if with_logo:
+            return cls._fetch(cls.objects.all())
+        # A copy: a caller that changes its policy does not change the cached one.
+        return copy.copy(setup_cache.get("policy", lambda: cls._fetch(cls.objects.defer("logo"))))
+
+    @classmethod
+    def _fetch(cls, objects: models.QuerySet) -> SurveyPolicy:
         policy, _created = objects.get_or_create(pk=1, defaults={"excluded_tags": ["no-survey"]})
         return policy
+
+
+class SetupCache:
+    """What every customer request and email reads and an admin rarely changes (the
+    survey policy, the question texts), kept in each process for
+    SURVEY_SETUP_CACHE_SECONDS. Saving or deleting one drops it at once in the
+    process that saved it; every other web and worker process reads the change
+    within those seconds."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        kept = self._values.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        value = load()
+        seconds = settings.SURVEY_SETUP_CACHE_SECONDS
+        if seconds > 0:
+            self._values[key] = (now + seconds, value)
+        return value
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+setup_cache = SetupCache()
 
 
 class QuestionText(models.Model):
@@ -609,6 +670,27 @@ class QuestionText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.language}): {self.text}"
+
+    @classmethod
+    def own(cls, *, kind: str, language: str) -> str:
+        """The admin's wording of a question in a language, "" for the default one:
+        all wordings are read once into the setup_cache."""
+
+        def load() -> dict[tuple[str, str], str]:
+            return {
+                (k, lang): text
+                for k, lang, text in cls.objects.values_list("kind", "language", "text")
+            }
+
+        return setup_cache.get("question_texts", load).get((kind, language), "")
+
+
+@receiver(post_save, sender=SurveyPolicy, dispatch_uid="surveys_policy_saved")
+@receiver(post_delete, sender=SurveyPolicy, dispatch_uid="surveys_policy_deleted")
+@receiver(post_save, sender=QuestionText, dispatch_uid="surveys_question_text_saved")
+@receiver(post_delete, sender=QuestionText, dispatch_uid="surveys_question_text_deleted")
+def _setup_changed(sender: Any, **kwargs: Any) -> None:
+    setup_cache.clear()
 
 
 class ApiKey(models.Model):

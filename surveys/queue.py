@@ -62,17 +62,31 @@ def not_queued(now: datetime, *, due_field: str = "") -> models.Q:
 
 
 def queue_due(
-    task_name: str, model: type[models.Model], due: dict[int, Any], *, now: datetime
+    task_name: str,
+    model: type[models.Model],
+    due: dict[int, Any],
+    *,
+    now: datetime,
+    batch: int = 0,
 ) -> int:
     """Queue the task for each row a sweep found due (row pk: the task's argument) and
-    note when (queued_at), so the next sweeps leave it while its message waits. A row
-    whose message could not be queued is not marked: the next sweep tries it again."""
+    note when (queued_at), so the next sweeps leave it while its message waits. With
+    `batch`, one task takes a list of up to that many arguments. A row whose message
+    could not be queued is not marked: the next sweep tries it again. Returns the
+    rows queued."""
     task = task_named(task_name)
+    items = list(due.items())
+    chunks = [items[i : i + batch] for i in range(0, len(items), batch)] if batch else []
     queued: list[int] = []
     try:
-        for pk, argument in due.items():
-            task.delay(argument)
-            queued.append(pk)
+        if batch:
+            for chunk in chunks:
+                task.delay([argument for _pk, argument in chunk])
+                queued.extend(pk for pk, _argument in chunk)
+        else:
+            for pk, argument in items:
+                task.delay(argument)
+                queued.append(pk)
     finally:
         model._default_manager.filter(pk__in=queued).update(queued_at=now)
     return len(queued)

@@ -9,6 +9,8 @@ import random
 import smtplib
 from datetime import datetime, timedelta
 
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -27,7 +29,7 @@ State = Survey.State
 SENDING_TIMEOUT = timedelta(minutes=15)
 
 
-def surveys_due(*, now: datetime, limit: int = 500) -> dict[int, int]:
+def surveys_due(*, now: datetime, limit: int = 2000) -> dict[int, int]:
     """Surveys ready to go out whose send is not already waiting in the broker (survey:
     its ticket, which the send task takes)."""
     return dict(
@@ -60,8 +62,26 @@ def survey_link(survey: Survey, purpose: str = SurveyLink.Purpose.SURVEY) -> str
     return token
 
 
+def survey_emails_send(*, ticket_ids: list[int], claim: str = "") -> int:
+    """Send these tickets' due survey emails, one after the other over one connection
+    to the mail server (or the provider's API), opened again after a failure.
+    Returns how many went out."""
+    connection = get_connection()
+    sent = 0
+    try:
+        for ticket_id in ticket_ids:
+            sent += bool(survey_email_send(ticket_id=ticket_id, claim=claim, connection=connection))
+    finally:
+        connection.close()
+    return sent
+
+
 def survey_email_send(
-    *, ticket_id: int, now: datetime | None = None, claim: str = ""
+    *,
+    ticket_id: int,
+    now: datetime | None = None,
+    claim: str = "",
+    connection: BaseEmailBackend | None = None,
 ) -> list[Invitation]:
     """Send the ticket's survey, if due, in one email.
 
@@ -70,8 +90,9 @@ def survey_email_send(
     lets the same task, delivered again after its worker died mid-send, take its own
     claim back and send again. Whatever the tries, the email is the same: the same
     links and the same Message-ID. Temporary SMTP failures put it back with a backoff;
-    permanent ones mark it failed and stop mail to the address. Returns the questions
-    sent.
+    permanent ones mark it failed and stop mail to the address. A batch passes its
+    open `connection`; it is closed after a failure and opened again for the next.
+    Returns the questions sent.
     """
     now = now or timezone.now()
     mine = Q(state=State.SCHEDULED)
@@ -90,8 +111,13 @@ def survey_email_send(
     token = survey_link(survey)
     message = emails.survey_email(invitations=invitations, token=token, policy=policy)
     try:
+        if connection is not None:
+            connection.open()  # a no-op while it is open
+            message.connection = connection
         message.send()
     except Exception as exc:
+        if connection is not None:
+            connection.close()  # the next email of the batch opens a fresh one
         _send_failed(survey, exc, now)
         return []
     Survey.objects.filter(pk=survey.pk).update(

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -43,16 +43,21 @@ class IngestResult:
     ticket: Ticket
     created: bool
     changed: bool
+    # The survey this event planned and its questions, when it planned one.
+    survey: Survey | None = None
+    questions: tuple[Invitation, ...] = ()
 
 
 # --- Tickets -------------------------------------------------------------------------
 
 
 def customer_upsert(*, email: str, name: str = "", locale: str = "") -> Customer:
+    """The customer with this address, made or updated from a helpdesk's data; read
+    with when they were last asked NPS (last_nps_at), which a solved ticket needs."""
     email = email.strip().lower()
-    customer, created = Customer.objects.get_or_create(
-        email=email, defaults={"name": name, "locale": rules.locale_normalise(locale)}
-    )
+    customer, created = Customer.objects.annotate(
+        last_nps_at=_last_nps_of(OuterRef("pk"))
+    ).get_or_create(email=email, defaults={"name": name, "locale": rules.locale_normalise(locale)})
     if not created:
         changes = {}
         if name and name != customer.name:
@@ -68,6 +73,11 @@ def customer_upsert(*, email: str, name: str = "", locale: str = "") -> Customer
 
 def agent_upsert(*, email: str, name: str = "", team: Team | None = None) -> Any:
     email = email.strip().lower()
+    known = Agent.objects.select_related("user").filter(user__username=email).first()
+    if known is not None:
+        if team is not None and known.team_id is None:
+            Agent.objects.filter(pk=known.pk).update(team=team)
+        return known.user
     first, _sep, last = name.partition(" ")
     user, created = User.objects.get_or_create(
         username=email, defaults={"email": email, "first_name": first, "last_name": last}
@@ -152,9 +162,12 @@ def _ticket_ingest(event: dict[str, Any], now: datetime) -> IngestResult:
     reopened = (was_solved and not ticket.is_solved) or ticket.reopens > old_reopens
     if reopened:
         invitations_cancel(ticket=ticket, reason="ticket reopened before the survey was sent")
+    survey, questions = None, []
     if ticket.is_solved and (created or not was_solved or reopened):
-        invitations_schedule(ticket=ticket, now=now)
-    return IngestResult(ticket=ticket, created=created, changed=changed)
+        survey, questions = _survey_schedule(ticket=ticket, now=now, new_ticket=created)
+    return IngestResult(
+        ticket=ticket, created=created, changed=changed, survey=survey, questions=tuple(questions)
+    )
 
 
 def invitations_cancel(*, ticket: Ticket, reason: str) -> int:
@@ -164,21 +177,44 @@ def invitations_cancel(*, ticket: Ticket, reason: str) -> int:
     )
 
 
-def _last_nps_at(customer: Customer) -> datetime | None:
-    return (
+def _last_nps_of(customer: Any) -> Subquery:
+    """When the customer (a pk, or an OuterRef to one) was last asked NPS, or is
+    about to be: the latest NPS question sent or planned."""
+    asked = (
         Invitation.objects.filter(survey__customer=customer, kind="nps")
         .exclude(survey__state__in=[State.SUPPRESSED, State.FAILED, State.CANCELLED])
-        .aggregate(last=Max(Coalesce("survey__sent_at", "survey__send_after")))["last"]
+        .order_by()
+        .values("survey__customer")
+        .annotate(last=Max(Coalesce("survey__sent_at", "survey__send_after")))
+        .values("last")
     )
+    return Subquery(asked[:1])
+
+
+def _last_nps_at(customer: Customer) -> datetime | None:
+    if hasattr(customer, "last_nps_at"):  # read with the customer (customer_upsert)
+        return customer.last_nps_at
+    return Customer.objects.filter(pk=customer.pk).values_list(
+        _last_nps_of(customer.pk), flat=True
+    )[0]
 
 
 def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
     """Plan the survey for a solved ticket: one Survey and a question (Invitation)
     per kind due. A survey cancelled when the ticket was reopened is planned again;
     a ticket surveyed already is not. Returns the questions scheduled."""
-    survey = Survey.objects.filter(ticket=ticket).first()
+    survey, questions = _survey_schedule(ticket=ticket, now=now)
+    return questions if survey is not None and survey.state == State.SCHEDULED else []
+
+
+def _survey_schedule(
+    *, ticket: Ticket, now: datetime, new_ticket: bool = False
+) -> tuple[Survey | None, list[Invitation]]:
+    """The survey planned (scheduled, or suppressed with the reason) and all its
+    questions; (None, []) when the ticket was surveyed already."""
+    survey = None if new_ticket else Survey.objects.filter(ticket=ticket).first()
     if survey is not None and survey.state != State.CANCELLED:
-        return []  # surveyed already
+        return None, []  # surveyed already
     policy = SurveyPolicy.load()
     customer = ticket.requester
     plan = rules.survey_plan(
@@ -213,6 +249,8 @@ def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
         survey = Survey.objects.create(ticket=ticket, **values)
     else:
         Survey.objects.filter(pk=survey.pk).update(**values)
+        for name, value in values.items():
+            setattr(survey, name, value)
         survey.invitations.all().delete()
     # A suppressed survey keeps the question it would have opened with, for the record.
     kinds = plan.kinds or ("csat",)
@@ -229,11 +267,9 @@ def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
             for kind in kinds
         ]
     )
-    if not plan.kinds:
-        return []
-    if settings.SURVEY_SEND_DELAY == 0:
+    if plan.kinds and settings.SURVEY_SEND_DELAY == 0:
         enqueue("surveys.tasks.survey_email_send", ticket.pk)
-    return questions
+    return survey, questions
 
 
 # --- Who may be mailed ---------------------------------------------------------------

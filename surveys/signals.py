@@ -31,10 +31,6 @@ answer_held = Signal()
 # deleted. kwargs: surveys (the surveys they belonged to), now.
 answers_discarded = Signal()
 
-# An answer held for review was approved by an admin: its subscribers have not seen
-# it yet. kwargs: response.
-answer_released = Signal()
-
 # What the metrics count of one survey changed: it was sent, clicked, bounced or
 # complained about; or one of its answers was recorded while held, or deleted.
 # kwargs: survey; invitation (the question whose answer changed, or None);

@@ -8,7 +8,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import answering, reminders, sending, services
+from . import answering, clicks, reminders, sending, services
 from .models import Survey
 from .queue import queue_due
 
@@ -26,6 +26,19 @@ def survey_email_send(self, ticket_id: int) -> int:
     return len(sending.survey_email_send(ticket_id=ticket_id, claim=self.request.id or ""))
 
 
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def survey_emails_send(self, ticket_ids: list[int]) -> int:
+    """Send a batch of due survey emails over one connection to the mail server; as
+    survey_email_send, each is claimed, and the batch delivered again after its
+    worker died sends again only the email it was sending."""
+    return sending.survey_emails_send(ticket_ids=ticket_ids, claim=self.request.id or "")
+
+
+# Survey emails per send task: small enough that every worker process gets a share of
+# a sweep's emails, large enough that the connection and the task cost little each.
+SEND_BATCH = 20
+
+
 @shared_task
 def invitations_sweep() -> int:
     """Queue every due survey email and put back sends whose worker died."""
@@ -34,7 +47,11 @@ def invitations_sweep() -> int:
     if rescued:
         logger.warning("rescued %s surveys stuck in sending", rescued)
     queued = queue_due(
-        "surveys.tasks.survey_email_send", Survey, sending.surveys_due(now=now), now=now
+        "surveys.tasks.survey_emails_send",
+        Survey,
+        sending.surveys_due(now=now),
+        now=now,
+        batch=SEND_BATCH,
     )
     for customer_id in services.unsubscribe_links_due():
         unsubscribe_link_send.delay(customer_id)
@@ -73,17 +90,35 @@ SWEEP_GRACE = timedelta(seconds=20)
 
 
 @shared_task
+def responses_process(response_ids: list[int]) -> None:
+    """Tell the apps built on the core about a survey's answers (a follow-up for a low
+    score, the metrics they touch, webhooks); safe to repeat."""
+    for response_id in response_ids:
+        answering.response_process(response_id=response_id)
+
+
+@shared_task
 def response_process(response_id: int) -> None:
-    """Tell the apps built on the core about an answer that counts (a follow-up for a
-    low score, the metrics it touches); safe to repeat."""
+    """One answer's processing, as queued before responses_process took a survey's
+    answers at once (messages of that kind may still wait in a broker)."""
     answering.response_process(response_id=response_id)
 
 
 @shared_task
 def responses_sweep() -> int:
-    """Process answers whose task was lost (the broker was down, a worker died)."""
+    """Process answers, and judge link fetches, whose task was lost (the broker was
+    down, a worker died)."""
     now = timezone.now()
     pending = answering.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
     for response_id in pending:
         answering.response_process(response_id=response_id, now=now)
+    for survey_id in clicks.clicks_unjudged(older_than=SWEEP_GRACE, now=now):
+        clicks.clicks_judge(survey_id=survey_id, now=now)
     return len(pending)
+
+
+@shared_task
+def clicks_judge(survey_id: int) -> None:
+    """Judge the fetches of a survey email's links (person or mail scanner); safe to
+    repeat."""
+    clicks.clicks_judge(survey_id=survey_id)

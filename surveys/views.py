@@ -30,8 +30,7 @@ from .pages import chosen_language, link_unknown, private_headers, public_page, 
 
 def _survey_or_none(token: str) -> tuple[Survey | None, list[Invitation]]:
     """The survey a link opens, and its questions with their answers."""
-    survey = answering.survey_for_token(token)
-    return survey, survey.questions if survey is not None else []
+    return answering.survey_questions_for_token(token)
 
 
 def _survey_context(

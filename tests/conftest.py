@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from surveys import sending, services
 from surveys.api import TicketEventSerializer
 from surveys.api_auth import api_key_create
+from surveys.models import setup_cache
 from tests.factories import InvitationFactory
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -59,8 +60,10 @@ def _english(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Rate-limit counts live in the cache, and frozen time keeps one window open."""
+    """Rate-limit counts live in the cache, and frozen time keeps one window open; the
+    policy a process keeps belongs to the database of the test that read it."""
     cache.clear()
+    setup_cache.clear()
 
 
 def sent_invitation(**overrides: Any) -> Any:

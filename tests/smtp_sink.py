@@ -94,12 +94,19 @@ class Mailbox:
         self.receiving = threading.Event()
         # Addresses the server refuses for good (550 5.1.1), as for a mailbox that is gone.
         self.refused: set[str] = set()
+        # Addresses at which the server gives up on the connection (421), as a server
+        # that restarts or times a client out does.
+        self.closing: set[str] = set()
+        # The client end (address, port) of each connection that delivered a message.
+        self.peers: set[tuple[str, int]] = set()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list
     ) -> str:
         if address in self.refused:
             return "550 5.1.1 No such user"
+        if address in self.closing:
+            return "421 4.3.2 Service shutting down, closing the connection"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -108,6 +115,7 @@ class Mailbox:
         message = email.message_from_bytes(raw, policy=policy.default)
         with self._lock:
             self._messages.append(Mail(list(envelope.rcpt_tos), raw, message))  # type: ignore[arg-type]
+            self.peers.add(tuple(session.peer[:2]))
         if self.reply_delay:
             self.receiving.set()
             await asyncio.sleep(self.reply_delay)

@@ -93,17 +93,21 @@ def test_outbound_event_published_twice_is_one_delivery():
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_outbound_response_saved_publishes_created_then_updated(sent_survey):
+def test_outbound_response_saved_publishes_created_then_updated(
+    sent_survey, django_capture_on_commit_callbacks
+):
     outbound.subscription_create(
         url="https://hooks.example.com/", events=["response.created", "response.updated"]
     )
     ticket, _token = sent_survey()
     invitations = list(Invitation.objects.filter(survey__ticket=ticket).filter(kind="csat"))
 
-    answering.response_record(invitations=invitations, answers={"csat": 4}, now=NOW)
-    answering.response_record(
-        invitations=invitations, answers={"csat": 5}, now=NOW + timedelta(minutes=1)
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the worker processes each
+        answering.response_record(invitations=invitations, answers={"csat": 4}, now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        answering.response_record(
+            invitations=invitations, answers={"csat": 5}, now=NOW + timedelta(minutes=1)
+        )
 
     events = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", flat=True))
     assert events == ["response.created", "response.updated"]
@@ -231,7 +235,9 @@ def test_outbound_url_refusal_allows_a_public_address(settings):
     assert "private" in outbound.url_refusal("http://10.1.2.3/hook")
 
 
-def test_outbound_a_held_answer_is_published_only_when_approved(sent_survey):
+def test_outbound_a_held_answer_is_published_only_when_approved(
+    sent_survey, django_capture_on_commit_callbacks
+):
     outbound.subscription_create(
         url="https://hooks.example.com/", events=["response.created", "response.updated"]
     )
@@ -242,8 +248,11 @@ def test_outbound_a_held_answer_is_published_only_when_approved(sent_survey):
     )
     assert not WebhookDelivery.objects.exists()
 
-    answering.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=1))
-    answering.responses_release(response_ids=[response.pk], now=NOW + timedelta(hours=2))
+    for hours in (1, 2):
+        with django_capture_on_commit_callbacks(execute=True):  # the worker processes it
+            answering.responses_release(
+                response_ids=[response.pk], now=NOW + timedelta(hours=hours)
+            )
 
     [delivery] = WebhookDelivery.objects.all()
     body = json.loads(delivery.body)

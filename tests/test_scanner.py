@@ -39,14 +39,15 @@ def fifty_emails(mailoutbox, time_machine):
 
 
 def test_scanner_fetching_every_link_records_nothing_and_is_filtered(
-    client, fifty_emails, time_machine
+    client, fifty_emails, time_machine, django_capture_on_commit_callbacks
 ):
     time_machine.move_to(SENT + timedelta(seconds=2), tick=True)
     for n, message in enumerate(fifty_emails):
         scanner = {"REMOTE_ADDR": f"198.51.100.{n}", "HTTP_USER_AGENT": "Scanner/1.0"}
         for link in links_of(message):
             for fetch in (client.get, client.head):
-                assert fetch(link, **scanner).status_code == 200, link
+                with django_capture_on_commit_callbacks(execute=True):  # the worker judges
+                    assert fetch(link, **scanner).status_code == 200, link
 
     assert Response.objects.count() == 0
     assert Customer.objects.filter(opted_out_at__isnull=False).count() == 0
@@ -80,14 +81,38 @@ def test_person_answering_after_the_scanner_is_counted(
     assert sum(ScoreRollup.objects.values_list("count", flat=True)) == 1
 
 
-def test_report_funnel_counts_scanned_emails_as_filtered(client, fifty_emails, time_machine):
+def test_report_funnel_counts_scanned_emails_as_filtered(
+    client, fifty_emails, time_machine, django_capture_on_commit_callbacks
+):
     from metrics.check import rollups_differences
     from metrics.models import InvitationRollup
 
     time_machine.move_to(SENT + timedelta(seconds=2), tick=False)
     for link in links_of(fifty_emails[0]):
-        client.get(link, REMOTE_ADDR="198.51.100.1")
+        with django_capture_on_commit_callbacks(execute=True):  # the worker judges
+            client.get(link, REMOTE_ADDR="198.51.100.1")
 
     steps = dict(InvitationRollup.objects.values_list("step", "count"))
     assert (steps["sent"], steps["bot"], steps.get("clicked", 0)) == (EMAILS, 1, 0)
     assert rollups_differences() == []
+
+
+def test_fetches_whose_judging_task_was_lost_are_judged_by_the_sweep(
+    client, fifty_emails, time_machine
+):
+    from surveys import tasks
+
+    time_machine.move_to(SENT + timedelta(minutes=5), tick=False)
+    [link] = [link for link in links_of(fifty_emails[0]) if "csat=4" in link]
+    client.get(link, REMOTE_ADDR="203.0.113.9")  # its task never ran: the broker was away
+    survey = Survey.objects.get(ticket__external_id="1000")
+    assert survey.first_clicked_at is None
+
+    time_machine.shift(tasks.SWEEP_GRACE + timedelta(seconds=1))
+    tasks.responses_sweep()
+    tasks.responses_sweep()
+
+    survey.refresh_from_db()
+    assert survey.first_clicked_at == SENT + timedelta(minutes=5)
+    assert LinkClick.objects.filter(judged_at__isnull=True).count() == 0
+    assert LinkClick.objects.get().automated_reason == ""

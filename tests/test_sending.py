@@ -7,6 +7,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from surveys import sending, services, tasks
 from surveys.models import Invitation, Survey
 from tests.conftest import NOW, survey_token
+from tests.smtp_sink import smtp_sink
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +205,57 @@ def test_invitations_expire_after_thirty_days(solved):
     expired = sending.invitations_expire(now=LATER + timedelta(days=30, seconds=1))
 
     assert expired == 1  # one survey email, its three questions
+
+
+def _customers(solved, count):
+    return [
+        solved(external_id=f"70{n}", requester={"email": f"k{n}@example.se", "name": "Kim"})
+        for n in range(count)
+    ]
+
+
+def test_a_batch_goes_over_one_connection_and_a_fresh_one_after_a_failure(
+    solved, settings, time_machine
+):
+    tickets = _customers(solved, 5)
+    time_machine.move_to(LATER, tick=False)
+    with smtp_sink() as (mailbox, port):
+        settings.EMAIL_BACKEND = "surveys.mail.SMTPBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        mailbox.closing.add("k2@example.se")
+
+        sent = sending.survey_emails_send(ticket_ids=[t.pk for t in tickets], claim="batch")
+
+    assert sent == 4
+    received = sorted(address for m in mailbox.messages for address in m.rcpt_tos)
+    assert received == ["k0@example.se", "k1@example.se", "k3@example.se", "k4@example.se"]
+    assert len(mailbox.peers) == 2  # one connection before the 421, one after
+    failed = Survey.objects.get(ticket=tickets[2])
+    assert (failed.state, failed.attempts) == ("scheduled", 1)
+    assert "421" in failed.reason
+
+
+def test_a_batch_task_run_twice_sends_each_email_once(solved, mailoutbox, time_machine):
+    tickets = _customers(solved, 3)
+    time_machine.move_to(LATER, tick=False)
+
+    first = tasks.survey_emails_send([t.pk for t in tickets])
+    second = tasks.survey_emails_send([t.pk for t in tickets])
+
+    assert (first, second) == (3, 0)
+    assert sorted(m.to[0] for m in mailoutbox) == [
+        "k0@example.se",
+        "k1@example.se",
+        "k2@example.se",
+    ]
+
+
+def test_the_sweep_queues_due_surveys_in_batches(solved, mailoutbox, time_machine):
+    tickets = _customers(solved, tasks.SEND_BATCH + 1)
+    time_machine.move_to(LATER, tick=False)
+
+    queued = tasks.invitations_sweep()
+
+    assert queued == len(tickets)
+    assert len(mailoutbox) == len(tickets)
+    assert set(Survey.objects.values_list("state", flat=True)) == {"sent"}
