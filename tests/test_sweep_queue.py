@@ -37,7 +37,8 @@ def test_ten_sweeps_queue_each_due_survey_once(broker, time_machine):
     counts = [tasks.invitations_sweep() for _ in range(10)]
 
     assert counts == [5] + [0] * 9
-    assert sorted(argument for _name, argument in broker) == sorted(s.ticket_id for s in surveys)
+    queued = [ticket for _name, batch in broker for ticket in batch]  # batches of tickets
+    assert sorted(queued) == sorted(s.ticket_id for s in surveys)
 
 
 def test_a_message_taken_as_lost_is_queued_again(broker, time_machine, settings):
@@ -51,7 +52,7 @@ def test_a_message_taken_as_lost_is_queued_again(broker, time_machine, settings)
     after = tasks.invitations_sweep()
 
     assert (before, after) == (0, 1)
-    assert broker == [("surveys.tasks.survey_email_send", survey.ticket_id)] * 2
+    assert broker == [("surveys.tasks.survey_emails_send", [survey.ticket_id])] * 2
 
 
 def test_a_retry_that_falls_due_is_queued_at_once(broker, time_machine):
