@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.dispatch import receiver
+from django.utils import timezone
 
 from surveys import signals
 from surveys.models import Invitation, Response, Survey
@@ -29,3 +30,15 @@ def survey_changed(
     **kwargs: Any,
 ) -> None:
     rollups_refresh(survey=survey, invitation=invitation, answered_at=answered_at)
+
+
+@receiver(signals.surveys_sent, dispatch_uid="metrics_surveys_sent")
+def surveys_sent(sender: Any, surveys: list[Survey], **kwargs: Any) -> None:
+    """A batch of emails went out: each funnel bucket they are in is recomputed once
+    (a bucket is a day and the agent, team, channel and category)."""
+    buckets: dict[tuple, Survey] = {}
+    for survey in surveys:
+        key = (survey.agent_id, survey.team_id, survey.channel, survey.category)
+        buckets.setdefault((*key, timezone.localdate(survey.sent_at)), survey)
+    for survey in buckets.values():
+        rollups_refresh(survey=survey)

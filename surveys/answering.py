@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -18,7 +18,9 @@ from .models import (
     Response,
     ResponseRevision,
     Survey,
+    SurveyLink,
     SurveyPolicy,
+    Ticket,
     answer_copies,
     by_question_order,
 )
@@ -40,21 +42,94 @@ def survey_for_token(token: str) -> Survey | None:
 
 
 def survey_questions_for_token(token: str) -> tuple[Survey | None, list[Invitation]]:
-    """The survey a link opens and its questions with their answers, in the order
-    they are asked: one query on the links' unique token hash."""
+    """The survey a link opens, with its ticket, and its questions with their answers,
+    in the order they are asked: one query on the links' unique token hash. Every
+    customer request starts here, so the query is written once per process
+    (_LinkQuery) instead of being built by the ORM each time."""
     if not token or len(token) > 100:
         return None, []
-    rows = list(
-        Invitation.objects.filter(
-            survey__links__token_hash=token_hash(token), survey__state__in=Survey.MAILED_STATES
-        ).select_related("survey__ticket", "response")
-    )
+    rows = _LinkQuery.get().run(token_hash(token))
     if not rows:
         return None, []
-    survey = rows[0].survey
-    for row in rows:
-        row.survey = survey
-    return survey, by_question_order(rows)
+    return rows[0].survey, by_question_order(rows)
+
+
+class _Columns:
+    """One model's columns in a hand-written SELECT, and how a slice of a row becomes
+    the model instance (with the database's converters, as the ORM applies them)."""
+
+    def __init__(self, model: type[models.Model], alias: str, start: int) -> None:
+        quote = connection.ops.quote_name
+        fields = model._meta.concrete_fields
+        self.model, self.start, self.end = model, start, start + len(fields)
+        self.attnames = [f.attname for f in fields]
+        self.select = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+        self.converters = []
+        for f in fields:
+            column = f.get_col(alias)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            self.converters.append((found, column))
+
+    def build(self, row: tuple) -> models.Model | None:
+        values = list(row[self.start : self.end])
+        if values[0] is None:  # the primary key: no row on an outer join
+            return None
+        for index, (converters, column) in enumerate(self.converters):
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+class _LinkQuery:
+    """SELECT a link's survey, ticket, questions and answers; made once per process."""
+
+    _made: _LinkQuery | None = None
+
+    @classmethod
+    def get(cls) -> _LinkQuery:
+        if cls._made is None:
+            cls._made = cls()
+        return cls._made
+
+    def __init__(self) -> None:
+        parts = [(Invitation, "i"), (Survey, "s"), (Ticket, "t"), (Response, "r")]
+        self.columns: list[_Columns] = []
+        start = 0
+        for model, alias in parts:
+            self.columns.append(_Columns(model, alias, start))
+            start = self.columns[-1].end
+        table = {model: connection.ops.quote_name(model._meta.db_table) for model, _a in parts}
+        link = connection.ops.quote_name(SurveyLink._meta.db_table)
+        token_hash_column = f"{link}.{connection.ops.quote_name('token_hash')}"
+        states = ", ".join(["%s"] * len(Survey.MAILED_STATES))
+        self.states = [str(state) for state in Survey.MAILED_STATES]
+        # Names from the models' metadata; the token hash and states are parameters.
+        self.sql = (
+            f"SELECT {', '.join(c.select for c in self.columns)} FROM {link}"  # noqa: S608
+            f" JOIN {table[Survey]} s ON s.id = {link}.survey_id"
+            f" JOIN {table[Ticket]} t ON t.id = s.ticket_id"
+            f" JOIN {table[Invitation]} i ON i.survey_id = s.id"
+            f" LEFT JOIN {table[Response]} r ON r.invitation_id = i.id"
+            f" WHERE {token_hash_column} = %s AND s.state IN ({states})"
+        )
+
+    def run(self, hashed: str) -> list[Invitation]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [hashed, *self.states])
+            rows = cursor.fetchall()
+        questions, survey = [], None
+        for row in rows:
+            invitation, row_survey, ticket, response = (c.build(row) for c in self.columns)
+            if survey is None:
+                survey = row_survey
+                survey.ticket = ticket
+            invitation.survey = survey
+            if response is None:  # known to have none: no query to find out
+                Invitation.response.related.set_cached_value(invitation, None)
+            else:
+                invitation.response = response
+            questions.append(invitation)
+        return questions
 
 
 def survey_is_expired(survey: Survey, invitations: list[Invitation], now: datetime) -> bool:

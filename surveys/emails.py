@@ -4,6 +4,7 @@ the recipient's language and returns the message, ready to send."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import urllib.parse
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 
 if TYPE_CHECKING:
     from .models import Customer, Invitation, SurveyPolicy
@@ -147,31 +149,38 @@ def _survey_message(
 
     survey = invitations[0].survey
     ticket, customer = survey.ticket, survey.customer
-    survey_url = absolute(reverse("surveys:survey", args=[token]))
-    csat = next((i for i in invitations if i.kind == "csat"), None)
-    context: dict[str, Any] = {
-        **brand_context(policy),
+    # What differs from one customer to the next; the rest is rendered once (_rendered).
+    own = {
         # Nordic emails greet by first name: "Hej Anna," not "Hej Anna Berg,".
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
         "agent_name": survey.agent.get_full_name() if survey.agent else "",
         "subject": ticket.subject,
-        "survey_url": survey_url,
+        "survey_url": absolute(reverse("surveys:survey", args=[token])),
         # Invisible to people: only a machine fetches it (see rules.clicks_automated).
         "honeypot_url": absolute(reverse("surveys:honeypot", args=[token])),
-        "style": policy.csat_style,
         "unsubscribe_url": unsubscribe_url(customer, at=survey.created_at),
     }
+    marks = {key: _mark(key) if value else "" for key, value in own.items()}
+    csat = next((i for i in invitations if i.kind == "csat"), None)
+    context: dict[str, Any] = {**brand_context(policy), **marks, "style": policy.csat_style}
     with translation.override(survey.locale):
         if csat is not None:
             context["question"] = question_text(csat, policy.company_name)
             context["ends"] = scale_labels(csat)
             context["ratings"] = [
-                (point, f"{survey_url}?csat={point.value}")
+                (point, f"{marks['survey_url']}?csat={point.value}")
                 for point in scale_points(csat, policy.csat_style)
             ]
-    message = render_email(name, context, customer.email, survey.locale)
+    subject, text, html = _rendered(name, context, survey.locale)
+    message = EmailMultiAlternatives(
+        # On one line, as render_email makes a subject.
+        subject=" ".join(_fill(subject, own, html=False).split()),
+        body=_fill(text, own, html=False),
+        to=[customer.email],
+    )
+    message.attach_alternative(_fill(html, own, html=True), "text/html")
     message.extra_headers = {
-        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+        "List-Unsubscribe": f"<{own['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
         "X-Kundpuls-Ticket": str(ticket),
@@ -179,6 +188,38 @@ def _survey_message(
         **_own_message_id(f"{name}:{survey.pk}:{survey.link_key}"),
     }
     return message
+
+
+# Survey emails differ from customer to customer only in a few values: each email's
+# subject, text and HTML are rendered once per language and everything else in the
+# context (the policy, the questions, the style, and which of those values are empty),
+# with a mark where each value goes, and filled for each customer.
+_MARK_KEY = secrets.token_hex(6)
+_RENDERED: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+_RENDERED_KEPT = 512
+
+
+def _mark(key: str) -> str:
+    return f"[[kundpuls-{_MARK_KEY}-{key}]]"
+
+
+def _rendered(name: str, context: dict[str, Any], language: str) -> tuple[str, str, str]:
+    key = (name, language, repr(sorted(context.items())))
+    if key not in _RENDERED:
+        if len(_RENDERED) >= _RENDERED_KEPT:
+            _RENDERED.clear()
+        message = render_email(name, context, "", language)
+        _RENDERED[key] = (message.subject, message.body, message.alternatives[0].content)
+    return _RENDERED[key]
+
+
+def _fill(rendered: str, values: dict[str, str], *, html: bool) -> str:
+    """Put each customer's values where their marks are (escaped for HTML, as the
+    template would have)."""
+    for key, value in values.items():
+        if value:
+            rendered = rendered.replace(_mark(key), escape(value) if html else value)
+    return rendered
 
 
 def survey_comment(invitation: Invitation) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
+import uuid
 from datetime import datetime, timedelta
 
 from django.core.mail import get_connection
@@ -67,86 +68,151 @@ def survey_emails_send(*, ticket_ids: list[int], claim: str = "") -> int:
     to the mail server (or the provider's API), opened again after a failure.
     Returns how many went out."""
     connection = get_connection()
-    sent = 0
     try:
-        for ticket_id in ticket_ids:
-            sent += bool(survey_email_send(ticket_id=ticket_id, claim=claim, connection=connection))
+        sent = _surveys_send(ticket_ids=ticket_ids, claim=claim, connection=connection)
     finally:
         connection.close()
-    return sent
+    return sum(1 for questions in sent.values() if questions)
 
 
 def survey_email_send(
+    *, ticket_id: int, now: datetime | None = None, claim: str = ""
+) -> list[Invitation]:
+    """Send the ticket's survey, if due, in one email; returns the questions sent."""
+    return _surveys_send(ticket_ids=[ticket_id], now=now, claim=claim).get(ticket_id, [])
+
+
+def _surveys_send(
     *,
-    ticket_id: int,
+    ticket_ids: list[int],
     now: datetime | None = None,
     claim: str = "",
     connection: BaseEmailBackend | None = None,
-) -> list[Invitation]:
-    """Send the ticket's survey, if due, in one email.
+) -> dict[int, list[Invitation]]:
+    """Send the due survey emails of these tickets; by ticket, the questions sent.
 
-    The survey is claimed first (scheduled -> sending) with a conditional UPDATE, so a
-    second worker or a repeated task finds nothing to send; `claim` (the task's id)
-    lets the same task, delivered again after its worker died mid-send, take its own
-    claim back and send again. Whatever the tries, the email is the same: the same
-    links and the same Message-ID. Temporary SMTP failures put it back with a backoff;
-    permanent ones mark it failed and stop mail to the address. A batch passes its
-    open `connection`; it is closed after a failure and opened again for the next.
-    Returns the questions sent.
+    The surveys are claimed first (scheduled -> sending) with one conditional UPDATE,
+    so a second worker or a repeated task finds nothing to send; `claim` (the task's
+    id) lets the same task, delivered again after its worker died mid-send, take its
+    own claims back and send what is still claimed. Whatever the tries, an email is
+    the same: the same links and the same Message-ID. Temporary SMTP failures put it
+    back with a backoff; permanent ones mark it failed and stop mail to the address.
+    What the rules need (each customer's last email and last NPS question) is read
+    once for the batch. A batch passes its open `connection`; it is closed after a
+    failure and opened again for the next email.
     """
-    now = now or timezone.now()
-    mine = Q(state=State.SCHEDULED)
-    if claim:
-        mine |= Q(state=State.SENDING, claim=claim)
-    claimed = Survey.objects.filter(mine, ticket_id=ticket_id, send_after__lte=now).update(
-        state=State.SENDING, claimed_at=now, claim=claim
+    claimed_at = now or timezone.now()
+    claim = claim or f"run-{uuid.uuid4().hex}"
+    mine = Q(state=State.SCHEDULED) | Q(state=State.SENDING, claim=claim)
+    Survey.objects.filter(mine, ticket_id__in=ticket_ids, send_after__lte=claimed_at).update(
+        state=State.SENDING, claimed_at=claimed_at, claim=claim
     )
-    if not claimed:
-        return []
-    survey = Survey.objects.select_related("ticket", "customer", "agent").get(ticket_id=ticket_id)
+    surveys = list(
+        Survey.objects.filter(ticket_id__in=ticket_ids, state=State.SENDING, claim=claim)
+        .select_related("ticket", "customer", "agent")
+        .prefetch_related("invitations")
+        .order_by("pk")
+    )
+    if not surveys:
+        return {}
     policy = SurveyPolicy.load()
-    invitations = _drop_blocked(survey, policy, now)
-    if not invitations:
-        return []
-    token = survey_link(survey)
-    message = emails.survey_email(invitations=invitations, token=token, policy=policy)
-    try:
-        if connection is not None:
-            connection.open()  # a no-op while it is open
-            message.connection = connection
-        message.send()
-    except Exception as exc:
-        if connection is not None:
-            connection.close()  # the next email of the batch opens a fresh one
-        _send_failed(survey, exc, now)
-        return []
-    Survey.objects.filter(pk=survey.pk).update(
-        state=State.SENT,
-        sent_at=now,
-        expires_at=now + timedelta(days=policy.answer_days),
-        attempts=survey.attempts + 1,
-        # The reason NPS was left out, if it was.
-        reason=survey.reason,
-        # The provider's events about this email name it by this id.
-        message_id=emails.message_id(message)[:255],
-    )
-    survey.state, survey.sent_at = State.SENT, now
-    signals.survey_changed_send(survey)
-    return invitations
+    history = _SendHistory(surveys)
+    tokens = _survey_links(surveys)
+    sent: dict[int, list[Invitation]] = {}
+    for survey in surveys:
+        at = now or timezone.now()
+        invitations = _drop_blocked(survey, policy, at, history)
+        sent[survey.ticket_id] = []
+        if not invitations:
+            continue
+        message = emails.survey_email(
+            invitations=invitations, token=tokens[survey.pk], policy=policy
+        )
+        try:
+            if connection is not None:
+                connection.open()  # a no-op while it is open
+                message.connection = connection
+            message.send()
+        except Exception as exc:
+            if connection is not None:
+                connection.close()  # the next email of the batch opens a fresh one
+            _send_failed(survey, exc, at)
+            continue
+        Survey.objects.filter(pk=survey.pk).update(
+            state=State.SENT,
+            sent_at=at,
+            expires_at=at + timedelta(days=policy.answer_days),
+            attempts=survey.attempts + 1,
+            # The reason NPS was left out, if it was.
+            reason=survey.reason,
+            # The provider's events about this email name it by this id.
+            message_id=emails.message_id(message)[:255],
+        )
+        survey.state, survey.sent_at = State.SENT, at
+        history.sent(survey, invitations, at)
+        sent[survey.ticket_id] = invitations
+    mailed = [survey for survey in surveys if sent[survey.ticket_id]]
+    if mailed:
+        signals.surveys_sent.send(sender=Survey, surveys=mailed)
+    return sent
 
 
-def _drop_blocked(survey: Survey, policy: SurveyPolicy, now: datetime) -> list[Invitation]:
+def _survey_links(surveys: list[Survey]) -> dict[int, str]:
+    """Each survey's link token for its email, its hash kept (as survey_link does),
+    in one statement for the batch."""
+    tokens, links = {}, []
+    for survey in surveys:
+        token, hashed = survey_token(link_key=survey.link_key, purpose=SurveyLink.Purpose.SURVEY)
+        tokens[survey.pk] = token
+        links.append(
+            SurveyLink(survey=survey, token_hash=hashed, purpose=SurveyLink.Purpose.SURVEY)
+        )
+    SurveyLink.objects.bulk_create(links, ignore_conflicts=True)
+    return tokens
+
+
+class _SendHistory:
+    """When each customer of a batch was last emailed a survey and last asked NPS,
+    by other surveys than the batch's (a try again of an email asks nothing new),
+    kept up to date as the batch sends."""
+
+    def __init__(self, surveys: list[Survey]) -> None:
+        customers = {survey.customer_id for survey in surveys}
+        batch = [survey.pk for survey in surveys]
+        self.last_email: dict[int, datetime] = dict(
+            Survey.objects.filter(customer_id__in=customers, sent_at__isnull=False)
+            .exclude(pk__in=batch)
+            .order_by()
+            .values("customer_id")
+            .annotate(last=Max("sent_at"))
+            .values_list("customer_id", "last")
+        )
+        self.last_nps: dict[int, datetime] = dict(
+            Invitation.objects.filter(
+                survey__customer_id__in=customers, kind="nps", survey__sent_at__isnull=False
+            )
+            .exclude(survey_id__in=batch)
+            .order_by()
+            .values("survey__customer_id")
+            .annotate(last=Max("survey__sent_at"))
+            .values_list("survey__customer_id", "last")
+        )
+
+    def sent(self, survey: Survey, invitations: list[Invitation], at: datetime) -> None:
+        self.last_email[survey.customer_id] = at
+        if any(i.kind == "nps" for i in invitations):
+            self.last_nps[survey.customer_id] = at
+
+
+def _drop_blocked(
+    survey: Survey, policy: SurveyPolicy, now: datetime, history: _SendHistory
+) -> list[Invitation]:
     """Suppress a claimed survey the rules no longer allow, or leave out its NPS
     question when NPS was asked too recently; return the questions to send."""
     customer = survey.customer
-    last_email_at = (
-        Survey.objects.filter(customer=customer, sent_at__isnull=False)
-        .exclude(pk=survey.pk)
-        .aggregate(last=Max("sent_at"))["last"]
-    )
     reason = rules.send_block_reason(
         opted_out=customer.is_opted_out,
-        last_email_at=last_email_at,
+        last_email_at=history.last_email.get(customer.pk),
         throttle_days=policy.throttle_days,
         now=now,
         suppressed_reason=suppressed_reason(customer),
@@ -156,13 +222,7 @@ def _drop_blocked(survey: Survey, policy: SurveyPolicy, now: datetime) -> list[I
         return []
     survey.reason = ""
     invitations = survey.questions
-    last_nps = (
-        Invitation.objects.filter(
-            survey__customer=customer, kind="nps", survey__sent_at__isnull=False
-        )
-        .exclude(survey=survey)  # a try again of this very email asks nothing new
-        .aggregate(last=Max("survey__sent_at"))["last"]
-    )
+    last_nps = history.last_nps.get(customer.pk)
     if not rules.nps_due(last_nps_at=last_nps, interval_days=policy.nps_interval_days, now=now):
         nps = [i for i in invitations if i.kind == "nps"]
         if nps:

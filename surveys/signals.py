@@ -31,11 +31,16 @@ answer_held = Signal()
 # deleted. kwargs: surveys (the surveys they belonged to), now.
 answers_discarded = Signal()
 
-# What the metrics count of one survey changed: it was sent, clicked, bounced or
+# What the metrics count of one survey changed: it was clicked, bounced or
 # complained about; or one of its answers was recorded while held, or deleted.
 # kwargs: survey; invitation (the question whose answer changed, or None);
 # answered_at (the deleted answer's time, or None).
 survey_changed = Signal()
+
+
+# Survey emails went out (a batch of sending.survey_emails_send, or one). kwargs:
+# surveys (each with its sent_at). Receivers refresh what they count once per batch.
+surveys_sent = Signal()
 
 
 def survey_changed_send(

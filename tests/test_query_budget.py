@@ -57,3 +57,22 @@ def test_ticket_event_of_a_known_customer_takes_at_most_ten_queries(api, sent_su
     assert posted.status_code in (200, 201, 202)
     print(len(queries), *queries, sep="\n")
     assert len(queries) <= 10
+
+
+def test_a_batch_of_survey_emails_reads_the_rules_facts_once(api, sent_survey, time_machine):
+    from surveys import sending
+
+    sent_survey()
+    tickets = []
+    for n in range(10):
+        event = ticket_event(external_id=f"6{n}", requester={"email": f"k{n}@example.se"})
+        tickets.append(api.post("/api/v1/tickets", event, format="json").json()["id"])
+    time_machine.shift(timedelta(hours=2))
+
+    sent, queries = _queries(lambda: sending.survey_emails_send(ticket_ids=tickets))
+
+    assert sent == 10
+    # Per email: the update marking it sent. Per batch: the claim, the surveys and their
+    # questions, the customers' last email and NPS, the links, and the refresh of the
+    # funnel bucket they share.
+    assert len(queries) <= 10 + 10

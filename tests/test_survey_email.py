@@ -163,3 +163,55 @@ def test_brand_colour_must_carry_white_text():
 def test_contrast_ratio_follows_wcag():
     assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
     assert contrast_ratio("#767676", "#ffffff") == pytest.approx(4.54, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "agent"),
+    [
+        ("Anna Berg", 'Can\'t log in & <b>reset</b> "fails"', "lars@support.example"),
+        ("", "Refund  not\treceived", None),
+        ("Åsa O'Neill", "Fråga om leverans", "lars@support.example"),
+    ],
+)
+def test_survey_email_filled_from_its_rendered_shape_equals_a_full_render(
+    sent_survey, mailoutbox, name, subject, agent
+):
+    from django.urls import reverse
+    from django.utils import translation
+
+    from surveys.emails import absolute, brand_context, render_email, unsubscribe_url
+    from surveys.forms import question_text, scale_labels, scale_points
+    from surveys.models import Survey
+    from tests.conftest import survey_token
+
+    requester = {"email": "kund@example.se", "name": name, "locale": "sv"}
+    assignee = {"email": agent, "name": "Lars Holm"} if agent else None
+    sent_survey(requester=requester, subject=subject, assignee=assignee)
+    [message] = mailoutbox
+    survey = Survey.objects.get()
+    token = survey_token(message)
+    policy = SurveyPolicy.load()
+    survey_url = absolute(reverse("surveys:survey", args=[token]))
+    [csat] = [q for q in survey.questions if q.kind == "csat"]
+    with translation.override("sv"):
+        context = {
+            **brand_context(policy),
+            "customer_name": name.split(" ")[0],
+            "agent_name": survey.agent.get_full_name() if survey.agent else "",
+            "subject": subject,
+            "survey_url": survey_url,
+            "honeypot_url": absolute(reverse("surveys:honeypot", args=[token])),
+            "style": policy.csat_style,
+            "unsubscribe_url": unsubscribe_url(survey.customer, at=survey.created_at),
+            "question": question_text(csat, policy.company_name),
+            "ends": scale_labels(csat),
+            "ratings": [
+                (p, f"{survey_url}?csat={p.value}") for p in scale_points(csat, policy.csat_style)
+            ],
+        }
+    full = render_email("survey", context, "kund@example.se", "sv")
+
+    assert message.subject == full.subject
+    assert message.body == full.body
+    assert message.alternatives[0].content == full.alternatives[0].content
+    assert "&amp;" not in message.subject and "&#x27;" not in message.subject
