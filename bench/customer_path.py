@@ -43,6 +43,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -347,7 +348,9 @@ def seed(*, surveys: int, emails: int, batches: int) -> Seeded:
         answer_tokens=tokens[:surveys],
         page_tokens=[t for t, _pk in tokens[surveys:]],
         api_key=plain,
-        send_batches=[[s.pk for s in due[i * emails : (i + 1) * emails]] for i in range(batches)],
+        send_batches=[
+            [s.ticket_id for s in due[i * emails : (i + 1) * emails]] for i in range(batches)
+        ],
     )
 
 
@@ -555,51 +558,19 @@ def kundpuls_send(
     processes, from the first sweep to the last survey marked sent."""
     import redis
     from django.db import close_old_connections
+    from django.utils import timezone
 
     from surveys.models import Survey
     from surveys.tasks import invitations_sweep
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "-c",
-        str(processes),
-        "-Q",
-        env["CELERY_QUEUE"],
-        "-l",
-        "warning",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-n",
-        f"bench{processes}@%h",
-    ]
-    worker = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL
-    )
+    worker = worker_start(env, processes)
     try:
-        from config.celery import app
-
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise SystemExit("the Celery worker did not start")
         # Only this batch is due: the others wait.
-        Survey.objects.exclude(ticket_id__in=ticket_ids).filter(state="scheduled").update(
-            send_after=Survey.objects.values("send_after")[:1].get()["send_after"]
-            + timedelta(days=365)
-        )
-        Survey.objects.filter(ticket_id__in=ticket_ids).update(
-            send_after=Survey.objects.filter(ticket_id__in=ticket_ids)
-            .values("send_after")[:1]
-            .get()["send_after"]
-            - timedelta(days=400)
-        )
+        now = timezone.now()
+        waiting = Survey.objects.filter(state="scheduled")
+        waiting.exclude(ticket_id__in=ticket_ids).update(send_after=now + timedelta(days=365))
+        waiting.filter(ticket_id__in=ticket_ids).update(send_after=now - timedelta(days=1))
         before = sink.count
         start = time.perf_counter()
         while True:
@@ -630,6 +601,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--emails", type=int, default=600, help="survey emails per sending run")
+    parser.add_argument(
+        "--mixed-rate", type=float, default=50.0, help="requests/s of the mixed load"
+    )
+    parser.add_argument("--mixed-seconds", type=float, default=30.0)
     args = parser.parse_args()
 
     from aiosmtpd.controller import Controller
@@ -697,6 +672,7 @@ def main() -> None:
     rows_check(paths, baseline, floor.rows() - 1000)
     report(paths, sql, postgres)
     sending_report(env, seeded, sink, smtp.port)
+    mixed_report(env, seeded, args.mixed_rate, args.mixed_seconds)
     smtp.stop()
     if redis_process is not None:
         redis_process.terminate()
@@ -773,6 +749,117 @@ def report(
             f"{f_rate:.0f} | "
             f"{f_app:.1f}{f_db_part} | **{ratio:.2f}x**{spread} | {sql[name]:.0f} |"
         )
+
+
+def mixed_report(env: dict[str, str], seeded: Seeded, rate: float, seconds: float) -> None:
+    """The API under a steady load with sending on: half solved tickets of new customers
+    (their surveys due at once), half reads of the answers; latency counted from when
+    each request was due (a late start counts), and how long each survey took from its
+    ticket to its email."""
+    import redis
+    from django.db.models import F
+
+    from surveys.models import Survey
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    env = {**env, "SURVEY_SEND_DELAY": "0"}
+    port = free_port()
+    worker = worker_start(env, 2)
+    count = int(rate * seconds)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {seeded.api_key}"}
+    requests: list[Request] = []
+    for n in range(count):
+        if n % 2:
+            requests.append(("GET", "/api/v1/responses", b"", headers))
+        else:
+            event = ticket_event(700_000 + n)
+            event["requester"] = {"email": f"mixed{n}@kund.example", "name": "Kim", "locale": "sv"}
+            event["source"] = "freshdesk"  # told apart from the other paths' tickets
+            requests.append(("POST", "/api/v1/tickets", json.dumps(event).encode(), headers))
+    statuses: list[int] = []
+    latencies: list[float] = []
+    try:
+        with gunicorn(env, port), ThreadPoolExecutor(32) as pool:
+            start = time.perf_counter()
+
+            def send(index: int, request: Request) -> None:
+                due = start + index / rate
+                time.sleep(max(0.0, due - time.perf_counter()))
+                method, path, body, headers = request
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    conn.request(method, path, body=body or None, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    statuses.append(response.status)
+                except OSError:
+                    statuses.append(599)
+                latencies.append(time.perf_counter() - due)
+
+            list(pool.map(send, range(count), requests))
+        surveys = Survey.objects.filter(ticket__source="freshdesk")
+        deadline = time.monotonic() + 120
+        while (
+            surveys.filter(state="scheduled").exists() or surveys.filter(state="sending").exists()
+        ):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        lags = [
+            lag.total_seconds()
+            for lag in surveys.filter(sent_at__isnull=False)
+            .annotate(lag=F("sent_at") - F("ticket__received_at"))
+            .values_list("lag", flat=True)
+        ]
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    errors = sum(1 for status in statuses if status >= 400)
+    print()
+    print(
+        f"mixed API load at {rate:.0f} req/s for {seconds:.0f} s (half solved tickets, half "
+        f"reads), a worker with 2 processes sending at once: "
+        f"p50 {quantile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p95 {quantile(latencies, 0.95) * 1000:.0f} ms, "
+        f"p99 {quantile(latencies, 0.99) * 1000:.0f} ms, {errors} errors; "
+        f"{len(lags)} of {count // 2 + count % 2} surveys sent, ticket to "
+        f"email p50 {quantile(lags, 0.5):.1f} s, p95 {quantile(lags, 0.95):.1f} s, max "
+        f"{max(lags, default=0):.1f} s"
+    )
+
+
+def worker_start(env: dict[str, str], processes: int) -> subprocess.Popen[bytes]:
+    """A Celery worker of Kundpuls's queue, answering pings."""
+    from config.celery import app
+
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-c",
+        str(processes),
+        "-Q",
+        env["CELERY_QUEUE"],
+        "-l",
+        "warning",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"bench{processes}-{secrets.token_hex(3)}@%h",
+    ]
+    worker = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline or worker.poll() is not None:
+            worker.terminate()
+            raise SystemExit("the Celery worker did not start")
+    return worker
 
 
 def sending_report(env: dict[str, str], seeded: Seeded, sink: CountingSink, port: int) -> None:

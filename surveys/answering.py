@@ -10,9 +10,10 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from . import rules, scoring, signals
+from . import rules, scoring, signals, sql
 from .models import (
     Invitation,
     Response,
@@ -21,7 +22,6 @@ from .models import (
     SurveyLink,
     SurveyPolicy,
     Ticket,
-    answer_copies,
     by_question_order,
 )
 from .queue import enqueue
@@ -204,28 +204,69 @@ def response_record(
         if saved:
             # One upsert for the answers (a change keeps the first answer's time and
             # the copies taken then), one insert for their history.
-            Response.objects.bulk_create(
-                saved,
-                update_conflicts=True,
-                unique_fields=["invitation"],
-                update_fields=Response.ANSWER_FIELDS,
-            )
-            ResponseRevision.objects.bulk_create(
-                ResponseRevision(
-                    response=r, raw_score=r.raw_score, comment=r.comment, submitted_at=now
-                )
-                for r in saved
-            )
-        # With the survey's copies of its answers (Survey.answer_counted).
-        changes: dict[str, Any] = {"state": State.ANSWERED, **answer_copies()} if saved else {}
-        if language in rules.SUPPORTED_LANGUAGES and language != survey.locale:
-            changes["locale"] = language
-        if changes:
-            Survey.objects.filter(pk=survey.pk).update(**changes)
+            _answers_store(saved, now)
+        language = language if language in rules.SUPPORTED_LANGUAGES else ""
+        if saved or (language and language != survey.locale):
+            _survey_answered(survey, language, answered=bool(saved))
         if saved:
             # What follows from an answer (follow-ups, metrics, webhooks) is the worker's.
             enqueue("surveys.tasks.responses_process", [r.pk for r in saved])
     return saved
+
+
+_ANSWER_COLUMNS = [f.name for f in Response._meta.concrete_fields if not f.primary_key]
+_REVISION_COLUMNS = ["response", "raw_score", "comment", "submitted_at"]
+
+
+def _answers_store(responses: list[Response], now: datetime) -> None:
+    stored = sql.rows_insert(
+        Response,
+        responses,
+        _ANSWER_COLUMNS,
+        upsert_on="invitation",
+        update=Response.ANSWER_FIELDS,
+    )
+    pks = {invitation_id: pk for pk, invitation_id in stored}
+    for response in responses:
+        response.pk = pks[response.invitation_id]
+        response._state.adding = False
+    revisions = [
+        ResponseRevision(response=r, raw_score=r.raw_score, comment=r.comment, submitted_at=now)
+        for r in responses
+    ]
+    sql.rows_insert(ResponseRevision, revisions, _REVISION_COLUMNS)
+
+
+def _survey_answered(survey: Survey, language: str, *, answered: bool) -> None:
+    """Mark the survey answered, with its copies of its answers (what
+    models.answer_copies() defines), and keep a language the customer chose."""
+    changes: dict[str, Any] = {}
+    if answered:
+        changes = {"state": State.ANSWERED, **_answer_copies_sql()}
+    if language and language != survey.locale:
+        changes["locale"] = language
+    Survey.objects.filter(pk=survey.pk).update(**changes)
+
+
+def _answer_copies_sql() -> dict[str, RawSQL]:
+    """models.answer_copies() as plain SQL, cheap to put in the survey's UPDATE on every
+    answer (the ORM builds its subqueries anew each time); tests compare the two."""
+    quote = connection.ops.quote_name
+    response, invitation, survey = (
+        quote(model._meta.db_table) for model in (Response, Invitation, Survey)
+    )
+    counted = (
+        f"SELECT 1 FROM {response} r JOIN {invitation} i ON i.id = r.invitation_id "  # noqa: S608
+        f"WHERE i.survey_id = {survey}.id AND NOT r.held"
+    )
+    boolean = models.BooleanField()
+    # No value of anyone's in these statements: names from the models only.
+    return {
+        "answer_counted": RawSQL(f"EXISTS({counted})", [], output_field=boolean),  # noqa: S611
+        "answer_commented": RawSQL(  # noqa: S611
+            f"EXISTS({counted} AND r.comment <> '')", [], output_field=boolean
+        ),
+    }
 
 
 def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:
