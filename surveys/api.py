@@ -3,6 +3,7 @@ API (the responses list and the webhook payloads use ResponseSerializer)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.core.validators import EmailValidator
@@ -89,7 +90,9 @@ def tickets(request: Request) -> ApiResponse:
         survey = Survey.objects.filter(ticket=ticket).first()
         questions = list(survey.invitations.all()) if survey is not None else []
     if survey is not None:
-        state = {"state": survey.state, "send_after": survey.send_after, "reason": survey.reason}
+        # In UTC, as stored, whichever time zone the event's times came in.
+        send_after = survey.send_after.astimezone(UTC)
+        state = {"state": survey.state, "send_after": send_after, "reason": survey.reason}
         body["survey"] = {"id": survey.pk, **state}
         body["invitations"] = [
             {"kind": i.kind, **state} for i in sorted(questions, key=lambda i: i.kind)

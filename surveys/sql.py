@@ -22,7 +22,8 @@ def rows_insert(
 ) -> list[tuple[Any, ...]]:
     """INSERT these instances' `fields` in one statement; with `upsert_on` (a unique
     field), a row that exists has its `update` fields replaced instead. Returns each
-    row's (pk, upsert_on value) as stored, in no particular order."""
+    row's (pk, upsert_on value) as stored, in no particular order (nothing for a plain
+    INSERT on SQLite before 3.35)."""
     quote = connection.ops.quote_name
     meta = model._meta
     columns = [meta.get_field(name).column for name in fields]
@@ -38,7 +39,6 @@ def rows_insert(
             for n in update
         )
         sql += f" ON CONFLICT ({quote(key)}) DO UPDATE SET {changes}"
-    sql += f" RETURNING {quote(meta.pk.column)}, {quote(key)}"
     params = [
         meta.get_field(name).get_db_prep_save(
             getattr(row, meta.get_field(name).attname), connection
@@ -46,6 +46,20 @@ def rows_insert(
         for row in rows
         for name in fields
     ]
+    returned = f"{quote(meta.pk.column)}, {quote(key)}"
     with connection.cursor() as cursor:
+        if connection.features.can_return_rows_from_bulk_insert:
+            cursor.execute(f"{sql} RETURNING {returned}", params)
+            return cursor.fetchall()
+        # SQLite before 3.35 has no RETURNING: the rows are read back by their key.
         cursor.execute(sql, params)
+        if not upsert_on:
+            return []
+        field = meta.get_field(upsert_on)
+        keys = [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
+        cursor.execute(
+            f"SELECT {returned} FROM {quote(meta.db_table)} "  # noqa: S608
+            f"WHERE {quote(key)} IN ({', '.join(['%s'] * len(keys))})",
+            keys,
+        )
         return cursor.fetchall()

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from followups.models import FollowUp
 from surveys import answering, sending
 from surveys import tasks as surveys_tasks
-from surveys.models import Invitation, Survey, SurveyLink
+from surveys.models import Invitation, Response, ResponseRevision, Survey, SurveyLink
 from tests.conftest import NOW, survey_token, ticket_event
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,16 @@ def test_the_same_task_delivered_again_after_its_worker_died_sends_the_identical
     assert survey_token(first) == survey_token(second)
     assert first.body == second.body  # the unsubscribe link too
     assert Survey.objects.get().state == "sent"
+
+
+def test_an_answer_is_stored_where_the_database_cannot_return_rows(sent_survey, monkeypatch):
+    """SQLite before 3.35 has no RETURNING: the answers are read back by their question."""
+    _ticket, token = sent_survey()
+    _survey, questions = answering.survey_questions_for_token(token)
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+
+    saved = answering.response_record(invitations=questions, answers={"csat": 2, "ces": 3})
+
+    stored = {r.pk: r.raw_score for r in Response.objects.all()}
+    assert stored == {r.pk: r.raw_score for r in saved} and sorted(stored.values()) == [2, 3]
+    assert ResponseRevision.objects.count() == 2

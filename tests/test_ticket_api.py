@@ -160,3 +160,18 @@ def test_reassignment_after_solve_keeps_credit(api):
     ticket = Ticket.objects.get()
     assert ticket.assignee.email == "lars@support.example"
     assert {s.agent.email for s in ticket.surveys.all()} == {"lars@support.example"}
+
+
+def test_ticket_reply_gives_the_survey_as_stored_in_utc(api, settings):
+    from surveys.models import Survey
+
+    settings.SURVEY_SEND_DELAY = 3600
+    solved = "2026-11-21T16:00:00+01:00"  # a helpdesk in Stockholm
+
+    first = post(api, ticket_event(solved_at=solved)).json()
+    again = post(api, ticket_event(solved_at=solved)).json()
+
+    assert first["survey"]["send_after"] == "2026-11-21T16:00:00Z"
+    assert again["survey"] == first["survey"]
+    assert Survey.objects.get().send_after.isoformat() == "2026-11-21T16:00:00+00:00"
+    assert [i["send_after"] for i in first["invitations"]] == ["2026-11-21T16:00:00Z"] * 3

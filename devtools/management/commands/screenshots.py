@@ -128,11 +128,11 @@ class Command(BaseCommand):
         """The star and face scales, and the reminder email, in English."""
         shots = 0
         for style in ("stars", "faces"):
-            SurveyPolicy.objects.filter(pk=1).update(csat_style=style)
+            _style_set(style)
             pages = _survey_pages(base, "en", suffix=style, only=("email", "survey"))
             for width in WIDTHS:
                 shots += _capture(browser, folder, "en", width, pages)
-        SurveyPolicy.objects.filter(pk=1).update(csat_style="numbers")
+        _style_set("numbers")
         reminder = _reminder_html("en")
         for width in WIDTHS:
             shots += _capture(browser, folder, "en", width, {"reminder-email": ("html", reminder)})
@@ -256,3 +256,10 @@ def demo_logo(width: int = 160, height: int = 40) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"".join(rows)))
         + chunk(b"IEND", b"")
     )
+
+
+def _style_set(style: str) -> None:
+    """Saved, not updated: saving drops the policy this process keeps (SurveyPolicy.load)."""
+    policy = SurveyPolicy.objects.get(pk=1)
+    policy.csat_style = style
+    policy.save()
