@@ -57,6 +57,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if (
+    __name__ == "__main__"
+    and sys.prefix == sys.base_prefix
+    and not os.environ.get("KUNDPULS_NO_VENV")
+):
+    # Like manage.py: run in the project's .venv, made (or brought up to date) first.
+    from manage import venv_ensure
+
+    python = venv_ensure()
+    os.execv(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
 PG_URL = "postgres://postgres@127.0.0.1:5432/kundpuls_bench_path"
 SQLITE_PATH = Path(tempfile.gettempdir()) / "kundpuls-bench-path.sqlite3"
 REDIS_DB = 13
@@ -213,7 +223,14 @@ def database_fresh(url: str) -> None:
 
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
+    try:
+        conn = psycopg.connect(admin, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise SystemExit(
+            f"No PostgreSQL answers at {admin} ({exc}). Start one (Debian: apt-get install "
+            "postgresql), set BENCH_DATABASE_URL, or run this with --sqlite."
+        ) from exc
+    with conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
