@@ -54,32 +54,6 @@ def survey_questions_for_token(token: str) -> tuple[Survey | None, list[Invitati
     return rows[0].survey, by_question_order(rows)
 
 
-class _Columns:
-    """One model's columns in a hand-written SELECT, and how a slice of a row becomes
-    the model instance (with the database's converters, as the ORM applies them)."""
-
-    def __init__(self, model: type[models.Model], alias: str, start: int) -> None:
-        quote = connection.ops.quote_name
-        fields = model._meta.concrete_fields
-        self.model, self.start, self.end = model, start, start + len(fields)
-        self.attnames = [f.attname for f in fields]
-        self.select = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
-        self.converters = []
-        for f in fields:
-            column = f.get_col(alias)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            self.converters.append((found, column))
-
-    def build(self, row: tuple) -> models.Model | None:
-        values = list(row[self.start : self.end])
-        if values[0] is None:  # the primary key: no row on an outer join
-            return None
-        for index, (converters, column) in enumerate(self.converters):
-            for convert in converters:
-                values[index] = convert(values[index], column, connection)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
 class _LinkQuery:
     """SELECT a link's survey, ticket, questions and answers; made once per process."""
 
@@ -93,10 +67,10 @@ class _LinkQuery:
 
     def __init__(self) -> None:
         parts = [(Invitation, "i"), (Survey, "s"), (Ticket, "t"), (Response, "r")]
-        self.columns: list[_Columns] = []
+        self.columns: list[sql.Columns] = []
         start = 0
         for model, alias in parts:
-            self.columns.append(_Columns(model, alias, start))
+            self.columns.append(sql.Columns(model, alias, start))
             start = self.columns[-1].end
         table = {model: connection.ops.quote_name(model._meta.db_table) for model, _a in parts}
         link = connection.ops.quote_name(SurveyLink._meta.db_table)

@@ -59,8 +59,9 @@ def clicks_judge(*, survey_id: int, now: datetime | None = None) -> Survey | Non
             "first_clicked_at": survey.first_clicked_at,
             "bot_suspect_at": survey.bot_suspect_at,
         }
-        judged = _clicks_judge(survey, before)
-        LinkClick.objects.filter(survey=survey, judged_at__isnull=True).update(judged_at=now)
+        judged, seen = _clicks_judge(survey, before)
+        # Only these: a fetch stored meanwhile is judged by its own task (or the sweep).
+        LinkClick.objects.filter(pk__in=seen, judged_at__isnull=True).update(judged_at=now)
     # The funnel counts clicked and filtered-as-bot emails: its rollups change only
     # when these do.
     if judged != before:
@@ -88,9 +89,9 @@ def _agent_key(user_agent: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def _clicks_judge(survey: Survey, before: dict) -> dict:
+def _clicks_judge(survey: Survey, before: dict) -> tuple[dict, list[int]]:
     """Judge every fetch of the survey's links again; store and return the survey's
-    first_clicked_at and bot_suspect_at."""
+    first_clicked_at and bot_suspect_at, and the fetches judged."""
     clicks = list(LinkClick.objects.filter(survey=survey).order_by("at", "pk"))
     first = survey.invitations.order_by().values_list("kind", "scale_points")
     csat_points = next((points for kind, points in first if kind == "csat"), 0)
@@ -119,4 +120,4 @@ def _clicks_judge(survey: Survey, before: dict) -> dict:
         judged["bot_suspect_at"] = max(c.at for c, r in zip(clicks, reasons, strict=True) if r)
         update.update(bot_suspect_at=judged["bot_suspect_at"], bot_suspect_reason=suspect)
     Survey.objects.filter(pk=survey.pk).update(**update)
-    return judged
+    return judged, [click.pk for click in clicks]

@@ -1,8 +1,8 @@
-"""Hand-written INSERTs for the customer's path, where building the statement with the
+"""Hand-written statements for the customer's path, where building a statement with the
 ORM costs more than running it. Table and column names come from the models'
-metadata and values go through each field's own conversion (get_db_prep_save), so the
-rows are the ones the ORM would write; PostgreSQL and SQLite (3.35 and later) both
-take this syntax."""
+metadata; values go through each field's own conversion (get_db_prep_save) on the way
+in and the database's converters on the way out, as the ORM's would. PostgreSQL and
+SQLite both take this syntax (SQLite before 3.35 without RETURNING)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,29 @@ def rows_insert(
             keys,
         )
         return cursor.fetchall()
+
+
+class Columns:
+    """One model's columns in a hand-written SELECT, and how a slice of a row becomes
+    the model instance (with the database's converters, as the ORM applies them)."""
+
+    def __init__(self, model: type[models.Model], alias: str, start: int) -> None:
+        quote = connection.ops.quote_name
+        fields = model._meta.concrete_fields
+        self.model, self.start, self.end = model, start, start + len(fields)
+        self.attnames = [f.attname for f in fields]
+        self.select = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+        self.converters = []
+        for f in fields:
+            column = f.get_col(alias)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            self.converters.append((found, column))
+
+    def build(self, row: tuple) -> models.Model | None:
+        values = list(row[self.start : self.end])
+        if values[0] is None:  # the primary key: no row on an outer join
+            return None
+        for index, (converters, column) in enumerate(self.converters):
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
