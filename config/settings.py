@@ -256,11 +256,11 @@ if not 0 <= FOLLOWUP_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("FOLLOWUP_DIGEST_HOUR is a local hour, 0 to 23.")
 # Outbound webhooks go only to public addresses unless this is set (a lab or test setup).
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
-# Requests per minute with an unknown or tampered survey, unsubscribe or recovery
-# link that one address may make (guessing); the pages of a valid link never count.
 # An unsubscribe link changes nothing after this many days (an old forwarded email);
 # its page offers the customer a fresh link by email.
 UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=90)
+# Requests per minute with an unknown or tampered survey, unsubscribe or recovery
+# link that one address may make (guessing); the pages of a valid link never count.
 SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
 # An answer sent sooner than this many seconds after its page was served is held for
 # review: left out of the scores until an admin approves it (its case opens at once).

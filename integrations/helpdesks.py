@@ -285,14 +285,9 @@ def freshdesk_key(payload: dict[str, Any], *, received_at: datetime) -> Delivery
     )
 
 
-def zendesk_created_at(payload: dict[str, Any], *, key: DeliveryKey) -> datetime:
-    """When the ticket was created: never after the solve the body came with."""
-    return min(_time_or_error(payload, "created_at") or key.solved_at, key.solved_at)
-
-
 def zendesk_event(payload: dict[str, Any], *, key: DeliveryKey) -> dict[str, Any]:
     """The ticket event (TicketEventSerializer's input) for a Zendesk body."""
-    created_at = zendesk_created_at(payload, key=key)
+    created_at = _time_or_error(payload, "created_at")
     _time_or_error(payload, "solved_at")  # kept in the key; a wrong one is an error
     requester = payload.get("requester") or {}
     language = _text(requester.get("language"))

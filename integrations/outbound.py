@@ -257,7 +257,7 @@ def _disabled(subscription: WebhookSubscription, error: str) -> None:
         logger.exception("could not tell the admins that %s was switched off", subscription)
 
 
-def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]:
+def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
     """Deliveries due a try and not already waiting in the broker; sends whose worker
     died are put back first."""
     WebhookDelivery.objects.filter(
@@ -272,7 +272,7 @@ def webhook_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return {pk: pk for pk in pks}
+    return list(pks)
 
 
 # --- Events ----------------------------------------------------------------------------

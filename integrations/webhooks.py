@@ -103,8 +103,10 @@ def zendesk_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dict[
     """The Zendesk body, with the ticket's metrics from Zendesk's API when the
     connection has an API token (the trigger's placeholders offer none)."""
     event = helpdesks.zendesk_event(payload, key=key)
+    if event["status"] not in ("solved", "closed"):
+        return event
     connection = _api_connection(HelpdeskProvider.ZENDESK)
-    if connection is None or event["status"] not in ("solved", "closed"):
+    if connection is None:
         return event
     base = settings.ZENDESK_API_BASE or f"https://{key.account}.zendesk.com"
     auth = _basic(f"{connection.api_user}/token:{connection.api_token}")
@@ -112,8 +114,9 @@ def zendesk_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dict[
         f"{base.rstrip('/')}/api/v2/tickets/{quote(key.ticket_id)}/metrics.json", auth
     )
     if isinstance(metric, dict):
-        created_at = helpdesks.zendesk_created_at(payload, key=key)
-        event |= helpdesks.zendesk_metrics(metric.get("ticket_metric") or {}, created_at=created_at)
+        metrics = metric.get("ticket_metric") or {}
+        created_at = datetime.fromisoformat(event["created_at"])
+        event |= helpdesks.zendesk_metrics(metrics, created_at=created_at)
     return event
 
 
@@ -121,8 +124,10 @@ def freshdesk_map(payload: dict[str, Any], *, key: helpdesks.DeliveryKey) -> dic
     """The Freshdesk body, with the ticket's stats and replies from Freshdesk's API
     when the connection has an API key."""
     event = helpdesks.freshdesk_event(payload, key=key)
+    if event["status"] not in ("solved", "closed"):
+        return event
     connection = _api_connection(HelpdeskProvider.FRESHDESK)
-    if connection is None or event["status"] not in ("solved", "closed"):
+    if connection is None:
         return event
     base = (settings.FRESHDESK_API_BASE or f"https://{key.account}").rstrip("/")
     auth = _basic(f"{connection.api_token}:X")
@@ -276,7 +281,7 @@ def _event_for(delivery: InboundDelivery) -> tuple[dict[str, Any] | None, str]:
     return serializer.validated_data, ""
 
 
-def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]:
+def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
     """Deliveries whose queued task never ran (broker down) or failed midway, and
     that a sweep has not queued already."""
     pks = (
@@ -289,7 +294,7 @@ def inbound_deliveries_due(*, now: datetime, limit: int = 500) -> dict[int, int]
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return {pk: pk for pk in pks}
+    return list(pks)
 
 
 # --- Views -----------------------------------------------------------------------------

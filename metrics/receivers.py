@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from django.dispatch import receiver
-from django.utils import timezone
 
 from surveys import signals
 from surveys.models import Invitation, Response, Survey
 
-from .rollups import rollups_refresh
+from .rollups import funnel_bucket, rollups_refresh
 
 
 @receiver(signals.answer_counted, dispatch_uid="metrics_answer_counted")
@@ -36,9 +35,6 @@ def survey_changed(
 def surveys_sent(sender: Any, surveys: list[Survey], **kwargs: Any) -> None:
     """A batch of emails went out: each funnel bucket they are in is recomputed once
     (a bucket is a day and the agent, team, channel and category)."""
-    buckets: dict[tuple, Survey] = {}
-    for survey in surveys:
-        key = (survey.agent_id, survey.team_id, survey.channel, survey.category)
-        buckets.setdefault((*key, timezone.localdate(survey.sent_at)), survey)
+    buckets = {funnel_bucket(survey): survey for survey in surveys}
     for survey in buckets.values():
         rollups_refresh(survey=survey)

@@ -308,6 +308,13 @@ def _compile_with_stand_ins() -> dict[str, list[tuple[str, list[_Param]]]]:
     return compiled
 
 
+def funnel_bucket(survey: Survey) -> tuple[Any, ...]:
+    """The funnel bucket a sent survey counts in: its agent, team, channel and
+    category, and the local day it was sent (what rollups_refresh recomputes)."""
+    dimensions = (survey.agent_id or 0, survey.team_id or 0, survey.channel, survey.category)
+    return (*dimensions, timezone.localdate(survey.sent_at))
+
+
 def rollups_refresh(
     *,
     survey: Survey,

@@ -224,7 +224,8 @@ def _survey_answered(survey: Survey, language: str, *, answered: bool) -> None:
 
 def _answer_copies_sql() -> dict[str, RawSQL]:
     """models.answer_copies() as plain SQL, cheap to put in the survey's UPDATE on every
-    answer (the ORM builds its subqueries anew each time); tests compare the two."""
+    answer (the ORM builds its subqueries anew each time). tests/test_copies.py checks
+    the copies an answer leaves, and rollups_check compares them with the answers."""
     quote = connection.ops.quote_name
     response, invitation, survey = (
         quote(model._meta.db_table) for model in (Response, Invitation, Survey)

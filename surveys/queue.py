@@ -64,29 +64,26 @@ def not_queued(now: datetime, *, due_field: str = "") -> models.Q:
 def queue_due(
     task_name: str,
     model: type[models.Model],
-    due: dict[int, Any],
+    due: dict[int, Any] | list[int],
     *,
     now: datetime,
     batch: int = 0,
 ) -> int:
-    """Queue the task for each row a sweep found due (row pk: the task's argument) and
-    note when (queued_at), so the next sweeps leave it while its message waits. With
-    `batch`, one task takes a list of up to that many arguments. A row whose message
-    could not be queued is not marked: the next sweep tries it again. Returns the
-    rows queued."""
+    """Queue the task for each row a sweep found due (row pk: the task's argument, or
+    a list of pks that are their own arguments) and note when (queued_at), so the
+    next sweeps leave it while its message waits. With `batch`, one task takes a list
+    of up to that many arguments. A row whose message could not be queued is not
+    marked: the next sweep tries it again. Returns the rows queued."""
     task = task_named(task_name)
-    items = list(due.items())
-    chunks = [items[i : i + batch] for i in range(0, len(items), batch)] if batch else []
+    items = list(due.items()) if isinstance(due, dict) else [(pk, pk) for pk in due]
+    size = batch or 1
     queued: list[int] = []
     try:
-        if batch:
-            for chunk in chunks:
-                task.delay([argument for _pk, argument in chunk])
-                queued.extend(pk for pk, _argument in chunk)
-        else:
-            for pk, argument in items:
-                task.delay(argument)
-                queued.append(pk)
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            arguments = [argument for _pk, argument in chunk]
+            task.delay(arguments if batch else arguments[0])
+            queued.extend(pk for pk, _argument in chunk)
     finally:
         model._default_manager.filter(pk__in=queued).update(queued_at=now)
     return len(queued)

@@ -56,11 +56,18 @@ def invitations_expire(*, now: datetime) -> int:
 def survey_link(survey: Survey, purpose: str = SurveyLink.Purpose.SURVEY) -> str:
     """The survey's link token for its email (or its reminder), kept as a hash on
     first use: the same token every time it is asked for."""
-    token, hashed = survey_token(link_key=survey.link_key, purpose=purpose)
-    SurveyLink.objects.get_or_create(
-        token_hash=hashed, defaults={"survey": survey, "purpose": purpose}
-    )
-    return token
+    return survey_links([survey], purpose)[survey.pk]
+
+
+def survey_links(surveys: list[Survey], purpose: str = SurveyLink.Purpose.SURVEY) -> dict[int, str]:
+    """survey_link for many surveys (by survey): their hashes kept in one statement."""
+    tokens, links = {}, []
+    for survey in surveys:
+        token, hashed = survey_token(link_key=survey.link_key, purpose=purpose)
+        tokens[survey.pk] = token
+        links.append(SurveyLink(survey=survey, token_hash=hashed, purpose=purpose))
+    SurveyLink.objects.bulk_create(links, ignore_conflicts=True)
+    return tokens
 
 
 def survey_emails_send(*, ticket_ids: list[int], claim: str = "") -> int:
@@ -117,7 +124,7 @@ def _surveys_send(
         return {}
     policy = SurveyPolicy.load()
     history = _SendHistory(surveys)
-    tokens = _survey_links(surveys)
+    tokens = survey_links(surveys)
     sent: dict[int, list[Invitation]] = {}
     for survey in surveys:
         at = now or timezone.now()
@@ -155,20 +162,6 @@ def _surveys_send(
     if mailed:
         signals.surveys_sent.send(sender=Survey, surveys=mailed)
     return sent
-
-
-def _survey_links(surveys: list[Survey]) -> dict[int, str]:
-    """Each survey's link token for its email, its hash kept (as survey_link does),
-    in one statement for the batch."""
-    tokens, links = {}, []
-    for survey in surveys:
-        token, hashed = survey_token(link_key=survey.link_key, purpose=SurveyLink.Purpose.SURVEY)
-        tokens[survey.pk] = token
-        links.append(
-            SurveyLink(survey=survey, token_hash=hashed, purpose=SurveyLink.Purpose.SURVEY)
-        )
-    SurveyLink.objects.bulk_create(links, ignore_conflicts=True)
-    return tokens
 
 
 class _SendHistory:

@@ -72,23 +72,22 @@ def customer_upsert(*, email: str, name: str = "", locale: str = "") -> Customer
 
 
 def agent_upsert(*, email: str, name: str = "", team: Team | None = None) -> Any:
+    """The agent's user, made on first sight (with its Agent row); an agent without a
+    team joins the event's. A known agent takes one query."""
     email = email.strip().lower()
-    known = Agent.objects.select_related("user").filter(user__username=email).first()
-    if known is not None:
-        if team is not None and known.team_id is None:
-            Agent.objects.filter(pk=known.pk).update(team=team)
-        return known.user
-    first, _sep, last = name.partition(" ")
-    user, created = User.objects.get_or_create(
-        username=email, defaults={"email": email, "first_name": first, "last_name": last}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    agent, _created = Agent.objects.get_or_create(user=user, defaults={"team": team})
+    agent = Agent.objects.select_related("user").filter(user__username=email).first()
+    if agent is None:
+        first, _sep, last = name.partition(" ")
+        user, created = User.objects.get_or_create(
+            username=email, defaults={"email": email, "first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        agent, _created = Agent.objects.get_or_create(user=user, defaults={"team": team})
     if team is not None and agent.team_id is None:
         Agent.objects.filter(pk=agent.pk).update(team=team)
-    return user
+    return agent.user
 
 
 def ticket_ingest(*, event: dict[str, Any], now: datetime | None = None) -> IngestResult:
@@ -199,19 +198,14 @@ def _last_nps_at(customer: Customer) -> datetime | None:
     )[0]
 
 
-def invitations_schedule(*, ticket: Ticket, now: datetime) -> list[Invitation]:
-    """Plan the survey for a solved ticket: one Survey and a question (Invitation)
-    per kind due. A survey cancelled when the ticket was reopened is planned again;
-    a ticket surveyed already is not. Returns the questions scheduled."""
-    survey, questions = _survey_schedule(ticket=ticket, now=now)
-    return questions if survey is not None and survey.state == State.SCHEDULED else []
-
-
 def _survey_schedule(
     *, ticket: Ticket, now: datetime, new_ticket: bool = False
 ) -> tuple[Survey | None, list[Invitation]]:
-    """The survey planned (scheduled, or suppressed with the reason) and all its
-    questions; (None, []) when the ticket was surveyed already."""
+    """Plan the survey for a solved ticket: one Survey and a question (Invitation)
+    per kind due. A survey cancelled when the ticket was reopened is planned again;
+    a ticket surveyed already is not. Returns the survey planned (scheduled, or
+    suppressed with the reason) and all its questions; (None, []) when the ticket
+    was surveyed already."""
     survey = None if new_ticket else Survey.objects.filter(ticket=ticket).first()
     if survey is not None and survey.state != State.CANCELLED:
         return None, []  # surveyed already

@@ -53,14 +53,17 @@ def invitations_sweep() -> int:
         now=now,
         batch=SEND_BATCH,
     )
+    # Sent here, not queued: a queued message would be queued again by every sweep
+    # until it ran (the claim in the service sends each link once either way).
     for customer_id in services.unsubscribe_links_due():
-        unsubscribe_link_send.delay(customer_id)
+        services.unsubscribe_link_send(customer_id=customer_id, now=now)
     return queued
 
 
 @shared_task
 def unsubscribe_link_send(customer_id: int) -> bool:
-    """Email a fresh unsubscribe link that a customer asked for (once: claimed)."""
+    """Email a fresh unsubscribe link that a customer asked for (once: claimed). The
+    sweep sends them itself; this takes messages queued before it did."""
     return services.unsubscribe_link_send(customer_id=customer_id, now=timezone.now())
 
 

@@ -28,11 +28,6 @@ from .models import Customer, Invitation, LinkClick, OutboxMessage, Survey, Surv
 from .pages import chosen_language, link_unknown, private_headers, public_page, with_lang
 
 
-def _survey_or_none(token: str) -> tuple[Survey | None, list[Invitation]]:
-    """The survey a link opens, and its questions with their answers."""
-    return answering.survey_questions_for_token(token)
-
-
 def _survey_context(
     survey: Survey, invitations: list[Invitation], token: str, chosen: str
 ) -> dict[str, Any]:
@@ -57,7 +52,7 @@ def _survey_context(
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the survey with the clicked score chosen and records nothing but
     the link fetch (mail scanners open every link); only a POST stores an answer."""
-    found, invitations = _survey_or_none(token)
+    found, invitations = answering.survey_questions_for_token(token)
     if found is None:
         return link_unknown(request, "unknown survey link")
     chosen = chosen_language(request)
@@ -160,7 +155,7 @@ def _click_record(request: HttpRequest, found: Survey, clicked: str, now: Any) -
 @require_http_methods(["GET", "HEAD"])
 def honeypot(request: HttpRequest, token: str) -> HttpResponse:
     """The email's invisible link: only a machine fetches it."""
-    found, invitations = _survey_or_none(token)
+    found, invitations = answering.survey_questions_for_token(token)
     if found is None:
         return link_unknown(request, "unknown survey link")
     clicks.link_click_record(
@@ -179,7 +174,7 @@ def honeypot(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    found, invitations = _survey_or_none(token)
+    found, invitations = answering.survey_questions_for_token(token)
     if found is None:
         return link_unknown(request, "unknown survey link")
     chosen = chosen_language(request)
