@@ -820,8 +820,20 @@ def mixed_report(env: dict[str, str], seeded: Seeded, rate: float, seconds: floa
             requests.append(("POST", "/api/v1/tickets", json.dumps(event).encode(), headers))
     statuses: list[int] = []
     latencies: list[float] = []
+    redis_pids = [pid for pid in _pids() if _comm(pid).startswith("redis-server")]
+
+    def cpu(server: subprocess.Popen[bytes]) -> dict[str, float]:
+        return {
+            "gunicorn": tree_cpu(server.pid),
+            "worker": tree_cpu(worker.pid),
+            "PostgreSQL": postgres_cpu(),
+            "Redis": sum(tree_cpu(pid) for pid in redis_pids),
+            "client and SMTP server": time.process_time(),
+        }
+
     try:
-        with gunicorn(env, port), ThreadPoolExecutor(32) as pool:
+        with gunicorn(env, port) as server, ThreadPoolExecutor(32) as pool:
+            cpu_before = cpu(server)
             start = time.perf_counter()
 
             def send(index: int, request: Request) -> None:
@@ -831,6 +843,8 @@ def mixed_report(env: dict[str, str], seeded: Seeded, rate: float, seconds: floa
                 latencies.append(time.perf_counter() - due)
 
             list(pool.map(send, range(count), requests))
+            wall = time.perf_counter() - start
+            cpu_used = {k: v - cpu_before[k] for k, v in cpu(server).items()}
         surveys = Survey.objects.filter(ticket__source="freshdesk")
         deadline = time.monotonic() + 120
         while (
@@ -859,6 +873,11 @@ def mixed_report(env: dict[str, str], seeded: Seeded, rate: float, seconds: floa
         f"{len(lags)} of {count // 2 + count % 2} surveys sent, ticket to "
         f"email p50 {quantile(lags, 0.5):.1f} s, p95 {quantile(lags, 0.95):.1f} s, max "
         f"{max(lags, default=0):.1f} s"
+    )
+    print(
+        f"CPU over the {wall:.0f} s of load, in cores: "
+        + ", ".join(f"{name} {used / wall:.2f}" for name, used in cpu_used.items())
+        + f"; {len(statuses) / wall:.0f} req/s served"
     )
 
 

@@ -8,12 +8,27 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("kundpuls")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def connections_tidy(task, **kwargs) -> None:
+    """Around each task, as around each web request: drop a database connection that
+    is broken, older than CONN_MAX_AGE or left outside autocommit, and keep the rest
+    (CELERY_DB_REUSE_MAX stops Celery closing every one). Not for eager tasks: they run
+    inside the caller's transaction."""
+    if task.request.is_eager:
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 # Read from the environment, not settings: the schedule is built before Django is set up.

@@ -187,6 +187,11 @@ SWEEP_REQUEUE_SECONDS = env.int("SWEEP_REQUEUE_SECONDS", default=600)
 # The health page: how long a Celery worker may take to answer a ping.
 HEALTH_WORKER_SECONDS = env.float("HEALTH_WORKER_SECONDS", default=2.0)
 CELERY_TIMEZONE = "UTC"
+# Celery's Django support closes the worker's database connection before and after
+# every task unless told to reuse it, and a new PostgreSQL backend costs more than most
+# tasks. It now closes them only every this many tasks; in between, the worker keeps
+# them for CONN_MAX_AGE and checks them before use, as the web does (config/celery.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Beat runs its schedule only while it holds a database lease: a second beat process
 # waits, and takes over within a minute when the first stops (operations/beat.py).
 CELERY_BEAT_SCHEDULER = "operations.beat:LeasedScheduler"

@@ -128,5 +128,5 @@ def responses(request: Request) -> ApiResponse:
     query = ResponseQuerySerializer(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(query.responses(), request)
-    return paginator.get_paginated_response(ResponseSerializer(page, many=True).data)
+    page = paginator.paginate_queryset(ResponseSerializer.values(query.responses()), request)
+    return paginator.get_paginated_response(ResponseSerializer.represented(page))

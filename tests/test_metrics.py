@@ -16,7 +16,8 @@ from metrics.funnel import FunnelStep
 from metrics.models import InvitationRollup, ScoreRollup
 from metrics.rollups import FUNNEL_COLUMNS, SCORE_COLUMNS
 from surveys import answering
-from surveys.models import Invitation
+from surveys.api import ResponseSerializer
+from surveys.models import Invitation, Survey
 from tests.conftest import NOW, sent_invitation
 from tests.factories import InvitationFactory, TicketFactory, UserFactory
 
@@ -234,6 +235,20 @@ def test_responses_api_pages_with_limit_and_offset(api):
 
     assert [r["id"] for r in body["results"]] == [made[1].pk, made[2].pk]
     assert (body["count"], body["next"]) == (3, None)
+
+
+def test_responses_api_shows_each_answer_as_its_webhook_does(api):
+    with_people = respond(kind="csat", score=2)
+    with_people.comment = "Slow"
+    with_people.save()
+    without = respond(kind="nps", score=9, scale=11)
+    Survey.objects.filter(pk=without.invitation.survey_id).update(agent=None, team=None)
+    without.refresh_from_db()
+
+    body = api.get("/api/v1/responses").json()
+
+    assert body["results"] == [dict(ResponseSerializer(r).data) for r in (with_people, without)]
+    assert (body["results"][0]["comment"], body["results"][1]["agent"]) == ("Slow", None)
 
 
 def test_responses_api_rejects_bad_filters(api):

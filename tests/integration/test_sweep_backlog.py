@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from django.db import connection
 from django.utils import timezone
 
 from surveys.models import Survey
@@ -57,3 +58,26 @@ def test_a_backlog_of_due_surveys_is_queued_about_once(stack: Stack) -> None:
     assert len(recipients) == SURVEYS == len(set(recipients))
     assert 0 < peak <= SURVEYS, f"the broker held {peak} sends for {SURVEYS} surveys"
     assert set(Survey.objects.values_list("state", flat=True)) == {"sent"}
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL only: it counts the server's sessions (CI runs it on PostgreSQL)",
+)
+def test_the_worker_keeps_its_database_connections_between_tasks(stack: Stack) -> None:
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    InvitationFactory.create_batch(100, send_after=timezone.now())
+    before = sessions()
+
+    wait_until(lambda: len(stack.mailbox.messages) >= 100, timeout=120, what="100 emails")
+    stack.wait_between_sweeps()
+
+    # Five send tasks and a sweep a second: a new session per task would be dozens.
+    assert sessions() - before <= 6
+    assert len(stack.mailbox.messages) == 100
