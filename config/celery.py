@@ -80,6 +80,12 @@ app.conf.beat_schedule = {
         "task": "followups.tasks.recovery_sweep",
         "schedule": SWEEP_SECONDS,
     },
+    # Remove what the retention policy keeps no longer (privacy.retention), nightly at
+    # 03:15 UTC, after the rebuild: it removes nothing the reports count.
+    "privacy-retention": {
+        "task": "privacy.tasks.retention_nightly",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # Rebuild every metric rollup from the raw rows, nightly at 02:30 UTC.
     "rollups-rebuild": {
         "task": "metrics.tasks.rollups_rebuild",

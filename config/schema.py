@@ -18,6 +18,7 @@ from rest_framework import serializers
 from followups import api as followups_api
 from integrations import outbound
 from metrics import api as metrics_api
+from privacy import api as privacy_api
 from surveys import api as surveys_api
 from surveys.models import SurveyKind, Ticket
 
@@ -137,3 +138,42 @@ extend_schema(
     },
     tags=["webhooks"],
 )(outbound.subscriptions)
+
+
+NOT_ADMIN = OpenApiResponse(ErrorSerializer, description="The key is not an admin key.")
+
+
+class ErasureSerializer(serializers.Serializer):
+    erased = serializers.IntegerField(help_text="Customers erased: 1, or 0 when none was left.")
+    rows = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Rows emptied or deleted, by kind."
+    )
+
+
+extend_schema(
+    request=privacy_api.CustomerAddressSerializer,
+    responses={
+        200: OpenApiResponse(
+            ErasureSerializer,
+            description="Erased (or nothing left to erase: safe to repeat). Admin key only.",
+        ),
+        403: NOT_ADMIN,
+        **ERRORS,
+    },
+    tags=["customers"],
+)(privacy_api.customer_erase_view)
+
+extend_schema(
+    parameters=[privacy_api.CustomerAddressSerializer],
+    responses={
+        200: OpenApiResponse(
+            OpenApiTypes.OBJECT,
+            description="Everything stored about the customer: tickets, surveys, answers "
+            "with their history, link clicks, cases, emails. Admin key only.",
+        ),
+        403: NOT_ADMIN,
+        404: OpenApiResponse(ErrorSerializer, description="No customer has this address."),
+        **ERRORS,
+    },
+    tags=["customers"],
+)(privacy_api.customer_export_view)

@@ -27,6 +27,9 @@ if not DEBUG and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32):
         "(the default), e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'; "
         "on a development machine, set DEBUG=1 instead"
     )
+# The key of the hash kept of an erased customer's address when they must not be
+# mailed again (surveys.addresses.address_hash). Changing it forgets those addresses.
+PRIVACY_HASH_KEY = env.str("PRIVACY_HASH_KEY", default=SECRET_KEY)
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -52,6 +55,7 @@ INSTALLED_APPS = [
     "followups",
     "integrations",
     "metrics",
+    "privacy",
     "operations",
     "devtools",
 ]
@@ -388,9 +392,16 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"links_redacted": {"()": "surveys.pages.RedactLinks"}},
+    # No link token and no email address is written to the logs.
+    "filters": {
+        "links_redacted": {"()": "surveys.pages.RedactLinks"},
+        "addresses_redacted": {"()": "privacy.logs.RedactAddresses"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["links_redacted"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["links_redacted", "addresses_redacted"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -9,6 +9,7 @@ from config import schema  # noqa: F401  (registers the API's schema annotations
 from followups import api as followups_api
 from integrations import outbound
 from metrics import api as metrics_api
+from privacy import api as privacy_api
 from surveys import api as surveys_api
 
 
@@ -31,6 +32,8 @@ api_v1 = [
     path("metrics", metrics_api.metrics, name="metrics"),
     path("followups", followups_api.followups, name="followups"),
     path("webhooks", outbound.subscriptions, name="webhooks"),
+    path("customers/erase", privacy_api.customer_erase_view, name="customer_erase"),
+    path("customers/export", privacy_api.customer_export_view, name="customer_export"),
 ]
 
 urlpatterns = [

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import Team
+from surveys.models import Survey, Team
 
 
 class HelpdeskProvider(models.TextChoices):
@@ -123,6 +123,10 @@ class WebhookDelivery(models.Model):
     # The webhook-id header: the same on every retry, so receivers can deduplicate.
     message_id = models.CharField(max_length=40)
     event_type = models.CharField(max_length=40)
+    # The survey the event is about: its body goes when the customer's data is erased.
+    survey = models.ForeignKey(
+        Survey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

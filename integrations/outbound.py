@@ -102,11 +102,13 @@ def event_publish(
     now: datetime,
     team_id: int | None = None,
     chat: ChatMessage | None = None,
+    survey_id: int | None = None,
 ) -> int:
     """Queue an event for every active subscription to it. `key` names this version
     of the object: publishing the same key twice sends it once. `team_id` is the team
     of the ticket (a subscription limited to another team is skipped); `chat` writes
-    the Slack or Teams message (without it, chat subscriptions get nothing).
+    the Slack or Teams message (without it, chat subscriptions get nothing);
+    `survey_id` the survey it is about, whose customer's erasure empties the body.
     Returns rows made."""
     message_id = "msg_" + hashlib.sha256(f"{event_type}:{key}".encode()).hexdigest()[:32]
     bodies: dict[str, str | None] = {
@@ -133,6 +135,7 @@ def event_publish(
                     subscription=subscription,
                     message_id=message_id,
                     event_type=event_type,
+                    survey_id=survey_id,
                     body=body,
                     next_attempt_at=now,
                     created_at=now,
@@ -287,6 +290,7 @@ def _publish_safely(
     data: Any,
     team: Callable[[], int | None] = lambda: None,
     chat: ChatMessage | None = None,
+    survey: Callable[[], int | None] = lambda: None,
 ) -> None:
     """Publish without ever failing the save that caused the event. `data` and `team`
     (the ticket's team id) are read only when there is a subscription. History (a
@@ -302,6 +306,7 @@ def _publish_safely(
                 now=timezone.now(),
                 team_id=team(),
                 chat=chat,
+                survey_id=survey(),
             )
     except Exception:
         logger.exception("could not publish %s %s", event_type, key)
@@ -326,6 +331,7 @@ def _response_publish(response: Response, event_type: str) -> None:
         chat=(lambda fmt: low_score_message(response, fmt))
         if event_type == "response.created"
         else None,
+        survey=lambda: response.invitation.survey_id,
     )
 
 
@@ -339,6 +345,7 @@ def _followup_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
             chat=lambda fmt: chat_message(
                 response=case_lead_answer(instance.answers), followup=instance, format=fmt
             ),
+            survey=lambda: instance.survey_id,
         )
 
 
@@ -361,7 +368,16 @@ def _followup_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) 
             .first()
         )
 
-    transaction.on_commit(lambda: _publish_safely("followup.updated", key, data, team))
+    def survey() -> int | None:
+        return (
+            FollowUp.objects.filter(pk=instance.followup_id)
+            .values_list("survey_id", flat=True)
+            .first()
+        )
+
+    transaction.on_commit(
+        lambda: _publish_safely("followup.updated", key, data, team, survey=survey)
+    )
 
 
 post_save.connect(_followup_saved, sender=FollowUp, dispatch_uid="outbound_followup")

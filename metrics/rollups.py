@@ -18,7 +18,7 @@ from django.db.models import Count, DateField, Func, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from surveys.models import Invitation, Response, Survey
+from surveys.models import COMMENTED, Invitation, Response, Survey
 
 from .funnel import FUNNEL_STEPS, STEP_NAMES
 from .models import InvitationRollup, ScoreRollup
@@ -57,9 +57,9 @@ class SessionDate(Func):
     output_field = DateField()
 
 
-# The answers the score rollup counts, and those of them it counts as commented.
+# The answers the score rollup counts; of them, COMMENTED (surveys.models) are those
+# with a comment, an erased one included.
 COUNTED = Q(held=False)
-COMMENTED = ~Q(comment="")
 
 
 def score_counts(

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
+from django.conf import settings
 from django.core.validators import EmailValidator
 from django.utils.regex_helper import _lazy_re_compile
 
@@ -26,3 +29,11 @@ validate_address = InternationalEmailValidator()
 def is_international(address: str) -> bool:
     """The local part is not ASCII: only a mail server offering SMTPUTF8 takes it."""
     return not address.rpartition("@")[0].isascii()
+
+
+def address_hash(address: str) -> str:
+    """A keyed hash of the address (PRIVACY_HASH_KEY): what is kept of an erased
+    customer who must not be mailed. Without the key it cannot be checked against a
+    list of addresses."""
+    key = settings.PRIVACY_HASH_KEY.encode()
+    return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()

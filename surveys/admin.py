@@ -454,10 +454,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     follows, and only its hash is kept. Revoking is an action, never a delete, so
     the key's history stays."""
 
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "prefix", "admin", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "admin"]
     search_fields = ["name", "prefix"]
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "admin", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
@@ -470,7 +470,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return
         from .api_auth import api_key_create
 
-        key, plain = api_key_create(name=obj.name)
+        key, plain = api_key_create(name=obj.name, admin=obj.admin)
         obj.pk, obj.prefix, obj.created_at = key.pk, key.prefix, key.created_at
         request._api_key_plain = plain  # shown once by response_add
 

@@ -239,7 +239,9 @@ def _answer_copies_sql() -> dict[str, RawSQL]:
     return {
         "answer_counted": RawSQL(f"EXISTS({counted})", [], output_field=boolean),  # noqa: S611
         "answer_commented": RawSQL(  # noqa: S611
-            f"EXISTS({counted} AND r.comment <> '')", [], output_field=boolean
+            f"EXISTS({counted} AND (r.comment <> '' OR r.comment_erased_at IS NOT NULL))",
+            [],
+            output_field=boolean,
         ),
     }
 

@@ -29,11 +29,12 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str) -> tuple[ApiKey, str]:
-    """Make a key; the plain key is returned once and never stored."""
+def api_key_create(*, name: str, admin: bool = False) -> tuple[ApiKey, str]:
+    """Make a key (an admin key may also erase and export customers' data); the plain
+    key is returned once and never stored."""
     prefix = secrets.token_hex(4)
     key = f"kp_{prefix}_{secrets.token_urlsafe(32)}"
-    return ApiKey.objects.create(name=name, prefix=prefix, key_hash=_hash(key)), key
+    return ApiKey.objects.create(name=name, prefix=prefix, key_hash=_hash(key), admin=admin), key
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

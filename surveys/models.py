@@ -62,6 +62,9 @@ class Customer(models.Model):
     unsubscribe_link_due_at = models.DateTimeField(null=True, blank=True)
     unsubscribe_link_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the person's data was erased (privacy.erasure): the address and name are
+    # gone, and the row only keeps their answers' scores in the reports.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["email"]
@@ -116,6 +119,9 @@ class Ticket(models.Model):
     reopens = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When what was personal about it was erased (its customer's erasure, or the
+    # retention policy): subject, tags, comments, case notes. Its scores stay.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -152,7 +158,7 @@ def answer_copies() -> dict[str, models.Exists]:
     counted = Response.objects.filter(invitation__survey=models.OuterRef("pk"), held=False)
     return {
         "answer_counted": models.Exists(counted),
-        "answer_commented": models.Exists(counted.exclude(comment="")),
+        "answer_commented": models.Exists(counted.filter(COMMENTED)),
     }
 
 
@@ -386,6 +392,9 @@ class Response(models.Model):
     # Normalised so that higher is better for every kind (see METRICS.md, CES).
     score = models.SmallIntegerField()
     comment = models.TextField(blank=True)
+    # When the comment was erased (the customer's data erased, or kept past the
+    # retention policy): it still counts as an answer with a comment in the reports.
+    comment_erased_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     # Set when the follow-up flagging and metric refresh have run for this version.
@@ -457,6 +466,10 @@ class Response(models.Model):
             setattr(self, name, getattr(invitation, name))
         for name in self.SURVEY_COPIES:
             setattr(self, name, getattr(invitation.survey, name))
+
+
+# An answer with a comment, as the reports count it: an erased comment still counts.
+COMMENTED = ~models.Q(comment="") | models.Q(comment_erased_at__isnull=False)
 
 
 class ResponseRevision(models.Model):
@@ -700,9 +713,29 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # May also erase and export customers' personal data (/api/v1/customers/...).
+    admin = models.BooleanField(
+        _("admin key"),
+        default=False,
+        help_text=_("May also erase and export a customer's personal data."),
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class ErasedAddress(models.Model):
+    """The address of an erased customer who had asked not to be mailed (or whose
+    mail bounced), kept only as a keyed hash (surveys.addresses.address_hash): a new
+    ticket from it makes a new customer who is not mailed either."""
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    opted_out = models.BooleanField(default=False)
+    suppressed = models.BooleanField(default=False)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.address_hash[:12]
 
 
 class OutboxMessage(models.Model):

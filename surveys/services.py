@@ -18,9 +18,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import emails, rules
+from .addresses import address_hash
 from .models import (
     Agent,
     Customer,
+    ErasedAddress,
     Invitation,
     Survey,
     SurveyPolicy,
@@ -58,7 +60,9 @@ def customer_upsert(*, email: str, name: str = "", locale: str = "") -> Customer
     customer, created = Customer.objects.annotate(
         last_nps_at=_last_nps_of(OuterRef("pk"))
     ).get_or_create(email=email, defaults={"name": name, "locale": rules.locale_normalise(locale)})
-    if not created:
+    if created:
+        _erased_address_honoured(customer)
+    else:
         changes = {}
         if name and name != customer.name:
             changes["name"] = name
@@ -69,6 +73,24 @@ def customer_upsert(*, email: str, name: str = "", locale: str = "") -> Customer
             for field, value in changes.items():
                 setattr(customer, field, value)
     return customer
+
+
+def _erased_address_honoured(customer: Customer) -> None:
+    """A new customer whose address was erased after they had opted out, or after
+    mail to it bounced, is not mailed either."""
+    erased = ErasedAddress.objects.filter(address_hash=address_hash(customer.email)).first()
+    if erased is None:
+        return
+    changes = {
+        "opted_out_at": customer.created_at if erased.opted_out else None,
+        "suppressed_at": customer.created_at if erased.suppressed else None,
+        "suppressed_reason": "mail to this address bounced before it was erased"
+        if erased.suppressed
+        else "",
+    }
+    Customer.objects.filter(pk=customer.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(customer, field, value)
 
 
 def agent_upsert(*, email: str, name: str = "", team: Team | None = None) -> Any:

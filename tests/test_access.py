@@ -73,6 +73,9 @@ ROUTES = {
     "api:metrics": ("get", "/api/v1/metrics", [API] * 5),
     "api:followups": ("get", "/api/v1/followups", [API] * 5),
     "api:webhooks": ("post", "/api/v1/webhooks", [API] * 5),
+    # With an admin key only (tests/test_privacy_access.py).
+    "api:customer_erase": ("post", "/api/v1/customers/erase", [API] * 5),
+    "api:customer_export": ("get", "/api/v1/customers/export", [API] * 5),
     "followups:api_followup": ("patch", "/api/v1/followups/{case}", [API] * 5),
     # The API's description is public, like any published API reference.
     "schema": ("get", "/api/schema/", [200] * 5),

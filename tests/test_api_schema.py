@@ -42,7 +42,7 @@ def api_key():
     # As Django's test client does: keep the test's connection open across requests.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    yield api_key_create(name="schemathesis")[1]
+    yield api_key_create(name="schemathesis", admin=True)[1]  # every operation, erasure too
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from surveys.api_auth import api_key_create
@@ -8,8 +10,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Who or what uses the key, e.g. 'zendesk'.")
+        parser.add_argument(
+            "--admin",
+            action="store_true",
+            help="The key may also erase and export a customer's personal data.",
+        )
 
-    def handle(self, *args: object, **options: str) -> None:
-        api_key, key = api_key_create(name=options["name"])
+    def handle(self, *args: object, **options: Any) -> None:
+        api_key, key = api_key_create(name=options["name"], admin=options["admin"])
         self.stderr.write(f"Created API key {api_key} (shown once; store it now):")
         self.stdout.write(key)
