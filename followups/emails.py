@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
+from django.utils import translation
 
 from surveys.emails import absolute, brand_context, render_email, unsubscribe_url
 from surveys.models import SurveyPolicy
@@ -16,9 +18,20 @@ from surveys.rules import SUPPORTED_LANGUAGES
 from .models import FollowUp
 
 
+def _staff_recipient(to: str, *candidates: Any) -> Any:
+    """The staff member an email goes to: the first candidate with that address, else
+    the user with it (None if there is none)."""
+    for user in candidates:
+        if user is not None and user.email == to:
+            return user
+    return get_user_model().objects.filter(email__iexact=to).order_by("pk").first() if to else None
+
+
 def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
     """Tell the agent a customer gave low scores (all of them named, with the comment)
-    and should be called back."""
+    and should be called back, in the owner's language."""
+    from .models import staff_language
+
     answers = followup.answers
     context = {
         "followup": followup,
@@ -29,25 +42,44 @@ def followup_opened_email(*, followup: FollowUp) -> EmailMultiAlternatives:
         "customer": followup.survey.customer,
         "url": absolute(followup.get_absolute_url()),
     }
-    return render_email("followup-opened", context, followup.owner.email, settings.LANGUAGE_CODE)
+    language = staff_language(followup.owner)
+    with translation.override(language):
+        return render_email("followup-opened", context, followup.owner.email, language)
 
 
-def followup_escalated_email(*, followup: FollowUp, to: str) -> EmailMultiAlternatives:
-    """Tell the team lead a case is past its due time and nobody has contacted the customer."""
+def followup_escalated_email(
+    *, followup: FollowUp, to: str, recipient: Any = None
+) -> EmailMultiAlternatives:
+    """Tell the team lead a case is past its due time and nobody has contacted the customer,
+    in the lead's language (recipient: the lead; else found by the address `to`)."""
+    from .models import staff_language
+
     context = {
         "followup": followup,
         "ticket": followup.survey.ticket,
         "url": absolute(followup.get_absolute_url()),
     }
-    return render_email("followup-escalated", context, to, settings.LANGUAGE_CODE, html=False)
+    if recipient is None:
+        team = followup.survey.team
+        recipient = _staff_recipient(to, team.lead if team is not None else None)
+    language = staff_language(recipient)
+    with translation.override(language):
+        return render_email("followup-escalated", context, to, language, html=False)
 
 
 def followup_digest_email(
-    *, followups: list[FollowUp], to: str, now: datetime
+    *, followups: list[FollowUp], to: str, now: datetime, recipient: Any = None
 ) -> EmailMultiAlternatives:
-    """One owner's open cases, once a day."""
+    """One owner's open cases, once a day, in the owner's language (recipient: the
+    owner; else found by the address `to`)."""
+    from .models import staff_language
+
     context = {"followups": followups, "now": now, "url": absolute(reverse("followups:inbox"))}
-    return render_email("followup-digest", context, to, settings.LANGUAGE_CODE, html=False)
+    if recipient is None:
+        recipient = _staff_recipient(to, followups[0].owner if followups else None)
+    language = staff_language(recipient)
+    with translation.override(language):
+        return render_email("followup-digest", context, to, language, html=False)
 
 
 def recovery_language(followup: FollowUp) -> str:

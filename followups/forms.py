@@ -16,8 +16,10 @@ from .models import FollowUp
 class FollowUpStatusForm(forms.Form):
     """The status and the outcome of a case (a missing outcome leaves it as it is)."""
 
-    status = forms.ChoiceField(choices=FollowUp.Status.choices)
-    outcome = forms.ChoiceField(choices=FollowUp.Outcome.choices, required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=FollowUp.Status.choices)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=FollowUp.Outcome.choices, required=False
+    )
 
     def __init__(self, *args: Any, instance: FollowUp | None = None, **kwargs: Any) -> None:
         if instance is not None:
@@ -28,7 +30,9 @@ class FollowUpStatusForm(forms.Form):
 
 
 class FollowUpNoteForm(forms.Form):
-    text = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    text = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -37,8 +41,10 @@ class FollowUpNoteForm(forms.Form):
 
 
 class CustomerReplyForm(forms.Form):
-    subject = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 10}), max_length=20000)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(
+        label=_("Body"), widget=forms.Textarea(attrs={"rows": 10}), max_length=20000
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,7 +53,7 @@ class CustomerReplyForm(forms.Form):
 
 
 class FollowUpReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None)  # type: ignore[arg-type]
 
     def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -197,3 +198,42 @@ class FollowUpDigest(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.owner} on {self.day}"
+
+
+class StaffSettings(models.Model):
+    """A staff member's own settings: the language of their pages and of the emails
+    Kundpuls sends them. Without a choice, pages follow the browser's language, and
+    emails the language the browser last asked for."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_settings"
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Empty: the language your browser asks for."),
+    )
+    # What the browser last asked for (Accept-Language), for emails when no choice is made.
+    browser_language = models.CharField(max_length=10, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("staff settings")
+        verbose_name_plural = _("staff settings")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+def staff_language(user: Any) -> str:
+    """The language of a staff member's pages and emails: their choice, else what their
+    browser last asked for, else the site's default."""
+    if user is None or getattr(user, "pk", None) is None:
+        return settings.LANGUAGE_CODE
+    chosen = (
+        StaffSettings.objects.filter(user_id=user.pk)
+        .values_list("language", "browser_language")
+        .first()
+    )
+    return next((code for code in chosen or () if code), settings.LANGUAGE_CODE)

@@ -452,7 +452,7 @@ def followup_escalate(*, followup_id: int, now: datetime) -> bool:
     lead = team.lead if team is not None else None
     if lead is not None and lead.email:
         try:
-            followup_escalated_email(followup=followup, to=lead.email).send()
+            followup_escalated_email(followup=followup, to=lead.email, recipient=lead).send()
         except Exception:
             logger.exception("could not escalate follow-up %s; will retry", followup_id)
             FollowUp.objects.filter(pk=followup_id).update(escalated_at=None)
@@ -487,7 +487,7 @@ def digest_send(*, owner_id: int, day: date, now: datetime) -> bool:
     if not followups:
         return False
     try:
-        followup_digest_email(followups=followups, to=owner.email, now=now).send()
+        followup_digest_email(followups=followups, to=owner.email, now=now, recipient=owner).send()
     except Exception:
         logger.exception("could not send the digest to user %s; will retry", owner_id)
         FollowUpDigest.objects.filter(pk=digest.pk).update(sent_at=None)

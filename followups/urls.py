@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LoginView
 from django.urls import path
 
-from . import api, views
+from . import account, api, views
 
 app_name = "followups"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     # The customer's "Did we sort it out?" page: public, by link token.
     path("r/<str:token>/", views.recovery, name="recovery"),
     path("r/<str:token>/thanks/", views.recovery_thanks, name="recovery_thanks"),
+    path("me/", account.account, name="account"),
     path("followups/", views.inbox, name="inbox"),
     path("followups/<int:pk>/", views.followup_detail, name="followup_detail"),
     path("followups/<int:pk>/note/", views.followup_note, name="followup_note"),

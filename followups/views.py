@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -72,7 +73,7 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user,
             now=timezone.now(),
         )
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect(followup)
     return _detail(request, followup, status_form=form)
 
@@ -104,7 +105,7 @@ def followup_note(request: HttpRequest, pk: int) -> HttpResponse:
     services.followup_note_add(
         followup=followup, actor=request.user, text=form.cleaned_data["text"], now=timezone.now()
     )
-    messages.success(request, "Note added.")
+    messages.success(request, _("Note added."))
     return redirect(followup)
 
 
@@ -118,7 +119,9 @@ def followup_email(request: HttpRequest, pk: int) -> HttpResponse:
         services.customer_reply_send(
             followup=followup, actor=request.user, now=timezone.now(), **form.cleaned_data
         )
-        messages.success(request, f"Email sent to {followup.survey.customer.email}.")
+        messages.success(
+            request, _("Email sent to %(email)s.") % {"email": followup.survey.customer.email}
+        )
         return redirect(followup)
     context = {"followup": followup, "form": form, "nav": "followups"}
     return render(request, "followups/followup_email.html", context)
@@ -137,7 +140,7 @@ def followup_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     services.followup_reassign(
         followup=followup, owner=form.cleaned_data["owner"], actor=request.user, now=timezone.now()
     )
-    messages.success(request, "Reassigned.")
+    messages.success(request, _("Reassigned."))
     return redirect(followup)
 
 

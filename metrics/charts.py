@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pygal
 from django.core.cache import cache
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from pygal.style import Style
 
 # Colour-blind-safe (Okabe-Ito), dark enough on white to read in print.
@@ -80,6 +82,7 @@ class Chart:
 def _config(title: str, **extra: object) -> dict[str, object]:
     return {
         "title": title,
+        "no_data_text": _("No data"),
         "style": STYLE,
         "js": [],  # pygal's tooltip script comes from a CDN: never load it
         "disable_xml_declaration": True,
@@ -105,7 +108,14 @@ def _render(chart: pygal.graph.graph.Graph, data: Chart, description: str) -> Ch
         "metrics:chart:"
         + hashlib.sha256(
             repr(
-                (type(chart).__name__, data.title, data.x_labels, data.series, description)
+                (
+                    type(chart).__name__,
+                    translation.get_language(),
+                    data.title,
+                    data.x_labels,
+                    data.series,
+                    description,
+                )
             ).encode()
         ).hexdigest()
     )
@@ -145,7 +155,18 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
     description: str = "",
 ) -> Chart:
-    """A line per series over periods (days, weeks or months)."""
+    """A line per series over periods (days, weeks or months).
+
+    Texts may be lazy translations: they are turned into text in the reader's language
+    here, so pygal, the cache key and the page all see plain strings."""
+    title, unit = str(title), str(unit)
+    x_labels = [str(label) for label in x_labels]
+    series = [
+        Series(str(each.name), [replace(p, label=str(p.label)) for p in each.points])
+        for each in series
+    ]
+    if not description:
+        description = _("Line chart of %(series)s.") % {"series": ", ".join(s.name for s in series)}
     chart = pygal.Line(
         **_config(
             title,
@@ -162,9 +183,7 @@ def line_chart(
     for each in series:
         chart.add(each.name, _values(each))
     data = Chart(title=title, x_labels=x_labels, series=series, unit=unit)
-    return _render(
-        chart, data, description or f"Line chart of {', '.join(s.name for s in series)}."
-    )
+    return _render(chart, data, str(description))
 
 
 def svg_nonced(svg: str, nonce: str) -> SafeString:

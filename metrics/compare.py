@@ -27,7 +27,7 @@ def compare_build(*, before: ReportFilters, after: ReportFilters) -> dict[str, A
     rows = [
         ComparisonRow(
             metric=metric,
-            label=METRIC_LABELS[metric],
+            label=str(METRIC_LABELS[metric]),  # in the language of the request
             before=a[metric],
             after=b[metric],
             comparison=compare_scores(a[metric], b[metric]),

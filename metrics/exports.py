@@ -106,7 +106,7 @@ def xlsx_file(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]
     )
     bold = workbook.add_format({"bold": True})
     for name, header, rows in sheets:
-        sheet = workbook.add_worksheet(name[:31])
+        sheet = workbook.add_worksheet(str(name)[:31])
         sheet.write_row(0, 0, [neutralise(h) for h in header], bold)
         for index, row in enumerate(rows, start=1):
             for column, value in enumerate(row):

@@ -9,6 +9,7 @@ from statistics import median
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext as _
 
 from followups.models import FollowUp, FollowUpEvent
 
@@ -67,7 +68,7 @@ def recovery_figures(*, filters: ReportFilters) -> dict[str, Any]:
     narrowed like its other figures (the ticket's team, agent, channel and category)."""
     start, end = filters.bounds()
     cases = recovery_cases(start=start, end=end, **filters.lookups("survey__"))
-    return recovery_row("All", cases)
+    return recovery_row(_("All"), cases)
 
 
 def recovery_report(*, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
@@ -82,17 +83,17 @@ def recovery_report(*, start: datetime, end: datetime) -> dict[str, list[dict[st
         report[label] = [
             recovery_row(name, rows) for name, rows in sorted(groups.items(), key=_by_name)
         ]
-    report["total"] = [recovery_row("All", cases)]
+    report["total"] = [recovery_row(_("All"), cases)]
     return report
 
 
 def _owner_name(case: dict[str, Any]) -> str:
     name = f"{case['owner__first_name']} {case['owner__last_name']}".strip()
-    return name or case["owner__email"] or "(no owner)"
+    return name or case["owner__email"] or _("(no owner)")
 
 
 def _team_name(case: dict[str, Any]) -> str:
-    return case["survey__team__name"] or "(no team)"
+    return case["survey__team__name"] or _("(no team)")
 
 
 def _by_name(item: tuple[str, Any]) -> str:

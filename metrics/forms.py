@@ -6,6 +6,8 @@ from typing import Any
 from django import forms
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from surveys.models import Agent, Team, Ticket
 
@@ -16,6 +18,8 @@ from .selectors import KINDS, ReportFilters
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
 DIMENSION_CACHE_SECONDS = 300
+# The first choice of a filter menu: no narrowing.
+ALL = gettext_lazy("All")
 
 
 def dimension_choices(name: str) -> list[tuple[str, str]]:
@@ -26,22 +30,30 @@ def dimension_choices(name: str) -> list[tuple[str, str]]:
         return sorted(values)
 
     values = cache.get_or_set(f"metrics:choices:{name}", read, DIMENSION_CACHE_SECONDS)
-    return [("", "All")] + [(v, v) for v in values]
+    return [("", ALL)] + [(v, v) for v in values]
 
 
 class ReportFilterForm(forms.Form):
     """The report filters: a date range and optional team, agent, channel, category."""
 
     start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("start of a date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("end of a date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    agent = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    channel = forms.ChoiceField(required=False)
-    category = forms.ChoiceField(required=False)
+    team = forms.TypedChoiceField(
+        label=gettext_lazy("Team"), coerce=int, required=False, empty_value=None
+    )
+    agent = forms.TypedChoiceField(
+        label=gettext_lazy("Agent"), coerce=int, required=False, empty_value=None
+    )
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), required=False)
+    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False)
 
     def __init__(self, data: Any = None, *, today: date | None = None, **kwargs: Any) -> None:
         if data is not None:
@@ -53,11 +65,11 @@ class ReportFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.today = today or timezone.localdate()
         teams = Team.objects.order_by("name").values_list("pk", "name")
-        self.fields["team"].choices = [("", "All")] + [(str(pk), n) for pk, n in teams]
+        self.fields["team"].choices = [("", ALL)] + [(str(pk), n) for pk, n in teams]
         agents = Agent.objects.select_related("user").order_by(
             "user__first_name", "user__last_name"
         )
-        self.fields["agent"].choices = [("", "All")] + [(str(a.user_id), str(a)) for a in agents]
+        self.fields["agent"].choices = [("", ALL)] + [(str(a.user_id), str(a)) for a in agents]
         self.fields["channel"].choices = dimension_choices("channel")
         self.fields["category"].choices = dimension_choices("category")
 
@@ -66,9 +78,13 @@ class ReportFilterForm(forms.Form):
         end = data.get("end") or self.today
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
-            self.add_error("start", "Must not be after the end date.")
+            self.add_error("start", _("Must not be after the end date."))
         elif (end - start).days > MAX_DAYS:
-            self.add_error("start", f"Choose at most {MAX_DAYS} days.")
+            self.add_error(
+                "start",
+                ngettext("Choose at most %(days)d days.", "Choose at most %(days)d days.", MAX_DAYS)
+                % {"days": MAX_DAYS},
+            )
         data["start"], data["end"] = start, end
         return data
 
@@ -96,27 +112,34 @@ class ResponseFilterForm(ReportFilterForm):
     """The responses list: the report filters and what a number in a report narrows to."""
 
     kind = forms.ChoiceField(
-        choices=[("", "All"), *((k, k.upper()) for k in KINDS)], required=False
+        label=gettext_lazy("Kind"),
+        choices=[("", ALL), *((k, k.upper()) for k in KINDS)],
+        required=False,
     )
     score_class = forms.ChoiceField(
+        label=gettext_lazy("Score class"),
         required=False,
         choices=[
-            ("", "Any"),
-            ("positive", "Positive"),
-            ("negative", "Not positive"),
-            ("passive", "NPS passive"),
-            ("detractor", "NPS detractor"),
-            ("low", "Low (follow-up)"),
+            ("", gettext_lazy("Any")),
+            ("positive", gettext_lazy("Positive")),
+            ("negative", gettext_lazy("Not positive")),
+            ("passive", gettext_lazy("NPS passive")),
+            ("detractor", gettext_lazy("NPS detractor")),
+            ("low", gettext_lazy("Low (follow-up)")),
         ],
     )
-    min_score = forms.IntegerField(required=False, min_value=0, max_value=10)
-    max_score = forms.IntegerField(required=False, min_value=0, max_value=10)
-    commented = forms.BooleanField(required=False)
-    ticket = forms.CharField(required=False, max_length=100)
+    min_score = forms.IntegerField(
+        label=gettext_lazy("Min score"), required=False, min_value=0, max_value=10
+    )
+    max_score = forms.IntegerField(
+        label=gettext_lazy("Max score"), required=False, min_value=0, max_value=10
+    )
+    commented = forms.BooleanField(label=gettext_lazy("Commented"), required=False)
+    ticket = forms.CharField(label=gettext_lazy("Ticket"), required=False, max_length=100)
     basis = forms.ChoiceField(
         required=False,
-        choices=[("", "Day answered"), ("sent", "Day sent")],
-        label="Dates are the",
+        choices=[("", gettext_lazy("Day answered")), ("sent", gettext_lazy("Day sent"))],
+        label=gettext_lazy("Dates are the"),
     )
 
 
@@ -124,16 +147,19 @@ class CompareForm(forms.Form):
     """Before and after a process change: equal periods on each side of a date."""
 
     change = forms.DateField(
-        label="Date of the change", widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Date of the change"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    days = forms.IntegerField(label="Days on each side", min_value=7, max_value=366, initial=90)
+    days = forms.IntegerField(
+        label=gettext_lazy("Days on each side"), min_value=7, max_value=366, initial=90
+    )
 
 
 class BusinessFiguresForm(forms.ModelForm):
     month = forms.DateField(
+        label=gettext_lazy("Month"),
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
         input_formats=["%Y-%m", "%Y-%m-%d"],
-        help_text="The month these figures are for.",
+        help_text=gettext_lazy("The month these figures are for."),
     )
 
     class Meta:
@@ -148,6 +174,7 @@ class BusinessFiguresForm(forms.ModelForm):
             "customer_years",
             "note",
         ]
+        labels = {"note": gettext_lazy("Note")}
         widgets = {"note": forms.Textarea(attrs={"rows": 2})}
 
     def clean_month(self) -> date:
@@ -159,5 +186,5 @@ class BusinessFiguresForm(forms.ModelForm):
             data.get(k) for k in ("customers_start", "customers_end", "customers_new")
         )
         if None not in (start, end, new) and new > end:
-            self.add_error("customers_new", "Cannot be more than the customers at the end.")
+            self.add_error("customers_new", _("Cannot be more than the customers at the end."))
         return data

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from . import formulas
 from .charts import Chart, Point, Series, line_chart
 from .models import BusinessFigures
@@ -67,7 +70,7 @@ class MonthRow:
 def month_span(last: date, months: int = 12) -> ReportFilters:
     """The calendar months ending with the month of `last` (up to `last`)."""
     first = last.replace(day=1)
-    for _ in range(months - 1):
+    for _step in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     return ReportFilters(start=first, end=last)
 
@@ -118,19 +121,24 @@ def volume_chart(
     categories = sorted({c for m in service.values() for c in m.by_category})
     series = []
     for category in categories:
+        # "(none)" is the key of tickets without a category (metrics.tickets): shown translated.
+        name = _("(none)") if category == "(none)" else category
         points = []
         for month in months:
             metrics = service.get(month)
             n = metrics.by_category.get(category, 0) if metrics else 0
             scoped = period_filters(filters, "month", month)
             href = tickets_url(scoped, category="" if category == "(none)" else category)
-            points.append(Point(value=n, label=f"{n} {category} tickets", href=href))
-        series.append(Series(category, points))
+            label = ngettext(
+                "%(count)d %(category)s tickets", "%(count)d %(category)s tickets", n
+            ) % {"count": n, "category": name}
+            points.append(Point(value=n, label=label, href=href))
+        series.append(Series(name, points))
     return line_chart(
-        title="Tickets created per month, by category",
+        title=_("Tickets created per month, by category"),
         x_labels=[m.strftime("%Y-%m") for m in months],
         series=series,
-        unit="tickets",
+        unit=_("tickets"),
     )
 
 
@@ -143,7 +151,7 @@ def monthly_score_chart(filters: ReportFilters, rows: list[MonthRow]) -> Chart:
         ]
         series.append(Series(f"{METRIC_LABELS[metric]} %", points))
     return line_chart(
-        title="CSAT, CES and response rate per month",
+        title=_("CSAT, CES and response rate per month"),
         x_labels=[row.label for row in rows],
         series=series,
         unit="%",

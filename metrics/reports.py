@@ -14,6 +14,9 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import formulas
 from .charts import Chart, Point, Series, line_chart
@@ -35,12 +38,12 @@ from .selectors import (
     step_counts,
 )
 
-# (dimension, label, the name of its export in metrics.tables)
+# (dimension, label, heading, the name of its export in metrics.tables)
 TABLE_DIMENSIONS = (
-    ("agent", "Agent", "agents"),
-    ("team", "Team", "teams"),
-    ("channel", "Channel", "channels"),
-    ("category", "Ticket category", "categories"),
+    ("agent", gettext_lazy("Agent"), gettext_lazy("By agent"), "agents"),
+    ("team", gettext_lazy("Team"), gettext_lazy("By team"), "teams"),
+    ("channel", gettext_lazy("Channel"), gettext_lazy("By channel"), "channels"),
+    ("category", gettext_lazy("Ticket category"), gettext_lazy("By ticket category"), "categories"),
 )
 DISTRIBUTION_SCORES = {"csat": range(1, 6), "ces": range(1, 8), "nps": range(0, 11)}
 
@@ -274,9 +277,16 @@ def trend_charts(
             score = score_of(answers.get(start, {}).get(kind), kind)
             series[kind].append(score_point(score, scoped))
         series["response_rate"].append(score_point(rate_of(steps.get(start)), scoped))
-    per = {"day": "day", "week": "week (Monday first)", "month": "month"}[period]
+    titles = {
+        "day": (_("CSAT, CES and response rate per day"), _("NPS per day")),
+        "week": (
+            _("CSAT, CES and response rate per week (Monday first)"),
+            _("NPS per week (Monday first)"),
+        ),
+        "month": (_("CSAT, CES and response rate per month"), _("NPS per month")),
+    }[period]
     shares = line_chart(
-        title=f"CSAT, CES and response rate per {per}",
+        title=titles[0],
         x_labels=labels,
         series=[
             Series(f"{METRIC_LABELS[m]} %", series[m]) for m in ("csat", "ces", "response_rate")
@@ -285,7 +295,7 @@ def trend_charts(
         y_range=(0, 100),
     )
     nps = line_chart(
-        title=f"NPS per {per}",
+        title=titles[1],
         x_labels=labels,
         series=[Series("NPS", series["nps"])],
         y_range=(-100, 100),
@@ -294,7 +304,9 @@ def trend_charts(
 
 
 def _period_label(start: date, period: str) -> str:
-    return start.strftime("%Y-%m") if period == "month" else start.strftime("%d %b")
+    """A month as 2026-11; a day or week by its first day, 05 Nov (the month's
+    abbreviation in the reader's language)."""
+    return start.strftime("%Y-%m") if period == "month" else date_format(start, "d M")
 
 
 def score_point(score: Score, filters: ReportFilters) -> Point:
@@ -333,7 +345,7 @@ def distributions(filters: ReportFilters, counts: dict[str, Any]) -> list[Distri
             )
             for s in scores
         ]
-        title = f"{METRIC_LABELS[kind]} answers by score"
+        title = _("%(metric)s answers by score") % {"metric": METRIC_LABELS[kind]}
         out.append(Distribution(kind, title, sum(by_score.values()), bars))
     return out
 
@@ -405,7 +417,7 @@ class PeriodCounts:
 
 def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict[str, Any]:
     """Everything the dashboard shows, from two reads of each rollup table."""
-    counts = PeriodCounts.read(filters, *(name for name, _label, _table in TABLE_DIMENSIONS))
+    counts = PeriodCounts.read(filters, *(name for name, *_rest in TABLE_DIMENSIONS))
     answers, steps = counts.answers, counts.steps
     return {
         "filters": filters,
@@ -414,7 +426,8 @@ def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict
         "trends": counts.trends(),
         "distributions": distributions(filters, answers[None].get("all", {})),
         "tables": [
-            (name, label, table, counts.table(name)) for name, label, table in TABLE_DIMENSIONS
+            (name, label, heading, table, counts.table(name))
+            for name, label, heading, table in TABLE_DIMENSIONS
         ],
         "funnel": funnel(filters, steps[None].get("all", {})),
         "comments": comments_latest(filters=filters, score_filter=comment_filter),

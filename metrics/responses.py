@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from surveys import scoring
 from surveys.models import Response
@@ -128,13 +129,15 @@ def responses_for_api(
     )
 
 
+# The dashboard's comment filters: the keys are what the query says, the values the
+# menu's labels (translated when shown).
 COMMENT_FILTERS = {
-    "": "All comments",
-    "low": "Low scores (follow-up)",
-    "positive": "Positive scores",
+    "": _("All comments"),
+    "low": _("Low scores (follow-up)"),
+    "positive": _("Positive scores"),
     **{f"csat:{n}": f"CSAT {n}" for n in range(1, 6)},
-    "nps:detractor": "NPS detractors",
-    "nps:positive": "NPS promoters",
+    "nps:detractor": _("NPS detractors"),
+    "nps:positive": _("NPS promoters"),
 }
 
 

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.models import Agent, Team
 
@@ -117,10 +118,10 @@ def filter_choices_narrow(*, form: Any, user: Any, led: list[Team]) -> None:
     lead the teams they lead (`led`, by name) and those teams' agents, an agent
     themselves."""
     if led:
-        form.fields["team"].choices = [("", "All my teams")] + [(str(t.pk), t.name) for t in led]
+        form.fields["team"].choices = [("", _("All my teams"))] + [(str(t.pk), t.name) for t in led]
         agents = Agent.objects.filter(team__in=led).select_related("user")
-        form.fields["agent"].choices = [("", "All")] + [(str(a.user_id), str(a)) for a in agents]
+        form.fields["agent"].choices = [("", _("All"))] + [(str(a.user_id), str(a)) for a in agents]
     else:
-        form.fields["team"].choices = [("", "All")]
+        form.fields["team"].choices = [("", _("All"))]
         name = user.get_full_name() or user.get_username()
-        form.fields["agent"].choices = [("", "Me"), (str(user.pk), name)]
+        form.fields["agent"].choices = [("", _("Me")), (str(user.pk), name)]

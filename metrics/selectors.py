@@ -11,7 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from surveys import scoring
 from surveys.models import Team
@@ -24,8 +27,22 @@ GROUPS = ("agent", "team", "channel", "category", "day", "week", "month")
 DIMENSIONS = ("team", "agent", "channel", "category")
 KINDS = ("csat", "ces", "nps")
 METRICS = (*KINDS, "response_rate")
-METRIC_LABELS = {"csat": "CSAT", "ces": "CES", "nps": "NPS", "response_rate": "Response rate"}
-POSITIVE_LABELS = {"csat": "satisfied", "ces": "easy", "nps": "promoters"}
+# What pages call each metric, in the reader's language.
+METRIC_LABELS = {
+    "csat": "CSAT",
+    "ces": "CES",
+    "nps": "NPS",
+    "response_rate": gettext_lazy("Response rate"),
+}
+# The same names in English, for the exports (they stay English and stable).
+METRIC_NAMES = {"csat": "CSAT", "ces": "CES", "nps": "NPS", "response_rate": "Response rate"}
+# The positive answers of each kind: a page's words, and the API's keys (never translated).
+POSITIVE_LABELS = {
+    "csat": gettext_lazy("satisfied"),
+    "ces": gettext_lazy("easy"),
+    "nps": gettext_lazy("promoters"),
+}
+POSITIVE_KEYS = {"csat": "satisfied", "ces": "easy", "nps": "promoters"}
 # Below this many answers a group's score is shown but marked as too few to compare.
 MIN_ANSWERS = 30
 # Every scale a question can be asked on (NPS is 0-10, stored as 11 points).
@@ -135,28 +152,58 @@ class Score:
 
     @property
     def formula(self) -> str:
-        """How the value is computed, with its inputs, e.g. '81.3 % = 523 / 643'."""
+        """How the value is computed, with its inputs, e.g. '81.3 % = 523 / 643', in the
+        reader's language (the API and the exports use formula_en)."""
         if self.value is None:
-            return f"no {self.denominator_label} yet"
+            if self.metric == "response_rate":
+                return _("no delivered yet")
+            return _("no answers yet")
         if self.metric == "nps":
             n = self.denominator
-            return (
-                f"NPS {self.value:+.1f} = {self.promoters * 100 / n:.1f} % promoters "
-                f"({self.promoters}) - {self.detractors * 100 / n:.1f} % detractors "
-                f"({self.detractors}) of {n} answers"
-            )
-        return (
-            f"{self.value:.1f} % = {self.numerator} {self.numerator_label} / "
-            f"{self.denominator} {self.denominator_label}"
-        )
+            return _(
+                "NPS %(nps)s = %(promoters_percent)s %% promoters (%(promoters)s) - "
+                "%(detractors_percent)s %% detractors (%(detractors)s) of %(answers)s answers"
+            ) % {
+                "nps": _figure(self.value, "+.1f"),
+                "promoters_percent": _figure(self.promoters * 100 / n, ".1f"),
+                "promoters": _figure(self.promoters, "d"),
+                "detractors_percent": _figure(self.detractors * 100 / n, ".1f"),
+                "detractors": _figure(self.detractors, "d"),
+                "answers": _figure(n, "d"),
+            }
+        return _(
+            "%(value)s %% = %(numerator)s %(numerator_label)s / "
+            "%(denominator)s %(denominator_label)s"
+        ) % {
+            "value": _figure(self.value, ".1f"),
+            "numerator": _figure(self.numerator, "d"),
+            "numerator_label": self.numerator_label,
+            "denominator": _figure(self.denominator, "d"),
+            "denominator_label": self.denominator_label,
+        }
+
+    @property
+    def formula_en(self) -> str:
+        """The formula in English, for the API and the exports."""
+        with translation.override("en"):
+            return self.formula
 
     @property
     def numerator_label(self) -> str:
-        return "answered" if self.metric == "response_rate" else POSITIVE_LABELS[self.metric]
+        if self.metric == "response_rate":
+            return _("answered")
+        return str(POSITIVE_LABELS[self.metric])
 
     @property
     def denominator_label(self) -> str:
-        return "delivered" if self.metric == "response_rate" else "answers"
+        return _("delivered") if self.metric == "response_rate" else _("answers")
+
+
+def _figure(value: float, spec: str) -> str:
+    """A number as format(value, spec) writes it, with the reader's decimal mark."""
+    text = format(value, spec)
+    sign = text[0] if text[0] in "+-" else ""
+    return sign + number_format(text.lstrip("+-"))
 
 
 def score_of(counts: Counts | None, kind: str) -> Score:
@@ -381,13 +428,13 @@ def group_labels(group_by: str | None, keys: list[Any]) -> dict[Any, str]:
     if group_by == "agent":
         users = get_user_model().objects.filter(pk__in=[k for k in keys if k])
         names = {u.pk: u.get_full_name() or u.email for u in users}
-        return {k: names.get(k, "(no agent)") for k in keys}
+        return {k: names.get(k, _("(no agent)")) for k in keys}
     if group_by == "team":
         teams = dict(Team.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "name"))
-        return {k: teams.get(k, "(no team)") for k in keys}
+        return {k: teams.get(k, _("(no team)")) for k in keys}
     if group_by == "month":
         return {k: k.strftime("%Y-%m") if isinstance(k, date) else str(k) for k in keys}
-    return {k: str(k) if k not in ("", None) else "(none)" for k in keys}
+    return {k: str(k) if k not in ("", None) else _("(none)") for k in keys}
 
 
 # --- The API's table --------------------------------------------------------------------
@@ -405,13 +452,13 @@ def metric_summary(score: Score) -> dict[str, Any]:
             "detractors": score.detractors,
         }
     else:
-        summary = {"answers": score.denominator, POSITIVE_LABELS[score.metric]: score.numerator}
+        summary = {"answers": score.denominator, POSITIVE_KEYS[score.metric]: score.numerator}
     summary["score"] = score.value
     if score.metric != "response_rate":
         summary["mean"] = score.mean
     summary["interval"] = [score.interval.low, score.interval.high] if score.interval else None
     summary["too_few_to_compare"] = score.too_few
-    summary["formula"] = score.formula
+    summary["formula"] = score.formula_en
     return summary
 
 
@@ -425,7 +472,8 @@ def metric_table(
     else:
         answers = score_counts(filters=filters, group_by=group_by, kinds=(metric,))
         scores = {key: score_of(c.get(metric), metric) for key, c in answers.items()}
-    labels = group_labels(group_by, list(scores))
+    with translation.override("en"):  # the API stays English
+        labels = group_labels(group_by, list(scores))
     table = [
         {"group": labels[key], "key": key, **metric_summary(score)} for key, score in scores.items()
     ]

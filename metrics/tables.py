@@ -1,15 +1,23 @@
-"""Every report table as a header and rows of exact values, for the CSV/XLSX exports."""
+"""Every report table as a header and rows of exact values, for the CSV/XLSX exports.
+
+The exports stay English whatever the reader's language: each table is built with
+English active, so its labels, formulas and column names are stable.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from . import formulas, monthly, reports
 from .models import BusinessFigures
 from .responses import comments_latest
-from .selectors import KINDS, METRICS, ReportFilters, Score, score_counts
+from .selectors import KINDS, METRIC_NAMES, METRICS, ReportFilters, Score, score_counts
 from .tickets import service_metrics
 
 Rows = list[tuple[Any, ...]]
@@ -76,9 +84,9 @@ def headline_table(filters: ReportFilters) -> tuple[list[str], Rows]:
         score, comparison = line.score, line.comparison
         low, high = (score.interval.low, score.interval.high) if score.interval else (None, None)
         rows.append((
-            line.label, filters.start, filters.end, score.value, low, high, score.numerator,
-            score.denominator, line.previous.value, line.change,
-            comparison.p_value if comparison else None, score.formula,
+            METRIC_NAMES[line.metric], filters.start, filters.end, score.value, low, high,
+            score.numerator, score.denominator, line.previous.value, line.change,
+            comparison.p_value if comparison else None, score.formula_en,
         ))  # fmt: skip
     return header, rows
 
@@ -187,23 +195,47 @@ def business_table(filters: ReportFilters) -> tuple[list[str], Rows]:
     return header, rows
 
 
+Build = Callable[[ReportFilters], tuple[list[str], Rows]]
+
+
+def _in_english(build: Build) -> Build:
+    """A table's build with English active: exports never follow the reader's language."""
+
+    @wraps(build)
+    def english(filters: ReportFilters) -> tuple[list[str], Rows]:
+        with translation.override("en"):
+            header, rows = build(filters)
+            return header, list(rows)
+
+    return english
+
+
 @dataclass(frozen=True)
 class Table:
-    title: str
-    build: Callable[[ReportFilters], tuple[list[str], Rows]]
+    title: str  # shown on the exports page, in the reader's language
+    build: Build
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "build", _in_english(self.build))
+
+    @property
+    def sheet(self) -> str:
+        """The XLSX sheet's name: the title in English."""
+        with translation.override("en"):
+            return str(self.title)
 
 
 TABLES: dict[str, Table] = {
-    "headline": Table("Headline", headline_table),
-    "agents": Table("By agent", _group_table("agent")),
-    "teams": Table("By team", _group_table("team")),
-    "channels": Table("By channel", _group_table("channel")),
-    "categories": Table("By category", _group_table("category")),
-    "funnel": Table("Response funnel", funnel_table),
-    "distribution": Table("Score distribution", distribution_table),
-    "trend": Table("Trend", trend_table),
-    "comments": Table("Comments", comments_table),
-    "service": Table("Service metrics", service_table),
-    "monthly": Table("Monthly tracker", monthly_table),
-    "business": Table("Business figures", business_table),
+    "headline": Table(_("Headline"), headline_table),
+    "agents": Table(_("By agent"), _group_table("agent")),
+    "teams": Table(_("By team"), _group_table("team")),
+    "channels": Table(_("By channel"), _group_table("channel")),
+    "categories": Table(_("By category"), _group_table("category")),
+    "funnel": Table(_("Response funnel"), funnel_table),
+    "distribution": Table(_("Score distribution"), distribution_table),
+    "trend": Table(_("Trend"), trend_table),
+    "comments": Table(_("Comments"), comments_table),
+    "service": Table(_("Service metrics"), service_table),
+    "monthly": Table(_("Monthly tracker"), monthly_table),
+    "business": Table(_("Business figures"), business_table),
 }

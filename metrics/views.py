@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from followups.views import agent_login_required
@@ -146,14 +147,14 @@ def held_review(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     )
     if action == "approve":
         done = answering.responses_release(response_ids=ids)
-        text = "Approved: the answers count in the scores now."
+        text = _("Approved: the answers count in the scores now.")
     else:
         done = answering.responses_discard(response_ids=ids)
-        text = "Discarded: the answers are deleted and their case says so."
+        text = _("Discarded: the answers are deleted and their case says so.")
     if done:
         messages.success(request, text)
     else:
-        messages.info(request, "Those answers were already reviewed.")
+        messages.info(request, _("Those answers were already reviewed."))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("metrics:dashboard")
@@ -287,5 +288,5 @@ def table_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
         )
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
-    workbook = exports.xlsx_file([(tables.TABLES[table].title, header, rows)])
+    workbook = exports.xlsx_file([(tables.TABLES[table].sheet, header, rows)])
     return FileResponse(workbook, as_attachment=True, filename=f"{name}.xlsx")

@@ -12,7 +12,7 @@ from django.utils.functional import SimpleLazyObject
 
 from .services import health_checks
 
-BANNER_KEY = "operations:health-banner"
+BANNER_KEY = "operations:health-banner:2"  # :2 since the checks carry translated texts
 BANNER_SECONDS = 30
 
 

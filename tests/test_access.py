@@ -46,6 +46,8 @@ ROUTES = {
     "surveys:outbox_message": ("get", "/dev/outbox/999999/", [LOGIN] * 4 + [404]),
     # Cases: the owner and the lead see agent A's case; agent B is told it does not exist.
     "followups:inbox": ("get", "/followups/", [LOGIN, 200, 200, 200, 200]),
+    # Everyone's own settings (their language).
+    "followups:account": ("get", "/me/", [LOGIN, 200, 200, 200, 200]),
     "followups:followup_detail": ("get", "/followups/{case}/", [LOGIN, 200, 404, 200, 200]),
     "followups:followup_note": ("post", "/followups/{case}/note/", [LOGIN, 302, 404, 302, 302]),
     "followups:followup_email": ("get", "/followups/{case}/email/", [LOGIN, 200, 404, 200, 200]),

@@ -1,11 +1,14 @@
-"""Display rounding for report figures: numbers stay exact until here."""
+"""Display rounding for report figures: numbers stay exact until here, and are shown
+in the reader's language (81.3 % in English, 81,3 % in Swedish)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from metrics.charts import svg_nonced
 from metrics.selectors import MIN_ANSWERS
@@ -23,24 +26,32 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _localized(value: float, digits: int) -> str:
+    """Rounded for display, with the language's decimal mark."""
+    return number_format(round(value, digits), decimal_pos=digits)
+
+
 @register.filter
 def pct(value: float | None, digits: int = 1) -> str:
-    """81.25 -> '81.3 %'; None -> an en dash."""
+    """81.25 -> '81.3 %' ('81,3 %' in Swedish); None -> an en dash."""
     value = _number(value)
-    return NONE if value is None else f"{value:.{digits}f} %"
+    return NONE if value is None else f"{_localized(value, digits)} %"
 
 
 @register.filter
 def num(value: float | None, digits: int = 1) -> str:
     value = _number(value)
-    return NONE if value is None else f"{value:.{digits}f}"
+    return NONE if value is None else _localized(value, digits)
 
 
 @register.filter
 def signed(value: float | None, digits: int = 1) -> str:
     """A change, always with its sign: +2.5, -1.0."""
     value = _number(value)
-    return NONE if value is None else f"{value:+.{digits}f}"
+    if value is None:
+        return NONE
+    text = _localized(abs(value), digits)
+    return f"-{text}" if round(value, digits) < 0 else f"+{text}"
 
 
 @register.filter
@@ -51,15 +62,15 @@ def duration(seconds: float | None) -> str:
         return NONE
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(seconds)d s") % {"seconds": seconds}
     minutes, _s = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)d min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes:02d} min"
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
 
 
 @register.filter
@@ -72,7 +83,9 @@ def get(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def money(value: Any) -> str:
-    return NONE if value is None or value == "" else f"{value:,.2f}"
+    if value is None or value == "":
+        return NONE
+    return number_format(value, decimal_pos=2, force_grouping=True)
 
 
 @register.simple_tag
@@ -93,14 +106,15 @@ def score_cell(score: Any, links: dict[str, str], big: bool = False) -> str:
     )
     if score.too_few:
         head += format_html(
-            ' <span class="badge text-bg-warning kp-too-few" title="{}">too few</span>',
-            f"Fewer than {MIN_ANSWERS} answers: too few to compare",
+            ' <span class="badge text-bg-warning kp-too-few" title="{}">{}</span>',
+            _("Fewer than %(count)d answers: too few to compare") % {"count": MIN_ANSWERS},
+            _("too few"),
         )
     if score.metric == "nps":
         counts = format_html(
-            '= <a href="{}">{}</a> promoters {} <a href="{}">{}</a> detractors of '
-            '<a href="{}">{}</a>',
-            links["numerator"], score.promoters, MINUS, links["detractors"], score.detractors,
+            '= <a href="{}">{}</a> {} {} <a href="{}">{}</a> {} <a href="{}">{}</a>',
+            links["numerator"], score.promoters, _("promoters"), MINUS,
+            links["detractors"], score.detractors, _("detractors of"),
             links["denominator"], score.denominator,
         )  # fmt: skip
     else:
@@ -111,7 +125,8 @@ def score_cell(score: Any, links: dict[str, str], big: bool = False) -> str:
         )  # fmt: skip
     interval = (
         format_html(
-            '<br><span class="kp-ci">95 % CI {}{}{}</span>',
+            '<br><span class="kp-ci">{} {}{}{}</span>',
+            _("%(level)d %% CI") % {"level": 95},
             num(score.interval.low),
             NONE,
             num(score.interval.high),
