@@ -4,6 +4,7 @@ from .models import (
     BusinessFigures,
     InvitationRollup,
     ScoreRollup,
+    Target,
 )
 
 
@@ -30,3 +31,11 @@ class BusinessFiguresAdmin(admin.ModelAdmin):
         "updated_by",
     ]
     raw_id_fields = ["updated_by"]
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    """Targets shown beside each score on the dashboard and the scores page."""
+
+    list_display = ["metric", "team", "value"]
+    list_filter = ["metric", "team"]

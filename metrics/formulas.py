@@ -246,3 +246,21 @@ def clv(*, yearly_revenue: Decimal, years: Decimal, cac: Decimal | None) -> Deci
     if cac is None:
         return None
     return Decimal(yearly_revenue) * Decimal(years) - cac
+
+
+# --- Targets ---------------------------------------------------------------------------
+
+MET = "met"
+MET_WITHIN = "met_within"  # met, though the interval reaches below the target
+NOT_MET_WITHIN = "not_met_within"  # not met, though the interval reaches the target
+NOT_MET = "not_met"
+
+
+def target_status(*, value: float | None, interval: Interval | None, target: float) -> str | None:
+    """A score against its target: met or not, and whether its 95 % interval crosses the
+    target (then the difference may be chance). None without a score."""
+    if value is None:
+        return None
+    if value >= target:
+        return MET if interval is None or interval.low >= target else MET_WITHIN
+    return NOT_MET_WITHIN if interval is not None and interval.high >= target else NOT_MET

@@ -119,3 +119,51 @@ class BusinessFigures(models.Model):
 
     def __str__(self) -> str:
         return f"Business figures {self.month:%Y-%m}"
+
+
+class Target(models.Model):
+    """The score a team aims for, per metric: for everyone, or for one team (which then
+    wins over everyone's). Percent for CSAT, CES and response rate; -100 to 100 for NPS."""
+
+    class Metric(models.TextChoices):
+        CSAT = "csat", "CSAT"
+        CES = "ces", "CES"
+        NPS = "nps", "NPS"
+        RESPONSE_RATE = "response_rate", _("Response rate")
+
+    metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        verbose_name=_("team"),
+        help_text=_("Empty: everyone's target; a team's own target wins over it."),
+    )
+    value = models.DecimalField(
+        _("target"),
+        max_digits=4,
+        decimal_places=1,
+        help_text=_("Percent (e.g. 85) for CSAT, CES and response rate; -100 to 100 for NPS."),
+    )
+
+    class Meta:
+        ordering = ["metric", "team__name"]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "team"], name="target_unique_team"),
+            models.UniqueConstraint(
+                fields=["metric"], condition=models.Q(team__isnull=True), name="target_unique_all"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} {self.value}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        low = -100 if self.metric == self.Metric.NPS else 0
+        if self.value is not None and not low <= self.value <= 100:
+            raise ValidationError({"value": _("Between %(low)d and 100.") % {"low": low}})

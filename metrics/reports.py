@@ -36,6 +36,7 @@ from .selectors import (
     scores_by_group,
     scores_from_counts,
     step_counts,
+    targets_for,
 )
 
 # (dimension, label, heading, the name of its export in metrics.tables)
@@ -121,6 +122,21 @@ def score_links(filters: ReportFilters, score: Score) -> dict[str, str]:
     return links
 
 
+TARGET_LABELS = {
+    formulas.MET: gettext_lazy("met"),
+    formulas.MET_WITHIN: gettext_lazy("met, though within the interval"),
+    formulas.NOT_MET_WITHIN: gettext_lazy("not met, though within the interval"),
+    formulas.NOT_MET: gettext_lazy("not met"),
+}
+# A mark beside the words, never instead of them (nor colour alone).
+TARGET_MARKS = {
+    formulas.MET: "\u2713",
+    formulas.MET_WITHIN: "\u2713",
+    formulas.NOT_MET_WITHIN: "\u2248",
+    formulas.NOT_MET: "\u2717",
+}
+
+
 @dataclass(frozen=True)
 class Headline:
     metric: str
@@ -128,6 +144,23 @@ class Headline:
     score: Score
     previous: Score
     links: dict[str, str]
+    target: float | None = None
+
+    @property
+    def target_status(self) -> str | None:
+        if self.target is None:
+            return None
+        return formulas.target_status(
+            value=self.score.value, interval=self.score.interval, target=self.target
+        )
+
+    @property
+    def target_label(self) -> str:
+        return str(TARGET_LABELS.get(self.target_status or "", ""))
+
+    @property
+    def target_mark(self) -> str:
+        return TARGET_MARKS.get(self.target_status or "", "")
 
     @property
     def change(self) -> float | None:
@@ -183,6 +216,7 @@ def headlines(
 ) -> list[Headline]:
     now = now or group_scores(scores_by_group(filters=filters))
     before = before or group_scores(scores_by_group(filters=filters.previous()))
+    targets = targets_for(filters)
     return [
         Headline(
             metric=metric,
@@ -190,6 +224,7 @@ def headlines(
             score=now[metric],
             previous=before[metric],
             links=score_links(filters, now[metric]),
+            target=targets.get(metric),
         )
         for metric in METRICS
     ]

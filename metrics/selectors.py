@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from surveys import scoring
-from surveys.models import Team
+from surveys.models import Agent, Team
 
 from . import formulas
 from .funnel import STEP_NAMES
-from .models import InvitationRollup, ScoreRollup
+from .models import InvitationRollup, ScoreRollup, Target
 
 GROUPS = ("agent", "team", "channel", "category", "day", "week", "month")
 DIMENSIONS = ("team", "agent", "channel", "category")
@@ -479,3 +479,17 @@ def metric_table(
     ]
     periodic = group_by in ("day", "week", "month")
     return sorted(table, key=lambda row: str(row["key"]) if periodic else row["group"])
+
+
+def targets_for(filters: ReportFilters) -> dict[str, float]:
+    """The target of each metric for what the report looks at: the team's own (the
+    filtered team, or the filtered agent's), else everyone's."""
+    team = filters.team
+    if team is None and filters.agent is not None:
+        team = Agent.objects.filter(user_id=filters.agent).values_list("team_id", flat=True).first()
+    wanted = Q(team__isnull=True) | Q(team_id=team) if team else Q(team__isnull=True)
+    rows = Target.objects.filter(wanted)
+    found: dict[str, float] = {}
+    for row in sorted(rows, key=lambda r: r.team_id is not None):  # a team's own wins
+        found[row.metric] = float(row.value)
+    return found

@@ -4,11 +4,11 @@ Danish admin whose language comes from the browser alone does the same. No Engli
 text of Kundpuls's own is left on any page, numbers use the language's decimal
 comma, and axe-core finds no serious or critical violation."""
 
+import gettext
 import re
 from io import StringIO
 from pathlib import Path
 
-import polib
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -41,24 +41,22 @@ ADMIN_PAGES = [
 
 
 def english_texts(language: str) -> tuple[set[str], list[str]]:
-    """Kundpuls's English UI texts that the language's catalogue translates differently:
-    short ones (matched as a whole line of the page) and sentences (matched anywhere)."""
-    catalogue = polib.pofile(
-        str(Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.po")
-    )
-    texts = {
-        " ".join(entry.msgid.split())
-        for entry in catalogue
-        if entry.translated()
-        and entry.msgstr != entry.msgid
-        and "%(" not in entry.msgid
-        and "<" not in entry.msgid
-        and not entry.obsolete
-    }
+    """Kundpuls's English UI texts that the language's compiled catalogue translates
+    differently: short ones (matched as a whole line of the page) and sentences
+    (matched anywhere)."""
+    path = Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.mo"
+    with path.open("rb") as compiled:
+        catalogue = gettext.GNUTranslations(compiled)._catalog  # type: ignore[attr-defined]
+    texts = set()
+    for key, translated in catalogue.items():
+        msgid = key[0] if isinstance(key, tuple) else key  # (msgid, n) for plurals
+        msgid = msgid.split("\x04")[-1]  # without its context
+        if msgid and translated != msgid and "%(" not in msgid and "<" not in msgid:
+            texts.add(" ".join(msgid.split()))
     # Each language is named in itself on the settings page ("English", "Svenska").
     names = {
         translation.get_language_info(code)["name_local"].capitalize()
-        for code, _n in settings.LANGUAGES
+        for code, _name in settings.LANGUAGES
     }
     short = {text for text in texts if len(text.split()) < 4 and len(text) >= 4} - names
     sentences = sorted(text for text in texts if len(text.split()) >= 4)
