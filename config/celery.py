@@ -86,6 +86,12 @@ app.conf.beat_schedule = {
         "task": "privacy.tasks.retention_nightly",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Email each subscribed lead or admin the report of their last whole day, week or
+    # month, once (metrics.digest): a sweep, so a lost message is sent by the next one.
+    "digests-sweep": {
+        "task": "metrics.tasks.digests_sweep",
+        "schedule": SWEEP_SECONDS,
+    },
     # Rebuild every metric rollup from the raw rows, nightly at 02:30 UTC.
     "rollups-rebuild": {
         "task": "metrics.tasks.rollups_rebuild",

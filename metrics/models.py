@@ -167,3 +167,49 @@ class Target(models.Model):
         low = -100 if self.metric == self.Metric.NPS else 0
         if self.value is not None and not low <= self.value <= 100:
             raise ValidationError({"value": _("Between %(low)d and 100.") % {"low": low}})
+
+
+class DigestSubscription(models.Model):
+    """A team lead's or admin's report by email: daily, weekly or monthly."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("Daily (yesterday)")
+        WEEKLY = "weekly", _("Weekly (last week, on Mondays)")
+        MONTHLY = "monthly", _("Monthly (last month, on the 1st)")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_digest"
+    )
+    frequency = models.CharField(_("how often"), max_length=10, choices=Frequency.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report digest subscription")
+        verbose_name_plural = _("report digest subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.frequency}"
+
+
+class DigestSent(models.Model):
+    """One digest for one subscriber and period: the unique row makes a second send of
+    the same period impossible however often the sweep runs. Claimed before sending;
+    sent_at is set once the mail server took it (a claim left by a worker that died is
+    taken again after a while)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(max_length=10)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "frequency", "period_start"], name="one_digest_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} digest for {self.user} from {self.period_start}"

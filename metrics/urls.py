@@ -8,6 +8,7 @@ urlpatterns = [
     path("scores/", scores.scores, name="scores"),
     path("followups/report/", views.followup_report, name="followup_report"),
     path("reports/", views.dashboard, name="dashboard"),
+    path("reports/by-email/", views.digest_settings, name="digest"),
     re_path(
         r"^reports/held/(?P<pk>[0-9]{1,18})/(?P<action>approve|discard)/$",
         views.held_review,

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -25,11 +26,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from followups.views import agent_login_required
 from surveys import answering
-from surveys.models import Response, by_question_order
+from surveys.models import Response, Team, by_question_order
 
 from . import exports, reports, scores, tables
 from .compare import compare_build
@@ -41,7 +43,7 @@ from .forms import (
     ReportFilterForm,
     ResponseFilterForm,
 )
-from .models import BusinessFigures
+from .models import BusinessFigures, DigestSubscription
 from .monthly import business_rows, monthly_build, monthly_span
 from .responses import responses_matching
 from .selectors import MIN_ANSWERS, ReportFilters
@@ -290,3 +292,37 @@ def table_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
         return response
     workbook = exports.xlsx_file([(tables.TABLES[table].sheet, header, rows)])
     return FileResponse(workbook, as_attachment=True, filename=f"{name}.xlsx")
+
+
+class DigestForm(forms.Form):
+    frequency = forms.ChoiceField(
+        label=gettext_lazy("Report by email"),
+        required=False,
+        choices=[("", gettext_lazy("None")), *DigestSubscription.Frequency.choices],
+    )
+
+
+@agent_login_required
+def digest_settings(request: HttpRequest) -> HttpResponse:
+    """A team lead or admin subscribes to the report by email (or stops it)."""
+    user = request.user
+    if not (user.is_staff or Team.objects.filter(lead=user).exists()):
+        raise PermissionDenied("The report by email is for team leads and admins.")
+    current = DigestSubscription.objects.filter(user=user).first()
+    form = DigestForm(
+        request.POST or None, initial={"frequency": current.frequency if current else ""}
+    )
+    if request.method == "POST" and form.is_valid():
+        frequency = form.cleaned_data["frequency"]
+        if frequency:
+            DigestSubscription.objects.update_or_create(
+                user=user, defaults={"frequency": frequency}
+            )
+            messages.success(
+                request, _("Saved: the report comes by email to %(email)s.") % {"email": user.email}
+            )
+        else:
+            DigestSubscription.objects.filter(user=user).delete()
+            messages.success(request, _("Saved: no report by email."))
+        return redirect("metrics:digest")
+    return render(request, "metrics/digest.html", {"form": form, "nav": "account"})

@@ -59,6 +59,8 @@ ROUTES = {
     # Reports are the admin's; agents and leads are refused.
     "metrics:followup_report": ("get", "/followups/report/", [LOGIN, 403, 403, 403, 200]),
     "metrics:dashboard": ("get", "/reports/", [LOGIN, 403, 403, 403, 200]),
+    # The report by email: team leads and admins subscribe; agents are refused.
+    "metrics:digest": ("get", "/reports/by-email/", [LOGIN, 403, 403, 200, 200]),
     "metrics:held_review": ("post", "/reports/held/99999/approve/", [LOGIN, 403, 403, 403, 302]),
     "metrics:monthly": ("get", "/reports/monthly/", [LOGIN, 403, 403, 403, 200]),
     "metrics:compare": ("get", "/reports/compare/", [LOGIN, 403, 403, 403, 200]),

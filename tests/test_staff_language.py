@@ -1,11 +1,13 @@
 """Staff pages in the staff member's language: their choice on their settings page,
 else the browser's; numbers in that language's format."""
 
+from datetime import date
+
 import pytest
 from django.utils import translation
 
 from followups.models import StaffSettings, staff_language
-from metrics.templatetags.metrics_tags import money, pct, signed
+from metrics.templatetags.metrics_tags import day, money, pct, signed
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +64,12 @@ def test_figures_take_the_languages_decimal_mark():
 
     assert swedish == ("81,2 %", "-2,0", "12\xa0345,50")
     assert english == ("81.2 %", "-2.0", "12,345.50")
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("en", "5 Dec 2026"), ("sv", "5 dec 2026"), ("da", "5. dec 2026"), ("fi", "5.12.2026")],
+)
+def test_report_dates_are_written_as_the_language_writes_them(language, written):
+    with translation.override(language):
+        assert day(date(2026, 12, 5)) == written

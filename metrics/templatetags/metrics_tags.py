@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.dateformat import format as date_format
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from metrics.charts import svg_nonced
@@ -71,6 +73,33 @@ def duration(seconds: float | None) -> str:
         return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
     days, hours = divmod(hours, 24)
     return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+
+
+# A day as each language writes it in a report line: 9 Oct 2026, 9 okt 2026, 9. okt 2026,
+# 9.10.2026; with and without the year.
+DAY_FORMATS = {
+    "en": ("j M Y", "j M"),
+    "sv": ("j b Y", "j b"),
+    "nb": ("j. b Y", "j. b"),
+    "da": ("j. b Y", "j. b"),
+    "fi": ("j.n.Y", "j.n."),
+    "fy": ("j b Y", "j b"),
+}
+
+
+@register.filter(expects_localtime=True)
+def day(value: Any, year: bool = True) -> str:
+    """A date in the reader's language: '9 Oct 2026' in English, '9 okt 2026' in Swedish."""
+    if not value:
+        return NONE
+    formats = DAY_FORMATS.get(get_language() or "en", DAY_FORMATS["en"])
+    return date_format(value, formats[0] if year else formats[1])
+
+
+@register.filter(expects_localtime=True)
+def day_short(value: Any) -> str:
+    """day() without the year."""
+    return day(value, year=False)
 
 
 @register.filter
