@@ -14,9 +14,13 @@ from surveys import api as surveys_api
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Admins land on the reports, agents on their follow-up inbox."""
-    if request.user.is_authenticated and request.user.is_staff:
+    """Everyone lands where their role works: admins on the reports, team leads on their
+    team's scores, agents on their follow-up inbox."""
+    user = request.user
+    if user.is_authenticated and user.is_staff:
         return redirect("metrics:dashboard")
+    if user.is_authenticated and user.led_teams.exists():
+        return redirect("metrics:scores")
     return redirect("followups:inbox")
 
 
@@ -55,3 +59,4 @@ urlpatterns = [
 ]
 
 handler404 = "surveys.views.page_not_found"
+handler403 = "followups.views.forbidden"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -290,11 +290,13 @@ def followups_visible(*, user: Any) -> QuerySet[FollowUp]:
 
 
 def followups_inbox(*, user: Any, scope: str = "mine") -> QuerySet[FollowUp]:
-    """Open cases, overdue (earliest due) first; scope "mine" or "all" (all visible)."""
+    """Open cases, overdue first (the longest overdue at the top), then by due time;
+    scope "mine" or "all" (all visible)."""
     followups = followups_visible(user=user).filter(status__in=FollowUp.OPEN_STATUSES)
     if scope == "mine":
         followups = followups.filter(owner=user)
-    return followups.order_by("due_at", "created_at")
+    overdue = Case(When(FollowUp.overdue_q(timezone.now()), then=0), default=1)
+    return followups.order_by(overdue, F("due_at").asc(nulls_last=True), "created_at")
 
 
 def followup_can_reassign(*, user: Any, followup: FollowUp) -> bool:
@@ -387,13 +389,14 @@ def followup_reassign(*, followup: FollowUp, owner: Any, actor: Any, now: dateti
     return followup
 
 
-def customer_reply_draft(*, followup: FollowUp) -> dict[str, str]:
-    """The subject and body of an email to the customer, in the customer's language."""
+def customer_reply_draft(*, followup: FollowUp, sender: Any = None) -> dict[str, str]:
+    """The subject and body of an email to the customer, in the customer's language,
+    signed by the person who sends it (else the case's owner)."""
     customer = followup.survey.customer
-    owner = followup.owner
+    signer = sender if sender is not None and sender.is_authenticated else followup.owner
     context = {
         "customer_name": customer.name.split(" ")[0] if customer.name else "",
-        "agent_name": (owner.get_full_name() or owner.email) if owner else "",
+        "agent_name": (signer.get_full_name() or signer.email) if signer else "",
         "ticket": followup.survey.ticket,
     }
     with translation.override(customer.locale or followup.survey.locale):

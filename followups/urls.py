@@ -8,9 +8,7 @@ app_name = "followups"
 urlpatterns = [
     path(
         "login/",
-        LoginView.as_view(
-            template_name="followups/followup_login.html", next_page="followups:inbox"
-        ),
+        LoginView.as_view(template_name="followups/followup_login.html", next_page="home"),
         name="login",
     ),
     # The customer's "Did we sort it out?" page: public, by link token.

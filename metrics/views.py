@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
@@ -29,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from followups.views import agent_login_required
+from followups.views import agent_login_required, forbidden
 from surveys import answering
 from surveys.models import Response, Team, by_question_order
 
@@ -58,7 +57,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not request.user.is_staff:
-            raise PermissionDenied("Reports are for staff.")
+            return forbidden(request)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -307,7 +306,7 @@ def digest_settings(request: HttpRequest) -> HttpResponse:
     """A team lead or admin subscribes to the report by email (or stops it)."""
     user = request.user
     if not (user.is_staff or Team.objects.filter(lead=user).exists()):
-        raise PermissionDenied("The report by email is for team leads and admins.")
+        return forbidden(request)
     current = DigestSubscription.objects.filter(user=user).first()
     form = DigestForm(
         request.POST or None, initial={"frequency": current.frequency if current else ""}

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from surveys import sending, services
 from surveys.api import TicketEventSerializer
 from surveys.api_auth import api_key_create
 from surveys.models import setup_cache
-from tests.factories import InvitationFactory
+from tests.factories import AgentFactory, InvitationFactory, TeamFactory, UserFactory
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -43,6 +44,17 @@ def ticket_event(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return event
+
+
+@pytest.fixture
+def cast() -> SimpleNamespace:
+    """A team lead, two agents of the lead's team, and an admin."""
+    lead = UserFactory(username="lead@support.example")
+    team = TeamFactory(name="Billing", lead=lead)
+    agent_a = AgentFactory(user__username="a@support.example", team=team).user
+    agent_b = AgentFactory(user__username="b@support.example", team=team).user
+    admin = UserFactory(username="admin@support.example", is_staff=True)
+    return SimpleNamespace(team=team, lead=lead, a=agent_a, b=agent_b, admin=admin)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the API, case actions, escalation and the daily digest."""
 import json
 import re
 from datetime import UTC, datetime, time, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,10 +23,8 @@ from metrics import followup_report
 from surveys.models import Response
 from tests.conftest import NOW
 from tests.factories import (
-    AgentFactory,
     CustomerFactory,
     InvitationFactory,
-    TeamFactory,
     UserFactory,
 )
 
@@ -52,16 +49,6 @@ def due(opened, hours=8):
         weekdays=WEEKDAYS,
         zone=STOCKHOLM,
     )
-
-
-@pytest.fixture
-def cast():
-    lead = UserFactory(username="lead@support.example")
-    team = TeamFactory(name="Billing", lead=lead)
-    agent_a = AgentFactory(user__username="a@support.example", team=team).user
-    agent_b = AgentFactory(user__username="b@support.example", team=team).user
-    admin = UserFactory(username="admin@support.example", is_staff=True)
-    return SimpleNamespace(team=team, lead=lead, a=agent_a, b=agent_b, admin=admin)
 
 
 def answer(agent, team, *, score=1, comment="", kind="csat", scale_points=5, customer=None):
