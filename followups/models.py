@@ -127,6 +127,20 @@ class FollowUpEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
+    @property
+    def old_shown(self) -> str:
+        """The value before, as the reader's language names it (a status or outcome)."""
+        return self._shown(self.old)
+
+    @property
+    def new_shown(self) -> str:
+        return self._shown(self.new)
+
+    def _shown(self, value: str) -> str:
+        choices = {self.Kind.STATUS: FollowUp.Status, self.Kind.OUTCOME: FollowUp.Outcome}
+        names = choices.get(self.kind)
+        return str(names(value).label) if names and value in names.values else value
+
 
 class FollowUpThreshold(models.Model):
     """The highest (normalised) score that opens a case, for one kind and scale.

@@ -63,3 +63,15 @@ def test_an_email_from_a_case_is_signed_by_the_lead_who_sends_it(client, cast):
     page = client.get(f"/followups/{case.pk}/email/").content.decode()
 
     assert "Lena Lind" in page
+
+
+def test_a_cases_history_names_statuses_in_the_readers_language(client, cast):
+    case = open_case(cast.a, cast.team)
+    followups.followup_status_set(
+        followup=case, status=FollowUp.Status.CONTACTED, actor=cast.a, now=MONDAY_MORNING
+    )
+    client.force_login(cast.a)
+
+    page = client.get(f"/followups/{case.pk}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+
+    assert "Ny → Kontaktad" in page
