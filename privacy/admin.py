@@ -22,7 +22,7 @@ from surveys.admin import CustomerAdmin
 from surveys.models import Customer
 
 from .audit import audit_record, staff_actor
-from .erasure import Erasure, customer_erase
+from .erasure import Erasure, customer_erase_audited
 from .export import customer_export
 from .models import AuditEvent, RetentionPolicy
 
@@ -56,14 +56,9 @@ class PrivacyCustomerAdmin(CustomerAdmin):
         ]
         return own + super().get_urls()
 
-    def _erased(self, request: HttpRequest, erasure: Erasure) -> None:
-        audit_record(
-            action=AuditEvent.Action.ERASED,
-            actor=staff_actor(request.user),
-            user=request.user,
-            via="admin",
-            customer_id=erasure.customer_ids[0] if len(erasure.customer_ids) == 1 else None,
-            detail={**erasure.counts, "customer_ids": erasure.customer_ids},
+    def _erase(self, request: HttpRequest, email: str) -> Erasure:
+        return customer_erase_audited(
+            email=email, actor=staff_actor(request.user), via="admin", user=request.user
         )
 
     @admin.action(
@@ -83,18 +78,15 @@ class PrivacyCustomerAdmin(CustomerAdmin):
                     "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                 },
             )
-        erasure = Erasure()
-        for customer in customers:
-            erasure += customer_erase(email=customer.email)
-        self._erased(request, erasure)
+        erased = sum(len(self._erase(request, c.email).customer_ids) for c in customers)
         self.message_user(
             request,
             ngettext(
                 "%(count)d customer erased: their scores stay in the reports.",
                 "%(count)d customers erased: their scores stay in the reports.",
-                len(erasure.customer_ids),
+                erased,
             )
-            % {"count": len(erasure.customer_ids)},
+            % {"count": erased},
             messages.SUCCESS,
         )
         return None
@@ -106,8 +98,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
             return HttpResponse(status=403)
         form = EraseForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            erasure = customer_erase(email=form.cleaned_data["email"])
-            self._erased(request, erasure)
+            erasure = self._erase(request, form.cleaned_data["email"])
             self.message_user(
                 request,
                 _("Erased: %(rows)d rows changed or deleted.") % {"rows": erasure.counts.total()}

@@ -14,7 +14,7 @@ from rest_framework.response import Response as ApiResponse
 from surveys.api import InternationalEmailField
 
 from .audit import audit_record
-from .erasure import customer_erase
+from .erasure import customer_erase_audited
 from .export import customer_export
 from .models import AuditEvent
 
@@ -37,13 +37,8 @@ def customer_erase_view(request: Request) -> ApiResponse:
     erased. Safe to repeat: a second call erases nothing more."""
     body = CustomerAddressSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    erasure = customer_erase(email=body.validated_data["email"])
-    audit_record(
-        action=AuditEvent.Action.ERASED,
-        actor=f"API key {request.auth.name}",
-        via="api",
-        customer_id=erasure.customer_ids[0] if erasure.customer_ids else None,
-        detail=dict(erasure.counts),
+    erasure = customer_erase_audited(
+        email=body.validated_data["email"], actor=f"API key {request.auth.name}", via="api"
     )
     return ApiResponse({"erased": len(erasure.customer_ids), "rows": dict(erasure.counts)})
 

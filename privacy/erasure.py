@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -39,6 +39,9 @@ from surveys.models import (
     Ticket,
 )
 
+from .audit import audit_record
+from .models import AuditEvent
+
 ERASED = "erased with the customer's data"
 # What a case's reason and history say about a listed word in the comment.
 _COMMENT_MENTION = re.compile(r", comment mentions “[^”]*”")
@@ -57,11 +60,6 @@ class Erasure:
     customer_ids: list[int] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
-    def __iadd__(self, other: Erasure) -> Erasure:
-        self.customer_ids += other.customer_ids
-        self.counts += other.counts
-        return self
-
 
 def customer_erase(*, email: str, now: datetime | None = None) -> Erasure:
     """Erase the customer with this address and every trace of the address. Safe to
@@ -74,16 +72,8 @@ def customer_erase(*, email: str, now: datetime | None = None) -> Erasure:
         for customer in Customer.objects.select_for_update().filter(email=address):
             erasure.customer_ids.append(customer.pk)
             erasure.counts += _customer_erase(customer, now)
-        erasure.counts += _address_traces_erase(address, names=[], comments=[], now=now)
-    return erasure
-
-
-def customers_erase(*, customers: Iterable[Customer], now: datetime | None = None) -> Erasure:
-    """customer_erase for customers already loaded (the admin's action, retention)."""
-    erasure = Erasure()
-    for customer in customers:
-        if customer.erased_at is None:
-            erasure += customer_erase(email=customer.email, now=now)
+        if not erasure.customer_ids:  # a customer's erasure does this with their name too
+            erasure.counts += _address_traces_erase(address, names=[], comments=[], now=now)
     return erasure
 
 
@@ -262,3 +252,20 @@ def _admin_history_erase(customer: Customer, address: str) -> None:
         | Q(change_message__icontains=address)
     )
     entries.update(object_repr=f"erased customer {customer.pk}", change_message="")
+
+
+def customer_erase_audited(
+    *, email: str, actor: str, via: str, user: Any = None, now: datetime | None = None
+) -> Erasure:
+    """customer_erase, and the erasure on the audit trail (by customer number, with the
+    counts: never the address)."""
+    erasure = customer_erase(email=email, now=now)
+    audit_record(
+        action=AuditEvent.Action.ERASED,
+        actor=actor,
+        via=via,
+        user=user,
+        customer_id=erasure.customer_ids[0] if erasure.customer_ids else None,
+        detail=dict(erasure.counts),
+    )
+    return erasure

@@ -3,9 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from privacy.audit import audit_record
-from privacy.erasure import customer_erase
-from privacy.models import AuditEvent
+from privacy.erasure import customer_erase_audited
 from surveys.addresses import validate_address
 
 
@@ -24,13 +22,8 @@ class Command(BaseCommand):
             validate_address(email)
         except ValidationError as exc:
             raise CommandError(f"Not an email address: {exc.messages[0]}") from exc
-        erasure = customer_erase(email=email)
-        audit_record(
-            action=AuditEvent.Action.ERASED,
-            actor="manage.py erase_customer",
-            via="command",
-            customer_id=erasure.customer_ids[0] if erasure.customer_ids else None,
-            detail=dict(erasure.counts),
+        erasure = customer_erase_audited(
+            email=email, actor="manage.py erase_customer", via="command"
         )
         if not erasure.customer_ids:
             self.stdout.write("No customer has this address; its traces were erased, if any.")
