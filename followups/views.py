@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from surveys import pages, rules
 from surveys.emails import brand_context
 from surveys.models import SurveyPolicy
+from surveys.reasons import reason_labels
 
 from . import recovery as recovery_survey
 from . import services
@@ -87,12 +88,16 @@ def followup_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail(request: HttpRequest, followup: FollowUp, **forms: Any) -> HttpResponse:
     can_reassign = services.followup_can_reassign(user=request.user, followup=followup)
     owners = services.followup_owner_choices(user=request.user, followup=followup)
+    answers = followup.answers
+    # Each answer with the reasons the customer ticked, in the reader's language.
+    labels = reason_labels((a.pk for a in answers), language=translation.get_language())
     context: dict[str, Any] = {
         "followup": followup,
         "status_form": FollowUpStatusForm(instance=followup),
         "note_form": FollowUpNoteForm(),
         "reassign_form": FollowUpReassignForm(owners=owners) if can_reassign else None,
-        "answers": followup.answers,
+        "answers": answers,
+        "answers_with_reasons": [(answer, labels.get(answer.pk, [])) for answer in answers],
         "events": followup.events.select_related("actor"),
         "nav": "followups",
         **services.customer_history(followup=followup),

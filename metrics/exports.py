@@ -18,8 +18,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from surveys.models import Response
+from surveys.reasons import reasons_by_response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Rows read (and their reasons looked up) at a time.
+CHUNK_ROWS = 2000
 
 RESPONSE_HEADER = (
     "response_id",
@@ -35,6 +38,7 @@ RESPONSE_HEADER = (
     "score",
     "scale_points",
     "comment",
+    "reasons",
     "sent_at",
     "answered_at",
     "updated_at",
@@ -71,9 +75,26 @@ def neutralise(value: Any) -> Any:
 
 
 def response_rows(responses: QuerySet[Response]) -> Iterator[tuple[Any, ...]]:
-    """One row per response, read in chunks so a million rows fit in memory."""
+    """One row per response, read in chunks so a million rows fit in memory. Its
+    reasons are their English labels joined by "; " (one query a chunk)."""
     rows = responses.order_by("answered_at", "pk").values_list(*_RESPONSE_FIELDS)
-    yield from rows.iterator(chunk_size=2000)
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows.iterator(chunk_size=CHUNK_ROWS):
+        chunk.append(row)
+        if len(chunk) == CHUNK_ROWS:
+            yield from _with_reasons(chunk)
+            chunk = []
+    yield from _with_reasons(chunk)
+
+
+_REASONS_AFTER = _RESPONSE_FIELDS.index("comment") + 1
+
+
+def _with_reasons(rows: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    given = reasons_by_response(row[0] for row in rows)
+    for row in rows:
+        reasons = "; ".join(reason.label for reason in given.get(row[0], []))
+        yield (*row[:_REASONS_AFTER], reasons, *row[_REASONS_AFTER:])
 
 
 class _Echo:

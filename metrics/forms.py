@@ -5,11 +5,11 @@ from typing import Any
 
 from django import forms
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from surveys.models import Agent, Team, Ticket
+from surveys.models import Agent, Reason, Team, Ticket
 
 from .models import BusinessFigures
 from .responses import COMMENT_FILTERS
@@ -141,6 +141,17 @@ class ResponseFilterForm(ReportFilterForm):
         choices=[("", gettext_lazy("Day answered")), ("sent", gettext_lazy("Day sent"))],
         label=gettext_lazy("Dates are the"),
     )
+    reason = forms.TypedChoiceField(
+        label=gettext_lazy("Reason given"), required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = translation.get_language()
+        self.fields["reason"].choices = [("", ALL)] + [
+            (reason.pk, f"{reason.kind.upper()}: {reason.label_in(language)}")
+            for reason in Reason.objects.all()
+        ]
 
 
 class CompareForm(forms.Form):

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
+from django.utils import translation
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from . import formulas
 from .charts import Chart, Point, Series, line_chart
 from .funnel import FUNNEL_STEPS
-from .responses import comments_latest
+from .responses import comments_latest, reasons_top
 from .selectors import (
     KINDS,
     METRIC_LABELS,
@@ -422,13 +423,18 @@ class PeriodCounts:
     steps: dict[Any, dict[Any, dict[str, int]]]
     now: dict[str, Score]
     before: dict[str, Score]
+    # The period before, per each dimension asked for in `compared` (and in total).
+    earlier_answers: dict[Any, dict[Any, dict[str, Any]]]
+    earlier_steps: dict[Any, dict[Any, dict[str, int]]]
 
     @classmethod
-    def read(cls, filters: ReportFilters, *dimensions: str) -> PeriodCounts:
+    def read(
+        cls, filters: ReportFilters, *dimensions: str, compared: tuple[str, ...] = ()
+    ) -> PeriodCounts:
         period = trend_period(filters)
         answers, steps = grouped_counts(filters=filters, group_bys=(None, period, *dimensions))
         earlier_answers, earlier_steps = grouped_counts(
-            filters=filters.previous(), group_bys=(None,)
+            filters=filters.previous(), group_bys=(None, *compared)
         )
         return cls(
             filters=filters,
@@ -437,6 +443,8 @@ class PeriodCounts:
             steps=steps,
             now=group_scores(scores_from_counts(answers[None], steps[None])),
             before=group_scores(scores_from_counts(earlier_answers[None], earlier_steps[None])),
+            earlier_answers=earlier_answers,
+            earlier_steps=earlier_steps,
         )
 
     def headlines(self) -> list[Headline]:
@@ -465,6 +473,35 @@ def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict
             for name, label, heading, table in TABLE_DIMENSIONS
         ],
         "funnel": funnel(filters, steps[None].get("all", {})),
+        "reasons": reason_rows(filters),
         "comments": comments_latest(filters=filters, score_filter=comment_filter),
         "comment_filter": comment_filter,
     }
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    """A line of the dashboard's top reasons: the label in the reader's language, the
+    exact counts, and the answers behind the count."""
+
+    label: str
+    kind: str
+    count: int
+    low_answers: int
+    share: float | None
+    href: str
+
+
+def reason_rows(filters: ReportFilters) -> list[ReasonRow]:
+    language = translation.get_language()
+    return [
+        ReasonRow(
+            label=row.reason.label_in(language),
+            kind=str(METRIC_LABELS[row.reason.kind]),
+            count=row.count,
+            low_answers=row.low_answers,
+            share=row.share,
+            href=responses_url(filters, kind=row.reason.kind, reason=row.reason.pk),
+        )
+        for row in reasons_top(filters=filters)
+    ]

@@ -3,14 +3,15 @@ API's responses list and the latest comments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from surveys import scoring
-from surveys.models import Response
+from surveys.models import Reason, Response, ResponseReason
 
 from .selectors import KINDS, SCALES, ReportFilters
 
@@ -44,6 +45,7 @@ def responses_matching(
     commented: bool = False,
     ticket: str | None = None,
     by_sent_day: bool = False,
+    reason: int | None = None,
 ) -> QuerySet[Response]:
     """The responses behind a number (those counted: none held for review), newest first."""
     responses = Response.objects.filter(held=False).select_related(
@@ -71,6 +73,8 @@ def responses_matching(
         responses = responses.exclude(comment="")
     if ticket:
         responses = responses.filter(invitation__survey__ticket__external_id=ticket)
+    if reason is not None:
+        responses = responses.filter(response_reasons__reason_id=reason)
     return responses.order_by("-answered_at", "-pk")
 
 
@@ -157,3 +161,48 @@ def comments_latest(
     elif kind in KINDS and value:
         responses = responses.filter(score_class_q(kind, value))
     return list(responses[:limit])
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """How many low answers of a kind that count carried a reason, of how many low
+    answers of that kind there were: exact counts (templates round the share)."""
+
+    reason: Reason
+    count: int
+    low_answers: int
+
+    @property
+    def share(self) -> float | None:
+        """Per cent of the kind's low answers that gave this reason."""
+        return 100 * self.count / self.low_answers if self.low_answers else None
+
+
+def low_q() -> Q:
+    """The low answers of every kind (those that open a follow-up)."""
+    query = Q()
+    for kind in KINDS:
+        query |= score_class_q(kind, "low")
+    return query
+
+
+def reasons_top(*, filters: ReportFilters) -> list[ReasonCount]:
+    """The reasons given with the low answers that count in the period (none held
+    for review), most given first: three queries, counted from the raw rows."""
+    low = responses_matching(filters=filters).filter(low_q()).order_by()
+    lows = low.aggregate(**{kind: Count("pk", filter=score_class_q(kind, "low")) for kind in KINDS})
+    counts = list(
+        ResponseReason.objects.filter(response__in=low.values("pk"))
+        .values("reason_id")
+        .annotate(n=Count("pk"))
+        .values_list("reason_id", "n")
+    )
+    reasons = Reason.objects.in_bulk([reason_id for reason_id, _n in counts])
+    rows = [
+        ReasonCount(reason=reasons[reason_id], count=n, low_answers=lows[reasons[reason_id].kind])
+        for reason_id, n in counts
+    ]
+    return sorted(
+        rows,
+        key=lambda row: (-row.count, KINDS.index(row.reason.kind), row.reason.position),
+    )

@@ -22,7 +22,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from followups.views import agent_login_required, forbidden
 from surveys import answering
 from surveys.models import Response, Team, by_question_order
+from surveys.reasons import reason_labels
 
 from . import exports, reports, scores, tables
 from .compare import compare_build
@@ -247,6 +248,7 @@ def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
         commented=bool(data.get("commented")),
         ticket=data.get("ticket") or None,
         by_sent_day=data.get("basis") == "sent",
+        reason=data.get("reason"),
     ).filter(scope)
     return form, responses
 
@@ -257,7 +259,13 @@ def responses(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "responses"}
+    context = {
+        "form": form,
+        "page": page,
+        "reasons": reason_labels((r.pk for r in page), language=translation.get_language()),
+        "query": query.urlencode(),
+        "nav": "responses",
+    }
     return render(request, "metrics/responses.html", context)
 
 

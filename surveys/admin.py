@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
@@ -17,6 +18,7 @@ from .models import (
     LinkClick,
     OutboxMessage,
     QuestionText,
+    Reason,
     Response,
     ResponseRevision,
     Survey,
@@ -262,7 +264,7 @@ class LinkClickAdmin(admin.ModelAdmin):
 
 class RevisionInline(admin.TabularInline):
     model = ResponseRevision
-    readonly_fields = ["raw_score", "comment", "submitted_at"]
+    readonly_fields = ["raw_score", "comment", "reasons", "submitted_at"]
     extra = 0
     can_delete = False
 
@@ -294,12 +296,17 @@ class ResponseAdmin(admin.ModelAdmin):
         "held",
         "held_reason",
         "released_at",
+        "reasons_given",
     ]
     inlines = [RevisionInline]
     actions = ["approve", "discard"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="reasons")
+    def reasons_given(self, obj: Response) -> str:
+        return "; ".join(reason.label for reason in obj.reasons.all()) or "-"
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         answering.responses_delete(response_ids=list(queryset.values_list("pk", flat=True)))
@@ -446,6 +453,92 @@ class QuestionTextAdmin(admin.ModelAdmin):
     list_display = ["kind", "language", "text"]
     list_filter = ["kind", "language"]
     search_fields = ["text"]
+
+
+# The languages a reason's label is translated into (English is the label itself).
+TRANSLATED_LANGUAGES = [(code, name) for code, name in settings.LANGUAGES if code != "en"]
+
+
+def _translation_field(language: str) -> forms.CharField:
+    return forms.CharField(
+        label=f"Label ({language})",
+        max_length=100,
+        required=False,
+        help_text="Empty: the built-in translation of a default label, else the English one.",
+    )
+
+
+class ReasonForm(forms.ModelForm):
+    """A reason with one text box per language, kept in its translations."""
+
+    label_sv = _translation_field("Swedish")
+    label_nb = _translation_field("Norwegian Bokmål")
+    label_da = _translation_field("Danish")
+    label_fi = _translation_field("Finnish")
+    label_fy = _translation_field("West Frisian")
+
+    class Meta:
+        model = Reason
+        fields = ["kind", "code", "label", "position", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        translations = self.instance.translations or {}
+        for code, _name in TRANSLATED_LANGUAGES:
+            self.fields[f"label_{code}"].initial = translations.get(code, "")
+
+    def save(self, commit: bool = True) -> Reason:
+        self.instance.translations = {
+            code: self.cleaned_data[f"label_{code}"].strip()
+            for code, _name in TRANSLATED_LANGUAGES
+            if self.cleaned_data[f"label_{code}"].strip()
+        }
+        return super().save(commit=commit)
+
+
+@admin.register(Reason)
+class ReasonAdmin(admin.ModelAdmin):
+    """Reasons are offered after a low score of their question. One that answers
+    carry cannot be deleted: untick Active (or use the action) to stop offering it."""
+
+    form = ReasonForm
+    list_display = ["label", "kind", "code", "position", "active", "answers"]
+    list_editable = ["position", "active"]
+    list_filter = ["kind", "active"]
+    ordering = ["kind", "position", "pk"]
+    search_fields = ["label", "code"]
+    actions = ["deactivate"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(answer_count=Count("response_reasons"))
+
+    @admin.display(description="answers", ordering="answer_count")
+    def answers(self, obj: Reason) -> int:
+        return obj.answer_count
+
+    def get_fieldsets(self, request: HttpRequest, obj: Reason | None = None) -> Any:
+        translated = [f"label_{code}" for code, _name in TRANSLATED_LANGUAGES]
+        return [
+            (None, {"fields": ["kind", "code", "label", "position", "active"]}),
+            ("Translations", {"fields": translated}),
+        ]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a reason with answers is retired instead
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Reason | None = None) -> bool:
+        if obj is not None and obj.response_reasons.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(description="Deactivate the selected reasons (no longer offered)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for reason in queryset.filter(active=True):
+            reason.active = False
+            reason.save(update_fields=["active"])  # post_save drops the cached reasons
+        self.message_user(request, "The selected reasons are no longer offered.")
 
 
 @admin.register(ApiKey)

@@ -16,7 +16,9 @@ from django.utils import timezone
 from . import rules, scoring, signals, sql
 from .models import (
     Invitation,
+    Reason,
     Response,
+    ResponseReason,
     ResponseRevision,
     Survey,
     SurveyLink,
@@ -25,6 +27,7 @@ from .models import (
     by_question_order,
 )
 from .queue import enqueue
+from .reasons import raw_is_low
 from .tokens import token_hash
 
 logger = logging.getLogger(__name__)
@@ -133,10 +136,15 @@ def response_record(
     held_reason: str = "",
     language: str = "",
     policy: SurveyPolicy | None = None,
+    reasons: dict[str, list[int]] | None = None,
 ) -> list[Response]:
     """Store the customer's answers to these questions of one survey (a change within
     the edit window replaces the
     previous answer and keeps it as history). Raises SurveyClosed when too late.
+
+    `reasons` are the ids of the reasons ticked per kind: kept with a low answer of
+    that kind (replacing those of the previous answer), ignored with any other, as
+    are ids that are not offered reasons of that kind.
 
     With a held_reason the answers are kept but held for review: no follow-up, no
     metrics, until an admin approves them (responses_release). A language the
@@ -151,6 +159,9 @@ def response_record(
     comment = comment.strip()[: rules.COMMENT_MAX_CHARS]
     answered = [i for i in invitations if answers.get(i.kind) is not None]
     saved: list[Response] = []
+    # The reasons kept with each answer, and the answers that replace one (by question).
+    ticked: dict[int, list[Reason]] = {}
+    replaced: list[int] = []
     for index, inv in enumerate(answered):
         raw = int(answers[inv.kind])  # type: ignore[arg-type]
         low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
@@ -173,12 +184,16 @@ def response_record(
             processed_at=None,
         )
         response.copy_dimensions(inv)
+        ticked[inv.pk] = _reasons_kept(inv, raw, (reasons or {}).get(inv.kind, []))
+        if previous is not None:
+            replaced.append(inv.pk)
         saved.append(response)
     with transaction.atomic():
         if saved:
             # One upsert for the answers (a change keeps the first answer's time and
             # the copies taken then), one insert for their history.
-            _answers_store(saved, now)
+            _answers_store(saved, now, ticked)
+            _reasons_store(saved, ticked, replaced)
         language = language if language in rules.SUPPORTED_LANGUAGES else ""
         if saved or (language and language != survey.locale):
             _survey_answered(survey, language, answered=bool(saved))
@@ -188,11 +203,38 @@ def response_record(
     return saved
 
 
+def _reasons_kept(invitation: Invitation, raw: int, reason_ids: list[int]) -> list[Reason]:
+    """The offered reasons among those ticked, with a low score only."""
+    if not reason_ids or not raw_is_low(invitation, raw):
+        return []
+    wanted = set(reason_ids)
+    return [r for r in Reason.offered()[invitation.kind] if r.pk in wanted]
+
+
+def _reasons_store(
+    responses: list[Response], ticked: dict[int, list[Reason]], replaced: list[int]
+) -> None:
+    """Replace the answers' reasons (by question id): a DELETE for changed answers
+    and an INSERT for the reasons ticked, each only when needed (the customer waits)."""
+    changed = [r.pk for r in responses if r.invitation_id in replaced]
+    if changed:
+        ResponseReason.objects.filter(response_id__in=changed).delete()
+    given = [
+        ResponseReason(response=response, reason=reason)
+        for response in responses
+        for reason in ticked[response.invitation_id]
+    ]
+    if given:
+        ResponseReason.objects.bulk_create(given)
+
+
 _ANSWER_COLUMNS = [f.name for f in Response._meta.concrete_fields if not f.primary_key]
-_REVISION_COLUMNS = ["response", "raw_score", "comment", "submitted_at"]
+_REVISION_COLUMNS = ["response", "raw_score", "comment", "reasons", "submitted_at"]
 
 
-def _answers_store(responses: list[Response], now: datetime) -> None:
+def _answers_store(
+    responses: list[Response], now: datetime, ticked: dict[int, list[Reason]]
+) -> None:
     stored = sql.rows_insert(
         Response,
         responses,
@@ -205,7 +247,13 @@ def _answers_store(responses: list[Response], now: datetime) -> None:
         response.pk = pks[response.invitation_id]
         response._state.adding = False
     revisions = [
-        ResponseRevision(response=r, raw_score=r.raw_score, comment=r.comment, submitted_at=now)
+        ResponseRevision(
+            response=r,
+            raw_score=r.raw_score,
+            comment=r.comment,
+            reasons=[reason.code for reason in ticked[r.invitation_id]],
+            submitted_at=now,
+        )
         for r in responses
     ]
     sql.rows_insert(ResponseRevision, revisions, _REVISION_COLUMNS)

@@ -15,7 +15,8 @@ from rest_framework.response import Response as ApiResponse
 
 from . import services
 from .addresses import validate_address
-from .models import Response, Survey, Ticket
+from .models import Reason, Response, Survey, Ticket
+from .reasons import reasons_by_response
 
 
 class InternationalEmailField(serializers.EmailField):
@@ -103,6 +104,15 @@ def tickets(request: Request) -> ApiResponse:
     )
 
 
+class ReasonSerializer(serializers.ModelSerializer):
+    """A reason ticked with a low answer: its code and English label (machines read
+    these; they are never translated)."""
+
+    class Meta:
+        model = Reason
+        fields = ["code", "label"]
+
+
 class ResponseSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="invitation.survey.ticket.external_id")
     source = serializers.CharField(source="invitation.survey.ticket.source")
@@ -115,6 +125,7 @@ class ResponseSerializer(serializers.ModelSerializer):
     customer_locale = serializers.CharField(source="invitation.survey.customer.locale")
     sent_at = serializers.DateTimeField(source="invitation.survey.sent_at")
     survey = serializers.IntegerField(source="invitation.survey_id")
+    reasons = ReasonSerializer(many=True, read_only=True)
 
     class Meta:
         model = Response
@@ -128,6 +139,7 @@ class ResponseSerializer(serializers.ModelSerializer):
             "score",
             "scale_points",
             "comment",
+            "reasons",
             "agent",
             "team",
             "channel",
@@ -147,20 +159,27 @@ class ResponseSerializer(serializers.ModelSerializer):
 
     @classmethod
     def represented(cls, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Rows of `values` as `ResponseSerializer(responses, many=True).data` shows them."""
+        """Rows of `values` as `ResponseSerializer(responses, many=True).data` shows them;
+        their reasons are read with one more query."""
         columns = cls._columns()
-        return [
-            {
+        given = reasons_by_response(row["id"] for row in rows)
+        names = list(cls().fields)
+        shown = []
+        for row in rows:
+            values = {
                 name: None if row[path] is None else field.to_representation(row[path])
                 for name, path, field in columns
             }
-            for row in rows
-        ]
+            reasons = [{"code": r.code, "label": r.label} for r in given.get(row["id"], [])]
+            shown.append({name: reasons if name == "reasons" else values[name] for name in names})
+        return shown
 
     @classmethod
     def _columns(cls) -> list[tuple[str, str, serializers.Field]]:
+        """The fields read with `values` (the reasons are a list: read apart)."""
         fields = cls().fields
         return [
             (name, name if field.source == "*" else field.source.replace(".", "__"), field)
             for name, field in fields.items()
+            if name != "reasons"
         ]

@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from . import scoring
-from .models import Invitation, QuestionText, SurveyPolicy
+from .models import Invitation, QuestionText, Reason, SurveyPolicy
+from .reasons import low_raw_scores, scores_in_words
 from .rules import COMMENT_MAX_CHARS
 
 PAGE_SIGNING_SALT = "kundpuls.survey-form"
@@ -192,13 +193,39 @@ class SurveyForm(forms.Form):
                 for point in scale_points(inv, style)
             ]
             self.fields[inv.kind] = field
-        self.order_fields([inv.kind for inv in invitations] + ["comment"])
+            reasons = reasons_field(inv)
+            if reasons is not None:
+                field.low_values = set(reasons.low_values)
+                self.fields[reason_field_name(inv.kind)] = reasons
+        self.order_fields(
+            [name for inv in invitations for name in (inv.kind, reason_field_name(inv.kind))]
+            + ["comment"]
+        )
 
     def clean_comment(self) -> str:
         return comment_checked(self.cleaned_data["comment"])
 
     def answers(self) -> dict[str, int | None]:
         return {inv.kind: self.cleaned_data.get(inv.kind) for inv in self.invitations}
+
+    def reasons(self) -> dict[str, list[int]]:
+        """The reasons ticked per kind (response_record keeps them with low scores only)."""
+        return {
+            inv.kind: self.cleaned_data.get(reason_field_name(inv.kind)) or []
+            for inv in self.invitations
+        }
+
+    def questions(self) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        """Each question's field with its reasons' field (None without reasons)."""
+        return [
+            (
+                self[inv.kind],
+                self[reason_field_name(inv.kind)]
+                if reason_field_name(inv.kind) in self.fields
+                else None,
+            )
+            for inv in self.invitations
+        ]
 
     def first_score(self) -> int | None:
         """The score chosen for the first question, as shown (for the comment prompt)."""
@@ -208,6 +235,31 @@ class SurveyForm(forms.Form):
             return int(value) if value not in (None, "") else None
         except (TypeError, ValueError):
             return None
+
+
+def reason_field_name(kind: str) -> str:
+    return f"{kind}_reasons"
+
+
+def reasons_field(invitation: Invitation) -> forms.TypedMultipleChoiceField | None:
+    """Checkboxes of the active reasons of the question's kind, in the active language,
+    or None when it has none. The page shows them for a low score of the question:
+    the legend names those scores (survey.js shows the box only after one)."""
+    offered = Reason.offered()[invitation.kind]
+    if not offered:
+        return None
+    language = translation.get_language()
+    field = forms.TypedMultipleChoiceField(
+        label=_("What went wrong?"),
+        choices=[(reason.pk, reason.label_in(language)) for reason in offered],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("Please choose from the reasons shown.")},
+    )
+    field.low_values = low_raw_scores(invitation)
+    field.condition = _("If you chose %(scores)s:") % {"scores": scores_in_words(field.low_values)}
+    return field
 
 
 def comment_checked(comment: str) -> str:

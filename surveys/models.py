@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
@@ -422,6 +422,10 @@ class Response(models.Model):
     )
     channel = models.CharField(max_length=30, blank=True, default="", editable=False)
     category = models.CharField(max_length=100, blank=True, default="", editable=False)
+    # What went wrong, ticked after a low score (ordered as the reasons are).
+    reasons = models.ManyToManyField(
+        "Reason", through="ResponseReason", related_name="responses", blank=True
+    )
 
     objects = ResponseQuerySet.as_manager()
 
@@ -468,6 +472,84 @@ class Response(models.Model):
             setattr(self, name, getattr(invitation.survey, name))
 
 
+class Reason(models.Model):
+    """A reason a customer may tick after a low score of one kind ("Slow answer"):
+    an admin words, translates, orders and retires them. One with answers is made
+    inactive, never deleted (ResponseReason protects it)."""
+
+    kind = models.CharField(
+        _("question"),
+        max_length=10,
+        choices=SurveyKind.choices,
+        help_text=_("Offered after a low score of this question."),
+    )
+    code = models.SlugField(
+        _("code"), max_length=40, help_text=_("Stable name for exports, the API and webhooks.")
+    )
+    label = models.CharField(_("label (English)"), max_length=100)
+    # The admin's own wording per language ({"sv": "Långsamt svar"}); a language
+    # without one gets the catalogue's translation of the label (see label_in).
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Only active reasons are offered.")
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["kind", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="reason_unique_kind_code")
+        ]
+        verbose_name = _("reason")
+        verbose_name_plural = _("reasons")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.label}"
+
+    def label_in(self, language: str) -> str:
+        """The label in a language: the admin's translation, else the catalogue's
+        translation of the English label (the defaults are in it), else the label."""
+        own = str((self.translations or {}).get(language, "")).strip()
+        if own:
+            return own
+        with translation.override(language or "en"):
+            return translation.gettext(self.label)
+
+    @classmethod
+    def offered(cls) -> dict[str, list[Reason]]:
+        """The active reasons of each kind, in order: read once into the setup_cache
+        (the survey page asks on every request)."""
+
+        def load() -> dict[str, list[Reason]]:
+            by_kind: dict[str, list[Reason]] = {kind: [] for kind in SurveyKind.values}
+            for reason in cls.objects.filter(active=True):
+                by_kind[reason.kind].append(reason)
+            return by_kind
+
+        return setup_cache.get("reasons", load)
+
+
+class ResponseReason(models.Model):
+    """A reason the customer ticked with a low answer. Replaced with the answer when
+    the customer changes it; gone with the answer when that is deleted."""
+
+    response = models.ForeignKey(
+        "Response", on_delete=models.CASCADE, related_name="response_reasons"
+    )
+    reason = models.ForeignKey(Reason, on_delete=models.PROTECT, related_name="response_reasons")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "reason"], name="response_reason_unique")
+        ]
+        verbose_name = _("reason given")
+        verbose_name_plural = _("reasons given")
+
+    def __str__(self) -> str:
+        return f"{self.reason.code} on answer {self.response_id}"
+
+
 # An answer with a comment, as the reports count it: an erased comment still counts.
 COMMENTED = ~models.Q(comment="") | models.Q(comment_erased_at__isnull=False)
 
@@ -478,6 +560,8 @@ class ResponseRevision(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="revisions")
     raw_score = models.SmallIntegerField()
     comment = models.TextField(blank=True)
+    # The codes of the reasons ticked with it.
+    reasons = models.JSONField(default=list, blank=True)
     submitted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -701,6 +785,8 @@ class QuestionText(models.Model):
 @receiver(post_save, sender=SurveyPolicy, dispatch_uid="surveys_policy_saved")
 @receiver(post_delete, sender=SurveyPolicy, dispatch_uid="surveys_policy_deleted")
 @receiver(post_save, sender=QuestionText, dispatch_uid="surveys_question_text_saved")
+@receiver(post_save, sender=Reason, dispatch_uid="surveys_reason_saved")
+@receiver(post_delete, sender=Reason, dispatch_uid="surveys_reason_deleted")
 @receiver(post_delete, sender=QuestionText, dispatch_uid="surveys_question_text_deleted")
 def _setup_changed(sender: Any, **kwargs: Any) -> None:
     setup_cache.clear()

@@ -23,9 +23,17 @@ from django.views.decorators.http import require_http_methods
 
 from . import answering, clicks, rules, services
 from .emails import brand_context, unsubscribe_customer
-from .forms import SurveyForm, comment_prompt, comment_prompts, form_token_age, form_token_new
+from .forms import (
+    SurveyForm,
+    comment_prompt,
+    comment_prompts,
+    form_token_age,
+    form_token_new,
+    reason_field_name,
+)
 from .models import Customer, Invitation, LinkClick, OutboxMessage, Survey, SurveyPolicy
 from .pages import chosen_language, link_unknown, private_headers, public_page, with_lang
+from .reasons import reasons_by_response
 
 
 def _survey_context(
@@ -103,13 +111,14 @@ def _survey_key(found: Survey) -> str:
 
 
 def _survey_initial(invitations: list[Invitation], clicked: str) -> dict[str, Any]:
-    """The answers given so far, and the score clicked in the email."""
-    initial: dict[str, Any] = {
-        i.kind: i.response.raw_score for i in invitations if hasattr(i, "response")
-    }
-    initial["comment"] = next(
-        (i.response.comment for i in invitations if hasattr(i, "response")), ""
-    )
+    """The answers given so far (with their reasons), and the score clicked in the email."""
+    answered = [i for i in invitations if hasattr(i, "response")]
+    initial: dict[str, Any] = {i.kind: i.response.raw_score for i in answered}
+    initial["comment"] = next((i.response.comment for i in answered), "")
+    if answered:
+        given = reasons_by_response(i.response.pk for i in answered)
+        for i in answered:
+            initial[reason_field_name(i.kind)] = [r.pk for r in given.get(i.response.pk, [])]
     if clicked.isdigit():
         initial[invitations[0].kind] = int(clicked)
     return initial
@@ -133,6 +142,7 @@ def _survey_answer(
             ),
             language=chosen,
             policy=context["policy"],
+            reasons=form.reasons(),
         )
     except answering.SurveyClosed:
         return public_page(request, "surveys/expired.html", context, status=410)

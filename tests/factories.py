@@ -7,7 +7,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from surveys.models import Agent, Customer, Invitation, Survey, Team, Ticket
+from surveys.models import Agent, Customer, Invitation, Reason, Survey, Team, Ticket
+from surveys.reasons import DEFAULT_REASONS
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -114,3 +115,13 @@ class InvitationFactory(factory.django.DjangoModelFactory):
                 survey.save()
         kwargs["survey"] = survey
         return super()._create(model_class, *args, **kwargs)
+
+
+def default_reasons() -> None:
+    """The reasons migration 0017 makes, again if a transactional test (a browser
+    test) flushed them."""
+    for kind in ("csat", "ces", "nps"):
+        for position, (code, label) in enumerate(DEFAULT_REASONS, start=1):
+            Reason.objects.get_or_create(
+                kind=kind, code=code, defaults={"label": label, "position": position * 10}
+            )

@@ -285,7 +285,8 @@ def test_page_asks_at_most_three_questions_and_a_comment(client, sent_survey):
 
     page = client.get(f"/s/{token}/").content.decode()
 
-    assert page.count("<fieldset") == 3
+    assert page.count('<fieldset class="kp-question" id="q-') == 3
+    assert page.count("data-kp-reasons-for") == 3  # what went wrong, after a low score
     assert page.count("<textarea") == 1
     assert 'src="/static/js/survey.js"' in page
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from surveys import scoring
-from surveys.models import Response, ResponseRevision, Survey
+from surveys.models import Reason, Response, ResponseReason, ResponseRevision, Survey
 
 from .cast import AGENTS
 from .run import BATCH, DEMO_SOURCE, DemoRun, InvitationSpec, TicketSpec
@@ -248,13 +248,46 @@ def responses_write(*, run: DemoRun, tickets: list[TicketSpec]) -> list[Response
         response.copy_dimensions(response.invitation)
     Response.objects.bulk_create(responses, batch_size=BATCH)
     Survey.objects.filter(ticket__source=DEMO_SOURCE).answers_copy()
+    ticked = reasons_write(run=run, responses=responses)
     ResponseRevision.objects.bulk_create(
         (
             ResponseRevision(
-                response=r, raw_score=r.raw_score, comment=r.comment, submitted_at=r.answered_at
+                response=r,
+                raw_score=r.raw_score,
+                comment=r.comment,
+                reasons=ticked.get(r.pk, []),
+                submitted_at=r.answered_at,
             )
             for r in responses
         ),
         batch_size=BATCH,
     )
     return responses
+
+
+# How often each default reason is ticked after a low score (the rest: none).
+REASON_WEIGHTS = {"slow": 5, "unsolved": 4, "repeat": 3, "manner": 1, "product": 2, "other": 1}
+
+
+def reasons_write(*, run: DemoRun, responses: list[Response]) -> dict[int, list[str]]:
+    """Most customers who answer low tick a reason or two: waiting and unsolved
+    problems most. Returns the codes ticked per response id."""
+    offered = {(r.kind, r.code): r for r in Reason.objects.filter(active=True)}
+    ticked: dict[int, list[str]] = {}
+    rows = []
+    for response in responses:
+        low = scoring.is_low(
+            kind=response.kind, score=response.score, scale_points=response.scale_points
+        )
+        if not low or run.rng.random() < 0.3:
+            continue
+        codes = [c for c in REASON_WEIGHTS if (response.kind, c) in offered]
+        weights = [REASON_WEIGHTS[c] for c in codes]
+        chosen = set(run.rng.choices(codes, weights, k=run.rng.choice((1, 1, 2)))) if codes else ()
+        ticked[response.pk] = [c for c in codes if c in chosen]
+        rows += [
+            ResponseReason(response=response, reason=offered[response.kind, c])
+            for c in ticked[response.pk]
+        ]
+    ResponseReason.objects.bulk_create(rows, batch_size=BATCH)
+    return ticked

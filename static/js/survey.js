@@ -1,6 +1,7 @@
 /* Kundpuls survey page, made smoother when JavaScript runs (it works without):
    - the comment box appears once the first question has a score, asking what fits
      that score ("What could we have done better?" / "What did you like most?");
+   - the reasons after a low score appear only once a low score is chosen;
    - the answer is sent with fetch and the thank-you page swapped in, no reload.
    No library, nothing loaded from elsewhere. */
 (function () {
@@ -26,6 +27,29 @@
     }
     first.addEventListener("change", update);
     update();
+  }
+
+  // The reasons after a low score: shown (and sent) only while a low score of their
+  // question is chosen. Without JavaScript they are always shown, their legend
+  // naming the scores they are for.
+  function reasonBoxes(form) {
+    var boxes = form.querySelectorAll("fieldset[data-kp-reasons-for]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var question = form.querySelector("#q-" + box.getAttribute("data-kp-reasons-for"));
+      if (!question) return;
+      var condition = box.querySelector(".kp-reasons-if");
+      if (condition) condition.hidden = true;
+      var hasError = !!box.querySelector(".kp-error");
+
+      function update() {
+        var chosen = question.querySelector("input[type=radio]:checked");
+        var low = !!chosen && chosen.hasAttribute("data-low");
+        box.hidden = !(low || hasError);
+        box.disabled = box.hidden;
+      }
+      question.addEventListener("change", function () { hasError = false; update(); });
+      update();
+    });
   }
 
   function swapIn(html, url, pushUrl) {
@@ -76,6 +100,7 @@
     var form = document.querySelector("form[data-kp-survey]");
     if (!form) return;
     commentBox(form);
+    reasonBoxes(form);
     sendWithoutReload(form);
   }
 
