@@ -52,7 +52,8 @@ app.conf.beat_schedule = {
         "schedule": SWEEP_SECONDS,
     },
     # Ingest helpdesk webhook deliveries whose queued task never ran (broker down), and
-    # send outbound webhooks due a (re)try: their backoff lives in next_attempt_at.
+    # send outbound webhooks and helpdesk write-backs due a (re)try: their backoff
+    # lives in next_attempt_at.
     "integrations-sweep": {
         "task": "integrations.tasks.integrations_sweep",
         "schedule": SWEEP_SECONDS,

@@ -1,10 +1,13 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from surveys.admin import HttpsUrlsMixin
 from surveys.queue import enqueue
@@ -16,7 +19,9 @@ from .models import (
     InboundDelivery,
     WebhookDelivery,
     WebhookSubscription,
+    WriteBack,
 )
+from .writeback import writeback_credentials_saved
 
 
 @admin.register(EmailEvent)
@@ -35,9 +40,37 @@ class EmailEventAdmin(admin.ModelAdmin):
         return False
 
 
+class HelpdeskConnectionForm(forms.ModelForm):
+    """The API token is never shown again: left empty, the saved one stays."""
+
+    api_base = HelpdeskConnection._meta.get_field("api_base").formfield(assume_scheme="https")
+    api_token = forms.CharField(
+        label=_("API token"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Shown never again once saved. Leave empty to keep the saved one."),
+    )
+
+    class Meta:
+        model = HelpdeskConnection
+        exclude: list[str] = []
+
+    def clean_api_token(self) -> str:
+        token = self.cleaned_data["api_token"]
+        return token or (self.instance.api_token if self.instance.pk else "")
+
+
 @admin.register(HelpdeskConnection)
 class HelpdeskConnectionAdmin(admin.ModelAdmin):
-    list_display = ["provider", "active", "setup_page", "created_at"]
+    form = HelpdeskConnectionForm
+    list_display = ["provider", "active", "writeback", "setup_page", "created_at"]
+    readonly_fields = ["writeback_error", "writeback_error_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: HelpdeskConnection, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        writeback_credentials_saved(connection=obj)
 
     @admin.display(description="Setup")
     def setup_page(self, obj: HelpdeskConnection) -> str:
@@ -96,3 +129,41 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(WriteBack)
+class WriteBackAdmin(admin.ModelAdmin):
+    """What was written to the helpdesks: a log, with a way to try failed writes again."""
+
+    list_display = [
+        "__str__",
+        "survey",
+        "state",
+        "attempts",
+        "last_status",
+        "last_error",
+        "done_at",
+    ]
+    list_filter = ["state", "connection__provider"]
+    search_fields = ["ticket_id"]
+    readonly_fields = [f.name for f in WriteBack._meta.fields]
+    actions = ["try_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Try the selected failed writes again"))
+    def try_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        failed = queryset.filter(state=WriteBack.State.FAILED)
+        ids = list(failed.values_list("pk", flat=True))
+        failed.update(
+            state=WriteBack.State.PENDING,
+            next_attempt_at=timezone.now(),
+            attempts=0,
+            queued_at=None,
+        )
+        for writeback_id in ids:
+            enqueue("integrations.tasks.writeback_send", writeback_id)
+        self.message_user(
+            request, _("%(count)d writes queued.") % {"count": len(ids)}, messages.SUCCESS
+        )

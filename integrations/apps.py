@@ -8,8 +8,9 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
-        # Connects the signals that turn saved answers and cases into webhook events.
-        from . import outbound  # noqa: F401
+        # Connect the signals that turn saved answers and cases into webhook events,
+        # and answers into write-backs.
+        from . import outbound, writeback  # noqa: F401
         from .provider_events import tracking_received
 
         # The email provider's delivery, bounce and complaint events.

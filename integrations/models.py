@@ -31,9 +31,44 @@ class HelpdeskConnection(models.Model):
     # (the ticket's stats and replies).
     api_token = models.CharField(max_length=200, blank=True)
     api_user = models.CharField(
-        max_length=200, blank=True, help_text=_("Zendesk: the email of the API token's agent.")
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Zendesk: the email of the API token's agent. Intercom: the id of the admin "
+            "who writes the notes."
+        ),
     )
     active = models.BooleanField(default=True)
+    # Write-back: each answer goes into its ticket as an internal note, tags and a field.
+    writeback = models.BooleanField(
+        _("write answers back"),
+        default=False,
+        help_text=_("Put each answer on its ticket: an internal note, tags and the score field."),
+    )
+    api_base = models.URLField(
+        _("API address"),
+        max_length=300,
+        blank=True,
+        help_text=_(
+            "Zendesk: https://yourcompany.zendesk.com. Freshdesk: "
+            "https://yourcompany.freshdesk.com. The others: leave empty."
+        ),
+    )
+    # Zendesk: the custom field's id. Freshdesk: its name (cf_...). HubSpot: the ticket
+    # property's internal name. Empty: no field, the note and tags only.
+    score_field = models.CharField(
+        _("score field"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Zendesk: the id of a numeric custom ticket field. Freshdesk: the field's name "
+            "(cf_...). HubSpot: a ticket property's internal name. Empty: note and tags only."
+        ),
+    )
+    # Why writing back stopped (a refused token): shown on the integrations page; no
+    # write is tried while it is set, and saving the credentials again clears it.
+    writeback_error = models.CharField(max_length=500, blank=True, editable=False)
+    writeback_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -180,3 +215,54 @@ class EmailEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.esp_name} {self.event_type} {self.recipient}"
+
+
+class WriteBack(models.Model):
+    """One write of a survey's answers into its helpdesk ticket: an internal note, the
+    tags and the score field. A survey has at most one waiting write: answers recorded
+    or changed while it waits are written by it, read when it is sent. A later change
+    is a new write, whose note says what changed."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Written")
+        FAILED = "failed", _("Failed")
+
+    connection = models.ForeignKey(
+        HelpdeskConnection, on_delete=models.CASCADE, related_name="writebacks"
+    )
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    # The helpdesk's ticket (or conversation) id.
+    ticket_id = models.CharField(max_length=100)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # The steps already done ("note", "fields"), so a retry never repeats one.
+    steps_done = models.JSONField(default=list, blank=True)
+    # What this write put on the ticket (scores, comment, reasons, tags), read at
+    # sending; the next write's note says what changed against it.
+    written = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a sweep last put it on the queue (surveys.queue.queue_due).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "survey"],
+                condition=models.Q(state="pending"),
+                name="writeback_one_waiting_per_survey",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        verbose_name = _("write-back")
+        verbose_name_plural = _("write-backs")
+
+    def __str__(self) -> str:
+        return f"{self.connection} #{self.ticket_id} ({self.get_state_display()})"

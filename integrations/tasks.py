@@ -38,11 +38,25 @@ def webhook_delivery_send(delivery_id: int) -> bool:
 
 @shared_task
 def integrations_sweep() -> int:
-    """Queue helpdesk deliveries whose task never ran and outbound webhooks due a try."""
-    from .models import WebhookDelivery
+    """Queue helpdesk deliveries whose task never ran, and outbound webhooks and
+    write-backs due a try."""
+    from .models import WebhookDelivery, WriteBack
     from .outbound import webhook_deliveries_due
+    from .writeback import writebacks_due
 
     now = timezone.now()
     due = webhook_deliveries_due(now=now)
     sent = queue_due("integrations.tasks.webhook_delivery_send", WebhookDelivery, due, now=now)
-    return inbound_deliveries_sweep() + sent
+    writes = queue_due(
+        "integrations.tasks.writeback_send", WriteBack, writebacks_due(now=now), now=now
+    )
+    return inbound_deliveries_sweep() + sent + writes
+
+
+@shared_task
+def writeback_send(writeback_id: int) -> bool:
+    """Write one survey's answers into its helpdesk ticket. Safe to run twice: the
+    claim lets one run write, and a step done is not done again."""
+    from .writeback import writeback_send as send
+
+    return send(writeback_id=writeback_id) is not None

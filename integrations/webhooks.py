@@ -20,13 +20,15 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -37,12 +39,14 @@ from surveys.queue import enqueue, not_queued
 from surveys.untrusted import UntrustedJSONError, json_read
 
 from . import helpdesks
+from .forms import WriteBackForm
 from .models import (
     HelpdeskConnection,
     HelpdeskProvider,
     InboundDelivery,
     WebhookSubscription,
 )
+from .writeback import writeback_credentials_saved, writeback_status
 
 logger = logging.getLogger(__name__)
 
@@ -427,6 +431,8 @@ class HelpdeskStatus:
     last_received_at: datetime | None
     received_week: int
     failed_week: int
+    # Write-back: on, its stop (a refused token), writes done this week, waiting, failed.
+    writeback: dict[str, Any] | None = None
 
 
 def helpdesks_status(*, now: datetime) -> list[HelpdeskStatus]:
@@ -442,6 +448,7 @@ def helpdesks_status(*, now: datetime) -> list[HelpdeskStatus]:
         )
     }
     secrets = helpdesk_secrets()
+    writebacks = writeback_status(now=now)
     return [
         HelpdeskStatus(
             provider=provider,
@@ -450,6 +457,7 @@ def helpdesks_status(*, now: datetime) -> list[HelpdeskStatus]:
             last_received_at=rows.get(provider, {}).get("last"),
             received_week=rows.get(provider, {}).get("week", 0),
             failed_week=rows.get(provider, {}).get("failed", 0),
+            writeback=writebacks.get(provider),
         )
         for provider, label in HelpdeskProvider.choices
     ]
@@ -471,14 +479,31 @@ def integrations(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def setup(request: HttpRequest, provider: str) -> HttpResponse:
-    """The URL, the secret and the steps to connect one helpdesk."""
+    """The URL, the secret and the steps to connect one helpdesk, and its write-back
+    settings (a form that saves the connection)."""
     if provider not in HELPDESKS:
         return _error(404, "Unknown helpdesk.")
+    connection = HelpdeskConnection.objects.filter(provider=provider).first()
+    if connection is None:
+        # The environment's secret goes on receiving the webhooks.
+        connection = HelpdeskConnection(provider=provider, secret=helpdesk_secret(provider))
+    form = WriteBackForm(request.POST or None, instance=connection, provider=provider)
+    if request.method == "POST":
+        if form.is_valid():
+            connection = form.save()
+            writeback_credentials_saved(connection=connection)
+            messages.success(request, _("Write-back settings saved."))
+            return redirect(request.path)
+        status = 400
+    else:
+        status = 200
     context = {
+        "form": form,
+        "connection": connection,
         "url": settings.SITE_URL + reverse(f"integrations:hooks_{provider}"),
         "secret": helpdesk_secret(provider),
         "body": HELPDESKS[provider].body,
         "connection_admin": reverse("admin:integrations_helpdeskconnection_changelist"),
         "tolerance_minutes": settings.HELPDESK_WEBHOOK_TOLERANCE // 60,
     }
-    return render(request, f"integrations/setup_{provider}.html", context)
+    return render(request, f"integrations/setup_{provider}.html", context, status=status)

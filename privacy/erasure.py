@@ -25,7 +25,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from followups.models import FollowUp, FollowUpEvent
-from integrations.models import EmailEvent, InboundDelivery, WebhookDelivery
+from integrations.models import EmailEvent, InboundDelivery, WebhookDelivery, WriteBack
 from surveys.addresses import address_hash
 from surveys.models import (
     Customer,
@@ -143,6 +143,9 @@ def tickets_erase(tickets: QuerySet[Ticket], *, now: datetime) -> Counter[str]:
     counts["webhook payloads"] += _webhook_bodies_erase(
         WebhookDelivery.objects.filter(survey__in=surveys)
     )
+    counts["helpdesk write-backs"] += _writebacks_erase(
+        WriteBack.objects.filter(survey__in=surveys)
+    )
     helpdesk = Q(pk__in=[])
     for source, external_id in pairs:
         helpdesk |= Q(provider=source, ticket_id=external_id)
@@ -165,6 +168,10 @@ def comments_erase(responses: QuerySet[Response], *, now: datetime) -> Counter[s
     )
     counts["comment history"] += (
         ResponseRevision.objects.filter(response_id__in=ids).exclude(comment="").update(comment="")
+    )
+    surveys = Response.objects.filter(pk__in=ids).values("invitation__survey")
+    counts["helpdesk write-backs"] += _writebacks_erase(
+        WriteBack.objects.filter(survey__in=surveys)
     )
     return counts
 
@@ -199,6 +206,14 @@ def _webhook_bodies_erase(deliveries: QuerySet[WebhookDelivery]) -> int:
         state=WebhookDelivery.State.FAILED, last_error=ERASED
     )
     return deliveries.exclude(body="").update(body="")
+
+
+def _writebacks_erase(writes: QuerySet[WriteBack]) -> int:
+    """Forget what was written to the helpdesk (it quotes the comment); one not sent
+    yet never is. The note already in the helpdesk's ticket is the helpdesk's to erase."""
+    waiting = [WriteBack.State.PENDING, WriteBack.State.SENDING]
+    writes.filter(state__in=waiting).update(state=WriteBack.State.FAILED, last_error=ERASED)
+    return writes.exclude(written__isnull=True).update(written=None)
 
 
 def _inbound_bodies_erase(deliveries: QuerySet[InboundDelivery]) -> int:
