@@ -184,6 +184,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.2,
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# A group with fewer answers than this is marked as having few answers in the reports
+# and never ranked first or last on its score alone (METRICS.md).
+FEW_ANSWERS = env.int("FEW_ANSWERS", default=10)
 # How often beat queues the sweeps (config/celery.py reads the same variable).
 SURVEY_SWEEP_SECONDS = env.float("SURVEY_SWEEP_SECONDS", default=30.0)
 # A sweep queues a due row once; only after this long (its message taken as lost, e.g.

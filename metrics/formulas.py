@@ -115,14 +115,17 @@ def nps_variance(*, promoters: int, passives: int, detractors: int) -> float | N
 def nps_interval(
     *, promoters: int, passives: int, detractors: int, z: float = Z95
 ) -> Interval | None:
-    """95 % interval of NPS from the variance of the promoter/detractor split."""
-    variance = nps_variance(promoters=promoters, passives=passives, detractors=detractors)
-    if variance is None:
-        return None
+    """95 % adjusted-Wald interval of NPS (Rocks, The American Statistician, 2016):
+    3 more answers, 3/4 more of them promoters and 3/4 detractors, then the interval of
+    the difference of the adjusted shares. Never zero wide: 4 promoters of 4 give
+    about +7 to +100, not "exactly +100". The point score stays the plain NPS."""
     total = promoters + passives + detractors
-    point = (promoters - detractors) * 100 / total
-    half = z * math.sqrt(variance) * 100
-    return Interval(max(-100.0, point - half), min(100.0, point + half))
+    if total == 0:
+        return None
+    n = total + 3
+    p, d = (promoters + 0.75) / n, (detractors + 0.75) / n
+    half = z * math.sqrt(max(0.0, p + d - (p - d) ** 2) / n)
+    return Interval(max(-100.0, (p - d - half) * 100), min(100.0, (p - d + half) * 100))
 
 
 def normal_two_sided_p(z: float) -> float:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Min
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from surveys.models import Ticket
+
 from . import formulas
 from .charts import Chart, Point, Series, line_chart
-from .models import BusinessFigures
+from .models import BusinessFigures, InvitationRollup, ScoreRollup
 from .reports import group_scores, period_filters, period_starts, score_point, tickets_url
 from .selectors import METRIC_LABELS, METRICS, ReportFilters, Score, scores_by_group
 from .tickets import ServiceMetrics, service_by_month
@@ -76,11 +80,36 @@ def month_span(last: date, months: int = 12) -> ReportFilters:
 
 
 def monthly_span(filters: ReportFilters) -> ReportFilters:
-    """The months the monthly tracker shows for `filters`: those ending with the month
-    of its end date, with its team, agent, channel and category."""
-    return month_span(filters.end).narrowed(
+    """The months the monthly tracker shows for `filters`: up to twelve, ending with
+    the month of its end date and starting with the first of them that has surveys,
+    answers or tickets (a new team's report does not open on empty months), with its
+    team, agent, channel and category."""
+    span = month_span(filters.end)
+    first = first_month_with_data(start=span.start, end=span.end) or filters.end.replace(day=1)
+    return ReportFilters(start=first, end=span.end).narrowed(
         team=filters.team, agent=filters.agent, channel=filters.channel, category=filters.category
     )
+
+
+def first_month_with_data(*, start: date, end: date) -> date | None:
+    """The first calendar month from `start` to `end` with a survey sent, an answer or
+    a ticket created."""
+    days = [
+        model.objects.filter(day__gte=start, day__lte=end).aggregate(first=Min("day"))["first"]
+        for model in (InvitationRollup, ScoreRollup)
+    ]
+    since, until = _day_start(start), _day_start(end + timedelta(days=1))
+    created = Ticket.objects.filter(created_at__gte=since, created_at__lt=until).aggregate(
+        first=Min("created_at")
+    )["first"]
+    if created is not None:
+        days.append(timezone.localdate(created))
+    found = [day for day in days if day is not None]
+    return min(found).replace(day=1) if found else None
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def monthly_build(*, filters: ReportFilters) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q, Sum
@@ -43,8 +44,9 @@ POSITIVE_LABELS = {
     "nps": gettext_lazy("promoters"),
 }
 POSITIVE_KEYS = {"csat": "satisfied", "ces": "easy", "nps": "promoters"}
-# Below this many answers a group's score is shown but marked as too few to compare.
-MIN_ANSWERS = 30
+# Below this many answers (FEW_ANSWERS, METRICS.md) a group's score is shown but marked
+# as having few answers, and not ranked on its point value alone.
+MIN_ANSWERS = settings.FEW_ANSWERS
 # Every scale a question can be asked on (NPS is 0-10, stored as 11 points).
 SCALES = {"csat": (3, 5, 7), "ces": (5, 7), "nps": (11,)}
 

@@ -77,13 +77,39 @@ def test_wilson_interval_contains_share(successes, total):
 
 
 @given(st.integers(0, 5000), st.integers(0, 5000), st.integers(0, 5000))
-def test_nps_interval_contains_score_and_stays_in_range(promoters, passives, detractors):
+def test_nps_interval_is_never_zero_wide_and_stays_in_range(promoters, passives, detractors):
     if promoters + passives + detractors == 0:
+        return
+    interval = formulas.nps_interval(promoters=promoters, passives=passives, detractors=detractors)
+    assert -100 <= interval.low < interval.high <= 100
+
+
+@given(st.integers(0, 5000), st.integers(0, 5000), st.integers(0, 5000))
+def test_nps_interval_contains_the_score_from_ten_answers(promoters, passives, detractors):
+    if promoters + passives + detractors < 10:
         return
     score = formulas.nps(promoters=promoters, passives=passives, detractors=detractors)
     interval = formulas.nps_interval(promoters=promoters, passives=passives, detractors=detractors)
-    assert -100 <= interval.low <= score + 1e-9
-    assert score - 1e-9 <= interval.high <= 100
+    assert interval.low <= score + 1e-9 <= interval.high + 2e-9
+
+
+def test_nps_interval_of_a_unanimous_group_is_adjusted_wald():
+    # METRICS.md: 4 promoters of 4 give NPS +100 with about +7 to +100.
+    interval = formulas.nps_interval(promoters=4, passives=0, detractors=0)
+
+    assert round(interval.low, 1) == 6.9
+    assert interval.high == 100.0
+
+
+def test_nps_interval_matches_the_adjusted_wald_formula():
+    # 80 promoters, 20 passives, 40 detractors: n = 143, p = 80.75/143, d = 40.75/143.
+    p, d = 80.75 / 143, 40.75 / 143
+    half = 1.959963984540054 * ((p + d - (p - d) ** 2) / 143) ** 0.5
+
+    interval = formulas.nps_interval(promoters=80, passives=20, detractors=40)
+
+    assert interval.low == pytest.approx((p - d - half) * 100)
+    assert interval.high == pytest.approx((p - d + half) * 100)
 
 
 # --- Worked examples of METRICS.md --------------------------------------------------------

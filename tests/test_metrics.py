@@ -61,7 +61,17 @@ def test_metrics_api_nps_from_counts(api):
     assert (row["promoters"], row["passives"], row["detractors"]) == (8, 2, 4)
     assert row["score"] == pytest.approx(100 * 4 / 14)
     assert row["interval"][0] < row["score"] < row["interval"][1]
-    assert row["too_few_to_compare"] is True
+    assert row["too_few_to_compare"] is False  # 14 answers: 10 are enough (FEW_ANSWERS)
+
+
+@pytest.mark.parametrize(("answers", "few"), [(9, True), (10, False)])
+def test_metrics_api_marks_fewer_than_ten_answers_as_few(api, answers, few):
+    for _ in range(answers):
+        respond(kind="csat", score=4)
+
+    body = api.get("/api/v1/metrics?metric=csat&from=2026-11-01&to=2026-11-30").json()
+
+    assert body["results"][0]["too_few_to_compare"] is few
 
 
 def test_metrics_api_response_rate(api):

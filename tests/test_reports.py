@@ -155,6 +155,22 @@ def test_monthly_report_fills_the_formulas_with_this_months_inputs(staff_client)
     assert "2 / 3 \u00d7 100 = <strong>66.67 %</strong>" in page
 
 
+def test_monthly_report_opens_on_the_months_with_data(staff_client):
+    answer(score=5, days_ago=40)  # October
+    answer(score=4, days_ago=1)
+    rollups_rebuild()
+
+    response = staff_client.get("/reports/monthly/")
+
+    assert [row.label for row in response.context["rows"]] == ["2026-10", "2026-11"]
+
+
+def test_monthly_report_without_data_shows_this_month_only(staff_client):
+    response = staff_client.get("/reports/monthly/")
+
+    assert [row.label for row in response.context["rows"]] == ["2026-11"]
+
+
 def test_compare_says_a_big_change_is_larger_than_chance(staff_client):
     for n in range(40):
         answer(score=1, days_ago=20 + n % 5)
