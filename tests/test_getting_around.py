@@ -3,6 +3,7 @@ role may not open is a styled 403 with a way back (and no traceback in the log),
 inbox puts overdue cases first, and an email from a case is signed by its sender."""
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -75,3 +76,30 @@ def test_a_cases_history_names_statuses_in_the_readers_language(client, cast):
     page = client.get(f"/followups/{case.pk}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
 
     assert "Ny → Kontaktad" in page
+
+
+def nav_links(page):
+    """The hrefs of the main navigation on a page."""
+    html = page.content.decode()
+    nav = html[html.index('class="navbar') : html.index("</nav>")]
+    return {href.split("?")[0] for href in re.findall(r'href="([^"]+)"', nav)}
+
+
+@pytest.mark.parametrize("url", ["/reports/", "/followups/", "/setup/", "/followups/report/"])
+def test_an_admin_finds_cases_and_reports_from_every_staff_page(client, cast, url):
+    client.force_login(cast.admin)
+
+    links = nav_links(client.get(url))
+
+    assert {"/followups/", "/reports/", "/reports/monthly/", "/followups/report/"} <= links
+    assert {"/setup/", "/setup/health/", "/admin/"} <= links
+
+
+@pytest.mark.parametrize("url", ["/followups/", "/scores/", "/me/"])
+def test_an_agent_is_shown_only_what_an_agent_may_open(client, cast, url):
+    client.force_login(cast.a)
+
+    links = nav_links(client.get(url))
+
+    assert {"/followups/", "/scores/", "/me/"} <= links
+    assert not {"/reports/", "/setup/", "/admin/"} & links

@@ -11,7 +11,7 @@ from django.utils import timezone
 from followups import services as followups
 from followups.models import FollowUp
 from surveys.models import Response
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import PHONE, axe_violations
 from tests.factories import AgentFactory, CustomerFactory, InvitationFactory, TeamFactory
 from tests.smtp_sink import smtp_sink
 
@@ -93,4 +93,29 @@ def test_agent_works_newest_case_from_inbox(chromium, live_server, agent, smtp):
         "recovery_sent",
     ]
     assert FollowUp.objects.exclude(pk=newest.pk).get().status == "new"
+    assert violations == []
+
+
+def test_inbox_and_case_fit_a_phone_without_sideways_scrolling(chromium, live_server, agent):
+    customer = CustomerFactory(email="anna@example.se", name="Anna Berg", locale="sv")
+    followup = case(agent, "Refund not received for the winter jacket order", customer,
+                    timezone.now() - timedelta(days=3))  # fmt: skip
+    context = chromium.new_context(bypass_csp=True, viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("lars@support.example")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+
+    page.goto(f"{live_server.url}/followups/")
+    inbox_width = page.evaluate("document.documentElement.scrollWidth")
+    overdue = page.locator(".kp-case.table-danger").count()
+    violations = axe_violations(page)
+    page.get_by_role("link", name="Refund not received for the winter jacket order").click()
+    page.wait_for_url(f"{live_server.url}/followups/{followup.pk}/")
+    case_width = page.evaluate("document.documentElement.scrollWidth")
+    context.close()
+
+    assert (inbox_width, case_width) == (360, 360)
+    assert overdue == 1
     assert violations == []
