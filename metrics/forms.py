@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from surveys.models import Agent, Reason, Team, Ticket
+from surveys.models import Agent, Category, Reason, Team, Ticket
 
 from .models import BusinessFigures
 from .responses import COMMENT_FILTERS
@@ -30,6 +30,10 @@ def dimension_choices(name: str) -> list[tuple[str, str]]:
         return sorted(values)
 
     values = cache.get_or_set(f"metrics:choices:{name}", read, DIMENSION_CACHE_SECONDS)
+    if name == "category":  # by key, shown by name
+        names = Category.names()
+        named = sorted(((v, names.get(v, v)) for v in values), key=lambda choice: choice[1])
+        return [("", ALL), *named]
     return [("", ALL)] + [(v, v) for v in values]
 
 
@@ -140,6 +144,12 @@ class ResponseFilterForm(ReportFilterForm):
         required=False,
         choices=[("", gettext_lazy("Day answered")), ("sent", gettext_lazy("Day sent"))],
         label=gettext_lazy("Dates are the"),
+    )
+    term = forms.CharField(
+        label=gettext_lazy("Comment contains"),
+        required=False,
+        max_length=100,
+        help_text=gettext_lazy("A word or two-word phrase, as the dashboard lists them."),
     )
     reason = forms.TypedChoiceField(
         label=gettext_lazy("Reason given"), required=False, coerce=int, empty_value=None

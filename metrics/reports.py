@@ -22,11 +22,12 @@ from django.utils.translation import gettext_lazy
 from . import formulas
 from .charts import Chart, Point, Series, line_chart
 from .funnel import FUNNEL_STEPS
-from .responses import comments_latest, reasons_top
+from .responses import reasons_top
 from .selectors import (
     KINDS,
     METRIC_LABELS,
     METRICS,
+    Counts,
     ReportFilters,
     Score,
     group_labels,
@@ -262,9 +263,16 @@ def _narrow(filters: ReportFilters, dimension: str, key: Any) -> ReportFilters:
     return filters.narrowed(**{dimension: key})
 
 
+# A trend over up to this many days is a line of each day's last 7 days, so one day's
+# handful of answers does not swing it; over more, weeks (then months).
+ROLLING_UP_TO_DAYS = 31
+ROLLING_DAYS = 7
+
+
 def trend_period(filters: ReportFilters) -> str:
-    """Days for up to two months, weeks up to about a year, then months."""
-    if filters.days <= 62:
+    """Days (as a 7-day rolling line) for up to a month, weeks up to about a year,
+    then months."""
+    if filters.days <= ROLLING_UP_TO_DAYS:
         return "day"
     return "week" if filters.days <= 370 else "month"
 
@@ -306,15 +314,23 @@ def trend_charts(
         steps = step_counts(filters=filters, group_by=period)
     starts = period_starts(filters, period)
     labels = [_period_label(start, period) for start in starts]
+    if period == "day":
+        answers, steps = _rolling(filters, answers, steps)
     series: dict[str, list[Point]] = {metric: [] for metric in METRICS}
     for start in starts:
-        scoped = period_filters(filters, period, start)
+        if period == "day":
+            scoped = filters.narrowed(start=start - timedelta(days=ROLLING_DAYS - 1), end=start)
+        else:
+            scoped = period_filters(filters, period, start)
         for kind in KINDS:
             score = score_of(answers.get(start, {}).get(kind), kind)
             series[kind].append(score_point(score, scoped))
         series["response_rate"].append(score_point(rate_of(steps.get(start)), scoped))
     titles = {
-        "day": (_("CSAT, CES and response rate per day"), _("NPS per day")),
+        "day": (
+            _("CSAT, CES and response rate, each day's last 7 days"),
+            _("NPS, each day's last 7 days"),
+        ),
         "week": (
             _("CSAT, CES and response rate per week (Monday first)"),
             _("NPS per week (Monday first)"),
@@ -337,6 +353,34 @@ def trend_charts(
         y_range=(-100, 100),
     )
     return [shares, nps]
+
+
+def _rolling(
+    filters: ReportFilters,
+    answers: dict[Any, dict[str, Any]],
+    steps: dict[Any, dict[str, int]],
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, int]]]:
+    """Each day's counts summed with the 6 days before it (those before the period
+    read too): exact counts over a week, never a zig-zag of single days."""
+    before = filters.narrowed(
+        start=filters.start - timedelta(days=ROLLING_DAYS - 1),
+        end=filters.start - timedelta(days=1),
+    )
+    daily_answers = {**score_counts(filters=before, group_by="day"), **answers}
+    daily_steps = {**step_counts(filters=before, group_by="day"), **steps}
+    rolled_answers: dict[Any, dict[str, Any]] = {}
+    rolled_steps: dict[Any, dict[str, int]] = {}
+    for day in period_starts(filters, "day"):
+        window = [day - timedelta(days=n) for n in range(ROLLING_DAYS)]
+        kinds: dict[str, Counts] = {}
+        totals: dict[str, int] = {}
+        for each in window:
+            for kind, counts in daily_answers.get(each, {}).items():
+                kinds.setdefault(kind, Counts(kind)).merge(counts)
+            for step, n in daily_steps.get(each, {}).items():
+                totals[step] = totals.get(step, 0) + n
+        rolled_answers[day], rolled_steps[day] = kinds, totals
+    return rolled_answers, rolled_steps
 
 
 def _period_label(start: date, period: str) -> str:
@@ -456,27 +500,6 @@ class PeriodCounts:
     def table(self, dimension: str) -> list[GroupRow]:
         groups = scores_from_counts(self.answers[dimension], self.steps[dimension])
         return group_table(self.filters, dimension, groups)
-
-
-def dashboard_build(*, filters: ReportFilters, comment_filter: str = "") -> dict[str, Any]:
-    """Everything the dashboard shows, from two reads of each rollup table."""
-    counts = PeriodCounts.read(filters, *(name for name, *_rest in TABLE_DIMENSIONS))
-    answers, steps = counts.answers, counts.steps
-    return {
-        "filters": filters,
-        "previous": filters.previous(),
-        "headlines": counts.headlines(),
-        "trends": counts.trends(),
-        "distributions": distributions(filters, answers[None].get("all", {})),
-        "tables": [
-            (name, label, heading, table, counts.table(name))
-            for name, label, heading, table in TABLE_DIMENSIONS
-        ],
-        "funnel": funnel(filters, steps[None].get("all", {})),
-        "reasons": reason_rows(filters),
-        "comments": comments_latest(filters=filters, score_filter=comment_filter),
-        "comment_filter": comment_filter,
-    }
 
 
 @dataclass(frozen=True)

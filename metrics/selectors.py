@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from surveys import scoring
-from surveys.models import Agent, Team
+from surveys.models import Agent, Category, Team
 
 from . import formulas
 from .funnel import STEP_NAMES
@@ -128,6 +128,16 @@ class Counts:
             self.positive += n
         elif self.kind == "nps" and scoring.is_detractor(score=score):
             self.detractors += n
+
+    def merge(self, other: Counts) -> None:
+        """Add another group's counts of the same kind (a rolling week of days)."""
+        self.answers += other.answers
+        self.positive += other.positive
+        self.detractors += other.detractors
+        self.score_sum += other.score_sum
+        self.commented += other.commented
+        for score, n in other.by_score.items():
+            self.by_score[score] = self.by_score.get(score, 0) + n
 
     @property
     def passives(self) -> int:
@@ -436,6 +446,9 @@ def group_labels(group_by: str | None, keys: list[Any]) -> dict[Any, str]:
         return {k: teams.get(k, _("(no team)")) for k in keys}
     if group_by == "month":
         return {k: k.strftime("%Y-%m") if isinstance(k, date) else str(k) for k in keys}
+    if group_by == "category":
+        names = Category.names()
+        return {k: names.get(k, k) if k not in ("", None) else _("(none)") for k in keys}
     return {k: str(k) if k not in ("", None) else _("(none)") for k in keys}
 
 

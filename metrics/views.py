@@ -33,8 +33,9 @@ from surveys import answering
 from surveys.models import Response, Team, by_question_order
 from surveys.reasons import reason_labels
 
-from . import exports, reports, scores, tables
+from . import exports, scores, tables
 from .compare import compare_build
+from .dashboard import comments_with_term, dashboard_build
 from .followup_report import recovery_figures, recovery_report
 from .forms import (
     BusinessFiguresForm,
@@ -45,6 +46,7 @@ from .forms import (
 )
 from .models import BusinessFigures, DigestSubscription
 from .monthly import business_rows, monthly_build, monthly_span
+from .people import PEOPLE, SORTS, sort_of
 from .responses import responses_matching
 from .selectors import MIN_ANSWERS, ReportFilters
 from .services import business_figures_save
@@ -101,7 +103,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     comments = CommentFilterForm(request.GET)
     comment_filter = comments.cleaned_data["comments"] if comments.is_valid() else ""
-    context = reports.dashboard_build(filters=filters, comment_filter=comment_filter)
+    people = request.GET.get("people", "agent")
+    people = people if people in PEOPLE else "agent"
+    sort, descending = sort_of(request.GET)
+    context = dashboard_build(
+        filters=filters,
+        comment_filter=comment_filter,
+        people=people,
+        sort=sort,
+        descending=descending,
+    )
     context["followup_figures"] = recovery_figures(filters=filters)
     context["followup_report_query"] = urlencode(
         {"from": filters.start.isoformat(), "to": filters.end.isoformat()}
@@ -112,12 +123,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         comment_form=comments,
         query=_query(filters),
         comment_keep=[("comments", comment_filter)] if comment_filter else [],
+        people_query=_people_query(filters, comment_filter),
+        sort_columns=SORTS,
         filter_keep=filter_keep,
         min_answers=MIN_ANSWERS,
         held=_held_for_review(),
         nav="reports",
     )
     return render(request, "metrics/dashboard.html", context)
+
+
+def _people_query(filters: ReportFilters, comment_filter: str) -> str:
+    """The dashboard's query without the people table's own choices (agents or teams,
+    the sort): its links add theirs."""
+    params = dict(filters.params())
+    if comment_filter:
+        params["comments"] = comment_filter
+    return urlencode(params)
 
 
 # Surveys with answers held for review listed on the dashboard; the rest are in the admin.
@@ -250,6 +272,9 @@ def _responses(request: HttpRequest) -> tuple[ResponseFilterForm, Any]:
         by_sent_day=data.get("basis") == "sent",
         reason=data.get("reason"),
     ).filter(scope)
+    if data.get("term"):
+        # The answers behind a complaint term: their comments contain it, as stemmed.
+        responses = responses.filter(pk__in=comments_with_term(form.filters(), data["term"]))
     return form, responses
 
 

@@ -9,7 +9,7 @@ from django import template
 from django.utils.dateformat import format as date_format
 from django.utils.formats import number_format
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from metrics.charts import svg_nonced
@@ -137,7 +137,7 @@ def score_cell(score: Any, links: dict[str, str], big: bool = False) -> str:
         head += format_html(
             ' <span class="badge text-bg-warning kp-too-few" title="{}">{}</span>',
             _("Fewer than %(count)d answers: too few to compare") % {"count": MIN_ANSWERS},
-            _("too few"),
+            _("few answers"),
         )
     if score.metric == "nps":
         counts = format_html(
@@ -166,6 +166,28 @@ def score_cell(score: Any, links: dict[str, str], big: bool = False) -> str:
     return format_html(
         '{}<div class="kp-formula small text-body-secondary">{}{}</div>', head, counts, interval
     )
+
+
+# The people table's columns, as its header names them.
+COLUMN_LABELS = {
+    "csat": "CSAT",
+    "ces": "CES",
+    "nps": "NPS",
+    "response_rate": gettext_lazy("Response rate"),
+    "answers": gettext_lazy("Answers"),
+    "open": gettext_lazy("Open cases"),
+    "overdue": gettext_lazy("Overdue"),
+}
+
+
+@register.filter
+def column_label(column: str) -> str:
+    return str(COLUMN_LABELS.get(column, column))
+
+
+@register.filter
+def split(value: str) -> list[str]:
+    return value.split()
 
 
 @register.filter
