@@ -28,7 +28,7 @@ from surveys.models import (
     Team,
     Ticket,
 )
-from surveys.services import agent_upsert
+from surveys.services import agent_upsert, category_ensure
 
 from .rebuild import rollups_rebuild
 from .rollups import rollups_refresh
@@ -112,7 +112,7 @@ def parse_line(row: Mapping[str, str], *, default_source: str = DEFAULT_SOURCE) 
         "agent_email": values.get("agent_email", "").lower(),
         "team": values.get("team", "")[:100],
         "channel": values.get("channel", "").lower()[:30],
-        "category": values.get("category", "")[:100],
+        "category": values.get("category", ""),
         "customer_email": values.get("customer_email", "").lower(),
         "customer_locale": values.get("customer_locale", "") or "en",
     }
@@ -144,13 +144,14 @@ def response_import(*, line: dict[str, Any], now: datetime) -> Invitation | None
     team = Team.objects.get_or_create(name=line["team"])[0] if line["team"] else None
     agent = agent_upsert(email=line["agent_email"], team=team) if line["agent_email"] else None
     answered_at = line["answered_at"]
+    category = category_ensure(line["category"])
     if ticket is None:
         ticket = Ticket.objects.create(
             source=line["source"],
             external_id=line["ticket"],
             status=Ticket.Status.CLOSED,
             channel=line["channel"],
-            category=line["category"],
+            category=category,
             requester=_customer(line, now),
             assignee=agent,
             team=team,
@@ -167,7 +168,7 @@ def response_import(*, line: dict[str, Any], now: datetime) -> Invitation | None
             "agent": agent,
             "team": team,
             "channel": line["channel"],
-            "category": line["category"],
+            "category": category,
             "locale": line["customer_locale"],
             "send_after": answered_at,
             "sent_at": answered_at,

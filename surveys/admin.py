@@ -13,6 +13,7 @@ from . import answering, services
 from .models import (
     Agent,
     ApiKey,
+    Category,
     Customer,
     Invitation,
     LinkClick,
@@ -494,6 +495,20 @@ class ReasonForm(forms.ModelForm):
             if self.cleaned_data[f"label_{code}"].strip()
         }
         return super().save(commit=commit)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """Ticket categories: tickets match one whatever its case and spacing; its name is
+    what the reports show, and an admin may change it."""
+
+    list_display = ["name", "key", "created_at"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["key", "created_at"]
+    fields = ["name", "key", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by the tickets that carry them
 
 
 @admin.register(Reason)

@@ -472,6 +472,28 @@ class Response(models.Model):
             setattr(self, name, getattr(invitation.survey, name))
 
 
+class Category(models.Model):
+    """A ticket category: tickets carry its key (case and spacing folded, see
+    rules.category_key); reports show its name, which an admin may edit."""
+
+    key = models.CharField(max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("ticket category")
+        verbose_name_plural = _("ticket categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def names(cls) -> dict[str, str]:
+        """Every category's name by its key (read once into the setup_cache)."""
+        return setup_cache.get("categories", lambda: dict(cls.objects.values_list("key", "name")))
+
+
 class Reason(models.Model):
     """A reason a customer may tick after a low score of one kind ("Slow answer"):
     an admin words, translates, orders and retires them. One with answers is made
@@ -787,6 +809,8 @@ class QuestionText(models.Model):
 @receiver(post_save, sender=QuestionText, dispatch_uid="surveys_question_text_saved")
 @receiver(post_save, sender=Reason, dispatch_uid="surveys_reason_saved")
 @receiver(post_delete, sender=Reason, dispatch_uid="surveys_reason_deleted")
+@receiver(post_save, sender=Category, dispatch_uid="surveys_category_saved")
+@receiver(post_delete, sender=Category, dispatch_uid="surveys_category_deleted")
 @receiver(post_delete, sender=QuestionText, dispatch_uid="surveys_question_text_deleted")
 def _setup_changed(sender: Any, **kwargs: Any) -> None:
     setup_cache.clear()

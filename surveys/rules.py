@@ -25,6 +25,18 @@ _LANGUAGE_ALIASES = {
 }
 
 
+def category_key(raw: str | None) -> str:
+    """A ticket category as Kundpuls matches it: case and spacing do not count, so
+    "Returns", "returns " and "RETURNS" are one category (its display name is the
+    Category row's, which an admin may edit)."""
+    return " ".join((raw or "").split()).casefold()[:100]
+
+
+def category_name(raw: str | None) -> str:
+    """The name a new category is first shown by: as written, spacing tidied."""
+    return " ".join((raw or "").split())[:100]
+
+
 def locale_normalise(raw: str | None) -> str:
     """Map a helpdesk locale (`sv-SE`, `nb_NO`, `no`, `da_DK`, `fy-NL`...) to a language
     Kundpuls speaks, falling back to English."""

@@ -21,6 +21,7 @@ from . import emails, rules
 from .addresses import address_hash
 from .models import (
     Agent,
+    Category,
     Customer,
     ErasedAddress,
     Invitation,
@@ -28,6 +29,7 @@ from .models import (
     SurveyPolicy,
     Team,
     Ticket,
+    setup_cache,
 )
 from .queue import enqueue
 
@@ -147,7 +149,7 @@ def _ticket_ingest(event: dict[str, Any], now: datetime) -> IngestResult:
         "subject": event.get("subject", ""),
         "status": event["status"],
         "channel": event.get("channel", ""),
-        "category": event.get("category", ""),
+        "category": category_ensure(event.get("category", "")),
         "tags": sorted(set(event.get("tags", []))),
         "url": event.get("url", ""),
         "requester": customer,
@@ -189,6 +191,19 @@ def _ticket_ingest(event: dict[str, Any], now: datetime) -> IngestResult:
     return IngestResult(
         ticket=ticket, created=created, changed=changed, survey=survey, questions=tuple(questions)
     )
+
+
+def category_ensure(raw: str) -> str:
+    """The key of a ticket's category (case and spacing folded), its Category row made
+    with this spelling as its name if it is new. Returns "" for none. The known keys
+    are read once into the setup_cache, so a ticket event costs no query for it."""
+    key = rules.category_key(raw)
+    if key and key not in Category.names():
+        Category.objects.bulk_create(
+            [Category(key=key, name=rules.category_name(raw))], ignore_conflicts=True
+        )
+        setup_cache.clear()
+    return key
 
 
 def invitations_cancel(*, ticket: Ticket, reason: str) -> int:

@@ -5,12 +5,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
 
 from followups.models import FollowUp
 from metrics.check import rollups_differences
 from metrics.models import InvitationRollup, ScoreRollup
 from surveys import tasks
-from surveys.models import Agent, Customer, Invitation, Response, Survey, Team, Ticket
+from surveys.models import Agent, Category, Customer, Invitation, Response, Survey, Team, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +70,25 @@ def test_demo_data_response_rate_is_plausible(demo):
     answered = delivered.filter(state=Survey.State.ANSWERED)
     assert answered.count() == Response.objects.filter(invitation__kind="csat").count()
     assert 0.25 <= answered.count() / delivered.count() <= 0.55
+
+
+def test_demo_data_funnel_is_coherent_clicked_at_least_answered(demo):
+    demo()
+
+    delivered = Survey.objects.filter(sent_at__isnull=False)
+    answered = delivered.filter(state=Survey.State.ANSWERED)
+    clicked = delivered.filter(first_clicked_at__isnull=False)
+    assert not answered.filter(first_clicked_at__isnull=True).exists()
+    assert clicked.count() > answered.count()
+    assert not clicked.filter(first_clicked_at__lt=F("sent_at")).exists()
+
+
+def test_demo_data_ticket_categories_are_keys_with_names(demo):
+    demo()
+
+    keys = set(Ticket.objects.values_list("category", flat=True))
+    assert "returns" in keys
+    assert dict(Category.objects.values_list("key", "name"))["returns"] == "Returns"
 
 
 def test_demo_data_leaves_open_followups_owned_by_agents(demo):

@@ -276,3 +276,27 @@ def test_the_funnel_counts_survey_emails_after_the_migration():
     assert steps["sent"] == 8  # seven emails and the import, not their 15 questions
     assert (steps["delivered"], steps["clicked"], steps["answered"], steps["bot"]) == (7, 1, 3, 1)
     assert not [d for d in rollups_differences() if d.startswith("funnel")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_category_migration_folds_case_and_spacing_and_names_each_once():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from surveys.models import Category, Ticket
+    from tests.factories import TicketFactory
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("metrics", "0011_digests"), ("surveys", "0017_reasons")])
+    for category in ("Returns", "Returns", "returns ", "Shipping"):
+        TicketFactory(category=category)
+
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert sorted(Ticket.objects.values_list("category", flat=True)) == [
+        "returns", "returns", "returns", "shipping",
+    ]  # fmt: skip
+    assert sorted(Category.objects.values_list("key", "name")) == [
+        ("returns", "Returns"), ("shipping", "Shipping"),
+    ]  # fmt: skip

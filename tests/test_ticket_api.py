@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from surveys.models import Customer, Invitation, Ticket
+from surveys.models import Category, Customer, Invitation, Ticket
 from tests.conftest import NOW, ticket_event
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +175,12 @@ def test_ticket_reply_gives_the_survey_as_stored_in_utc(api, settings):
     assert again["survey"] == first["survey"]
     assert Survey.objects.get().send_after.isoformat() == "2026-11-21T16:00:00+00:00"
     assert [i["send_after"] for i in first["invitations"]] == ["2026-11-21T16:00:00Z"] * 3
+
+
+def test_ticket_categories_match_whatever_their_case_and_spacing(api):
+    for external_id, category in (("1", "Returns"), ("2", " returns "), ("3", "RETURNS")):
+        event = ticket_event(external_id=external_id, category=category)
+        assert api.post("/api/v1/tickets", data=event, format="json").status_code == 201
+
+    assert set(Ticket.objects.values_list("category", flat=True)) == {"returns"}
+    assert list(Category.objects.values_list("key", "name")) == [("returns", "Returns")]

@@ -206,7 +206,7 @@ def _survey_row(
         agent=users[ticket.agent],
         team=teams[AGENTS[ticket.agent].team],
         channel=ticket.channel,
-        category=ticket.category,
+        category=rules.category_key(ticket.category),
         locale=ticket.customer.locale,
         send_after=lead.send_after,
         attempts=1 if sent else 0,
@@ -216,4 +216,19 @@ def _survey_row(
         created_at=ticket.solved_at,
     )
     survey.link_key = secrets.token_hex(32)
+    survey.first_clicked_at = _first_click(run, ticket, survey)
     return survey
+
+
+def _first_click(run: DemoRun, ticket: TicketSpec, survey: Survey) -> datetime | None:
+    """When the customer first clicked a rating link: a few minutes before answering
+    (every demo answer came through the email's links, so clicked >= answered), and
+    for about one in eight surveys left unanswered, a click without an answer."""
+    answered = [i.answered_at for i in ticket.invitations if i.answered_at is not None]
+    if answered and survey.sent_at is not None:
+        before = timedelta(seconds=run.rng.randint(20, 600))
+        return max(survey.sent_at, min(answered) - before)
+    unanswered = survey.state in (State.SENT, State.EXPIRED) and survey.sent_at is not None
+    if unanswered and run.rng.random() < 0.125:
+        return survey.sent_at + timedelta(minutes=run.rng.randint(5, 2 * 24 * 60))
+    return None

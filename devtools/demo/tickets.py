@@ -11,7 +11,9 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from surveys import rules
 from surveys.models import Team, Ticket
+from surveys.services import category_ensure
 
 from .cast import AGENTS
 from .run import BATCH, DAYS, DEMO_SOURCE, CustomerSpec, DemoRun, TicketSpec
@@ -21,7 +23,7 @@ CATEGORIES = {
     "Sales question": (16, 0.85, 0.15),
     "Technical question": (28, 0.05, -0.1),
     "Cancellation": (8, 0.9, -0.35),
-    "Return": (14, 0.8, -0.1),
+    "Returns": (14, 0.8, -0.1),
     "Shipping": (20, 0.3, -0.2),
     "Product availability": (14, 0.2, 0.0),
 }
@@ -228,7 +230,10 @@ def _unsolve(run: DemoRun, ticket: TicketSpec) -> None:
 def tickets_write(
     *, run: DemoRun, tickets: list[TicketSpec], teams: dict[str, Team], users: list[Any]
 ) -> None:
-    """The tickets, after their customers (cast.customers_write)."""
+    """The tickets, after their customers (cast.customers_write); their categories by
+    key, named as the demo writes them (as a helpdesk's tickets would make them)."""
+    for name in CATEGORIES:
+        category_ensure(name)
     for ticket in tickets:
         ticket.obj = _ticket_row(run, ticket, teams, users)
     Ticket.objects.bulk_create([t.obj for t in tickets], batch_size=BATCH)
@@ -249,7 +254,7 @@ def _ticket_row(
         subject=ticket.subject,
         status=ticket.status,
         channel=ticket.channel,
-        category=ticket.category,
+        category=rules.category_key(ticket.category),
         tags=ticket.tags,
         url=f"https://helpdesk.example/tickets/{ticket.number}",
         requester=ticket.customer.obj,
