@@ -279,6 +279,9 @@ SURVEY_RATE_LIMIT = env.str("SURVEY_RATE_LIMIT", default="30/m")
 # An answer sent sooner than this many seconds after its page was served is held for
 # review: left out of the scores until an admin approves it (its case opens at once).
 SURVEY_MIN_ANSWER_SECONDS = env.float("SURVEY_MIN_ANSWER_SECONDS", default=2.0)
+# The score a rating link's click sends by itself (the page's script, after about a
+# second on screen) is held for review when it comes sooner after the page was served.
+SURVEY_MIN_CLICK_SECONDS = env.float("SURVEY_MIN_CLICK_SECONDS", default=0.8)
 # How long each process keeps the survey policy and question texts it read (see
 # surveys.models.SetupCache): an admin's change reaches every process within this.
 SURVEY_SETUP_CACHE_SECONDS = env.float("SURVEY_SETUP_CACHE_SECONDS", default=5.0)

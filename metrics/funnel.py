@@ -39,6 +39,10 @@ FUNNEL_STEPS: tuple[FunnelStep, ...] = (
     FunnelStep("clicked", _("Clicked"), DELIVERED & Q(first_clicked_at__isnull=False)),
     FunnelStep("bot", _("Filtered as bot"), SENT & Q(bot_suspect_at__isnull=False)),
     FunnelStep("answered", _("Answered"), ANSWERED),
+    # Of those: answered by the rating link's click alone (the page sent the clicked
+    # score by itself), and completed (the customer sent the page's form).
+    FunnelStep("by_click", _("Answered by the click alone"), ANSWERED & Q(completed_at=None)),
+    FunnelStep("completed", _("Completed on the page"), ANSWERED & Q(completed_at__isnull=False)),
     FunnelStep("commented", _("Commented"), DELIVERED & Q(answer_commented=True)),
 )
 

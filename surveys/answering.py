@@ -9,8 +9,9 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import rules, scoring, signals, sql
@@ -137,6 +138,7 @@ def response_record(
     language: str = "",
     policy: SurveyPolicy | None = None,
     reasons: dict[str, list[int]] | None = None,
+    completed: bool = True,
 ) -> list[Response]:
     """Store the customer's answers to these questions of one survey (a change within
     the edit window replaces the
@@ -149,7 +151,8 @@ def response_record(
     With a held_reason the answers are kept but held for review: no follow-up, no
     metrics, until an admin approves them (responses_release). A language the
     customer chose on the page is kept for the survey's later pages. The page passes
-    the policy it already loaded."""
+    the policy it already loaded. `completed` is False for the score a rating link's
+    click sends by itself (the page's form was not sent)."""
     now = now or timezone.now()
     survey = invitations[0].survey
     held = bool(held_reason)
@@ -196,7 +199,12 @@ def response_record(
             _reasons_store(saved, ticked, replaced)
         language = language if language in rules.SUPPORTED_LANGUAGES else ""
         if saved or (language and language != survey.locale):
-            _survey_answered(survey, language, answered=bool(saved))
+            _survey_answered(
+                survey,
+                language,
+                answered=bool(saved),
+                completed_at=now if completed and saved else None,
+            )
         if saved:
             # What follows from an answer (follow-ups, metrics, webhooks) is the worker's.
             enqueue("surveys.tasks.responses_process", [r.pk for r in saved])
@@ -259,12 +267,17 @@ def _answers_store(
     sql.rows_insert(ResponseRevision, revisions, _REVISION_COLUMNS)
 
 
-def _survey_answered(survey: Survey, language: str, *, answered: bool) -> None:
+def _survey_answered(
+    survey: Survey, language: str, *, answered: bool, completed_at: datetime | None
+) -> None:
     """Mark the survey answered, with its copies of its answers (what
-    models.answer_copies() defines), and keep a language the customer chose."""
+    models.answer_copies() defines), and completed when the page's form was sent (the
+    first time), and keep a language the customer chose."""
     changes: dict[str, Any] = {}
     if answered:
         changes = {"state": State.ANSWERED, **_answer_copies_sql()}
+    if completed_at is not None and survey.completed_at is None:
+        changes["completed_at"] = Coalesce(F("completed_at"), Value(completed_at))
     if language and language != survey.locale:
         changes["locale"] = language
     Survey.objects.filter(pk=survey.pk).update(**changes)

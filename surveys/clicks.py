@@ -121,3 +121,14 @@ def _clicks_judge(survey: Survey, before: dict) -> tuple[dict, list[int]]:
         update.update(bot_suspect_at=judged["bot_suspect_at"], bot_suspect_reason=suspect)
     Survey.objects.filter(pk=survey.pk).update(**update)
     return judged, [click.pk for click in clicks]
+
+
+def honeypot_reason(survey: Survey) -> str:
+    """Why an answer the page sent by itself is held ("" when it is not): the email's
+    invisible link was fetched, as only a machine does, or its clicks were judged
+    automated."""
+    if survey.bot_suspect_at is not None:
+        return f"the survey's links look automated ({survey.bot_suspect_reason})"
+    if LinkClick.objects.filter(survey=survey, link=LinkClick.Link.HONEYPOT).exists():
+        return "the email's invisible link was fetched"
+    return ""

@@ -234,6 +234,9 @@ class Survey(models.Model):
     # bot_suspect_at set: a scanner fetched the email's links (its answers still count:
     # an answer is judged on its own, see Response.held).
     first_clicked_at = models.DateTimeField(null=True, blank=True)
+    # When the customer first sent the page's form (the button). An answer recorded
+    # by the rating link's click alone (the page sends it) leaves it empty.
+    completed_at = models.DateTimeField(null=True, blank=True)
     bot_suspect_at = models.DateTimeField(null=True, blank=True, db_index=True)
     bot_suspect_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

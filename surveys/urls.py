@@ -7,6 +7,7 @@ app_name = "surveys"
 urlpatterns = [
     path("s/<str:token>/", views.survey, name="survey"),
     path("s/<str:token>/thanks/", views.thanks, name="thanks"),
+    path("s/<str:token>/click/", views.survey_click, name="click"),
     path("s/<str:token>/h/", views.honeypot, name="honeypot"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("brand/logo/<str:version>/", views.logo, name="logo"),

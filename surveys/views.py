@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,7 +21,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import answering, clicks, rules, services
+from . import answering, clicks, rules, scoring, services
 from .emails import brand_context, unsubscribe_customer
 from .forms import (
     SurveyForm,
@@ -95,6 +95,8 @@ def _survey(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
             return private_headers(HttpResponse(content_type="text/html; charset=utf-8"))
         form = SurveyForm(initial=_survey_initial(invitations, clicked), **form_kwargs)
         status = 200
+        if not context["chosen_language"]:
+            context["click"] = _click_to_count(context["token"], invitations[0], clicked)
     context.update(
         form=form,
         answered=any(hasattr(i, "response") for i in invitations),
@@ -103,6 +105,18 @@ def _survey(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
         comment_label=comment_prompt(invitations[0], form.first_score()),
     )
     return public_page(request, "surveys/survey.html", context, status=status)
+
+
+def _click_to_count(token: str, question: Invitation, clicked: str) -> dict[str, Any] | None:
+    """The score the page sends by itself (survey.js): the one a rating link in the
+    email was clicked with, while its question has no answer yet."""
+    if hasattr(question, "response") or not clicked.isdigit():
+        return None
+    low, high = scoring.score_range(kind=question.kind, scale_points=question.scale_points)
+    if not low <= int(clicked) <= high:
+        return None
+    url = reverse("surveys:click", args=[token])
+    return {"url": url, "kind": question.kind, "score": int(clicked)}
 
 
 def _survey_key(found: Survey) -> str:
@@ -147,6 +161,52 @@ def _survey_answer(
     except answering.SurveyClosed:
         return public_page(request, "surveys/expired.html", context, status=410)
     return redirect(with_lang(reverse("surveys:thanks", args=[context["token"]]), chosen))
+
+
+@csrf_exempt  # the signed form token does CSRF's job, as on the page
+@never_cache
+@require_http_methods(["POST"])
+def survey_click(request: HttpRequest, token: str) -> HttpResponse:
+    """The score a rating link was clicked with, sent by the page itself once a
+    person's browser has shown it for about a second (or at the first interaction):
+    the click counts as the answer. A fetch that never runs the page's script sends
+    nothing. Sent too soon after the page was served, without its form token, or for a
+    survey whose invisible link was fetched, the answer is held for review, as on the
+    page. An answered question is left as it is: 204 either way; 400 for bad input."""
+    found, invitations = answering.survey_questions_for_token(token)
+    if found is None:
+        return link_unknown(request, "unknown survey link")
+    now = timezone.now()
+    kind, score = request.POST.get("kind", ""), request.POST.get("score", "")
+    question = next((i for i in invitations if i.kind == kind), None)
+    low, high = (
+        (0, -1)
+        if question is None
+        else scoring.score_range(kind=kind, scale_points=question.scale_points)
+    )
+    if question is None or not score.isdigit() or not low <= int(score) <= high:
+        return JsonResponse(
+            {"detail": "kind and score must name a question and a score on its scale."}, status=400
+        )
+    if answering.survey_is_expired(found, invitations, now):
+        return JsonResponse({"detail": "This survey has closed."}, status=410)
+    if hasattr(question, "response"):
+        return HttpResponse(status=204)  # answered already: a second visit adds nothing
+    age = form_token_age(request.POST.get("ft", ""), survey_key=_survey_key(found), now=now)
+    held = rules.answer_hold_reason(
+        page_age_seconds=age, min_seconds=settings.SURVEY_MIN_CLICK_SECONDS
+    ) or clicks.honeypot_reason(found)
+    try:
+        answering.response_record(
+            invitations=[question],
+            answers={kind: int(score)},
+            now=now,
+            held_reason=held,
+            completed=False,
+        )
+    except answering.SurveyClosed:
+        return JsonResponse({"detail": "This survey has closed."}, status=410)
+    return HttpResponse(status=204)
 
 
 def _click_record(request: HttpRequest, found: Survey, clicked: str, now: Any) -> None:

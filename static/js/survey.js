@@ -2,6 +2,9 @@
    - the comment box appears once the first question has a score, asking what fits
      that score ("What could we have done better?" / "What did you like most?");
    - the reasons after a low score appear only once a low score is chosen;
+   - the score a rating link in the email was clicked with counts by itself: once the
+     page has been on screen for a second, or at the first interaction (never sooner
+     than 0.9 s after it loaded), it is sent as the answer; the rest stays optional;
    - the answer is sent with fetch and the thank-you page swapped in, no reload.
    No library, nothing loaded from elsewhere. */
 (function () {
@@ -50,6 +53,51 @@
       question.addEventListener("change", function () { hasError = false; update(); });
       update();
     });
+  }
+
+  // The clicked score counts without a press of the button. A mail scanner that
+  // fetches the page without running this, or a page closed at once, sends nothing.
+  function clickCounts(form) {
+    var url = form.getAttribute("data-kp-click-url");
+    if (!url || !window.fetch || !window.FormData) return;
+    var kind = form.getAttribute("data-kp-click-kind");
+    var loaded = Date.now();
+    var sent = false;
+    var onScreen = null;
+
+    function score() {
+      var chosen = form.querySelector("#q-" + kind + " input[type=radio]:checked");
+      return chosen ? chosen.value : form.getAttribute("data-kp-click-score");
+    }
+    function send() {
+      if (sent) return;
+      sent = true;
+      clearTimeout(onScreen);
+      var data = new FormData();
+      data.append("ft", form.querySelector("input[name=ft]").value);
+      data.append("kind", kind);
+      data.append("score", score());
+      fetch(url, {
+        method: "POST",
+        body: data,
+        credentials: "omit",
+        headers: { "X-Requested-With": "fetch" }
+      }).catch(function () { sent = false; });
+    }
+    function whenVisible() {
+      clearTimeout(onScreen);
+      if (document.visibilityState === "visible") onScreen = setTimeout(send, 1000);
+    }
+    function interacted(event) {
+      if (!event.isTrusted || sent) return;
+      setTimeout(send, Math.max(0, 900 - (Date.now() - loaded)));
+    }
+    document.addEventListener("visibilitychange", whenVisible);
+    ["pointerdown", "keydown", "change"].forEach(function (name) {
+      form.addEventListener(name, interacted);
+    });
+    form.addEventListener("submit", function () { sent = true; clearTimeout(onScreen); });
+    whenVisible();
   }
 
   function swapIn(html, url, pushUrl) {
@@ -101,6 +149,7 @@
     if (!form) return;
     commentBox(form);
     reasonBoxes(form);
+    clickCounts(form);
     sendWithoutReload(form);
   }
 
