@@ -5,9 +5,12 @@ the distributions. Reads only."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import get_language_info
 
@@ -30,8 +33,10 @@ from .selectors import ReportFilters
 
 # The tables below the people: by channel and by ticket category.
 OTHER_TABLES = [t for t in TABLE_DIMENSIONS if t[0] not in PEOPLE]
-# The comments read for the complaint terms: the period's newest, at most this many.
-TERM_COMMENTS = 5000
+# The comments read for the complaint terms: the period's newest, at most this many;
+# the terms found are kept this long for the same filters (the cache may be away).
+TERM_COMMENTS = 2000
+TERMS_CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -141,8 +146,14 @@ class ComplaintRow:
 
 
 def complaint_rows(filters: ReportFilters) -> list[ComplaintRow]:
-    """The words and phrases markedly more common in the period's low-score comments."""
-    found = terms.complaint_terms(_comments(filters))
+    """The words and phrases markedly more common in the period's low-score comments
+    (found once per filters every few minutes: stemming is the dashboard's dearest part)."""
+    query = urlencode(sorted(filters.params().items()))
+    key = "metrics:complaints:" + hashlib.sha256(query.encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = terms.complaint_terms(_comments(filters))
+        cache.set(key, found, TERMS_CACHE_SECONDS)
     return [ComplaintRow(term, responses_url(filters, term=term.key)) for term in found]
 
 

@@ -21,7 +21,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -121,6 +121,13 @@ def _stemmer(language: str) -> snowballstemmer.stemmer | None:
     return snowballstemmer.stemmer(name) if name else None
 
 
+@lru_cache(maxsize=100_000)
+def _stem(language: str, word: str) -> str:
+    """A word's stem (a language's words repeat: each is stemmed once per process)."""
+    stemmer = _stemmer(language)
+    return stemmer.stemWord(word) if stemmer else word
+
+
 def _language(language: str) -> str:
     base = (language or "en").lower().split("-")[0].split("_")[0]
     return "nb" if base in ("no", "nn") else base if base in STOP_WORDS else "en"
@@ -130,9 +137,8 @@ def comment_terms(text: str, language: str) -> dict[str, str]:
     """The terms of one comment: stemmed key -> the words as written."""
     language = _language(language)
     stop, negations = STOP_WORDS[language], NEGATIONS[language]
-    stemmer = _stemmer(language)
     words = WORD.findall(text.lower().replace(CURLY_APOSTROPHE, "'"))
-    stems = stemmer.stemWords(words) if stemmer else list(words)
+    stems = [_stem(language, word) for word in words]
     terms: dict[str, str] = {}
     for word, stem in zip(words, stems, strict=True):
         if word not in stop and word not in negations and len(word) > 2:
