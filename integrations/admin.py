@@ -17,6 +17,7 @@ from .models import (
     EmailEvent,
     HelpdeskConnection,
     InboundDelivery,
+    TicketTokenWrite,
     WebhookDelivery,
     WebhookSubscription,
     WriteBack,
@@ -167,3 +168,16 @@ class WriteBackAdmin(admin.ModelAdmin):
         self.message_user(
             request, _("%(count)d writes queued.") % {"count": len(ids)}, messages.SUCCESS
         )
+
+
+@admin.register(TicketTokenWrite)
+class TicketTokenWriteAdmin(admin.ModelAdmin):
+    """The tokens written into helpdesk tickets for signed embedded ratings: a log."""
+
+    list_display = ["__str__", "state", "attempts", "last_status", "last_error", "done_at"]
+    list_filter = ["state", "connection__provider"]
+    search_fields = ["ticket_id"]
+    readonly_fields = [f.name for f in TicketTokenWrite._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

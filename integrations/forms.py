@@ -24,7 +24,15 @@ class WriteBackForm(forms.ModelForm):
 
     class Meta:
         model = HelpdeskConnection
-        fields = ["writeback", "api_base", "api_user", "api_token", "score_field"]
+        fields = [
+            "writeback",
+            "api_base",
+            "api_user",
+            "api_token",
+            "score_field",
+            "embedded",
+            "token_field",
+        ]
 
     def __init__(self, *args: Any, provider: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,6 +53,11 @@ class WriteBackForm(forms.ModelForm):
             self.fields["score_field"].help_text = FIELD_HELP[provider]
         else:
             del self.fields["score_field"]
+        if provider in TOKEN_FIELD_HELP:
+            self.fields["token_field"].help_text = TOKEN_FIELD_HELP[provider]
+            self.fields["embedded"].widget.attrs["class"] = "form-select"
+        else:
+            del self.fields["embedded"], self.fields["token_field"]
 
     def clean_api_token(self) -> str:
         token = self.cleaned_data["api_token"]
@@ -59,6 +72,14 @@ class WriteBackForm(forms.ModelForm):
         field = data.get("score_field", "")
         if self.provider == HelpdeskProvider.ZENDESK and field and not field.isdigit():
             self.add_error("score_field", _("Zendesk's field id is a number."))
+        if data.get("embedded") == "signed":
+            token_field = data.get("token_field", "")
+            if not token_field:
+                self.add_error("token_field", _("Signed links need the field for the token."))
+            elif self.provider == HelpdeskProvider.ZENDESK and not token_field.isdigit():
+                self.add_error("token_field", _("Zendesk's field id is a number."))
+            if not data.get("api_token"):
+                self.add_error("api_token", _("Writing the token needs the helpdesk's API token."))
         return data
 
 
@@ -103,5 +124,14 @@ FIELD_HELP = {
     ),
     HelpdeskProvider.HUBSPOT: _(
         "The internal name of a number ticket property for the CSAT score. Empty: the note only."
+    ),
+}
+TOKEN_FIELD_HELP = {
+    HelpdeskProvider.ZENDESK: _("Signed: the id of a text ticket field for each ticket's token."),
+    HelpdeskProvider.FRESHDESK: _(
+        "Signed: the name of a text field for each ticket's token (cf_...)."
+    ),
+    HelpdeskProvider.HUBSPOT: _(
+        "Signed: the internal name of a text ticket property for each ticket's token."
     ),
 }

@@ -65,6 +65,22 @@ class HelpdeskConnection(models.Model):
             "(cf_...). HubSpot: a ticket property's internal name. Empty: note and tags only."
         ),
     )
+    # Embedded: the rating buttons go into the helpdesk's own solved email (a snippet on
+    # the setup page) and Kundpuls sends no survey email of its own for its tickets.
+    embedded = models.CharField(
+        _("rating buttons in the helpdesk's email"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=[
+            ("", _("No: Kundpuls emails its own survey")),
+            ("signed", _("Yes, signed: each ticket carries a token Kundpuls writes into it")),
+            ("unsigned", _("Yes, unsigned: the links carry only the ticket id")),
+        ],
+    )
+    # Signed: the ticket field Kundpuls writes each ticket's token into (Zendesk: a text
+    # field's id; Freshdesk: its name, cf_...; HubSpot: a ticket property's name).
+    token_field = models.CharField(_("token field"), max_length=100, blank=True)
     # Why writing back stopped (a refused token): shown on the integrations page; no
     # write is tried while it is set, and saving the credentials again clears it.
     writeback_error = models.CharField(max_length=500, blank=True, editable=False)
@@ -266,3 +282,42 @@ class WriteBack(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection} #{self.ticket_id} ({self.get_state_display()})"
+
+
+class TicketTokenWrite(models.Model):
+    """The token of one ticket, written into its helpdesk ticket field when Kundpuls
+    first hears of the ticket (signed embedded ratings): claimed once, retried with
+    backoff like a write-back."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Written")
+        FAILED = "failed", _("Failed")
+
+    connection = models.ForeignKey(
+        HelpdeskConnection, on_delete=models.CASCADE, related_name="token_writes"
+    )
+    ticket_id = models.CharField(max_length=100)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "ticket_id"], name="token_write_once_per_ticket"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        verbose_name = _("ticket token write")
+
+    def __str__(self) -> str:
+        return f"{self.connection} #{self.ticket_id} token ({self.get_state_display()})"

@@ -40,7 +40,8 @@ def webhook_delivery_send(delivery_id: int) -> bool:
 def integrations_sweep() -> int:
     """Queue helpdesk deliveries whose task never ran, and outbound webhooks and
     write-backs due a try."""
-    from .models import WebhookDelivery, WriteBack
+    from .embedding import token_writes_due
+    from .models import TicketTokenWrite, WebhookDelivery, WriteBack
     from .outbound import webhook_deliveries_due
     from .writeback import writebacks_due
 
@@ -50,7 +51,10 @@ def integrations_sweep() -> int:
     writes = queue_due(
         "integrations.tasks.writeback_send", WriteBack, writebacks_due(now=now), now=now
     )
-    return inbound_deliveries_sweep() + sent + writes
+    tokens = queue_due(
+        "integrations.tasks.token_write_send", TicketTokenWrite, token_writes_due(now=now), now=now
+    )
+    return inbound_deliveries_sweep() + sent + writes + tokens
 
 
 @shared_task
@@ -60,3 +64,12 @@ def writeback_send(writeback_id: int) -> bool:
     from .writeback import writeback_send as send
 
     return send(writeback_id=writeback_id) is not None
+
+
+@shared_task
+def token_write_send(write_id: int) -> bool:
+    """Write one ticket's token into its helpdesk ticket (signed embedded ratings).
+    Safe to run twice: the claim lets one run write."""
+    from .embedding import token_write_send as send
+
+    return send(write_id=write_id) is not None

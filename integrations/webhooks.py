@@ -38,7 +38,7 @@ from surveys.models import ApiKey
 from surveys.queue import enqueue, not_queued
 from surveys.untrusted import UntrustedJSONError, json_read
 
-from . import helpdesks
+from . import embedding, helpdesks
 from .forms import WriteBackForm
 from .models import (
     HelpdeskConnection,
@@ -265,7 +265,16 @@ def inbound_delivery_process(
         if delivery is None:
             return None  # another worker finished it meanwhile
         if event is not None:
-            services.ticket_ingest(event=event, now=now)
+            provider = delivery.provider
+            result = services.ticket_ingest(
+                event=event, now=now, embedded=embedding.embedded_mode(provider)
+            )
+            embedding.ticket_heard_of(
+                provider=provider,
+                ticket_id=result.ticket.external_id,
+                created=result.created,
+                now=now,
+            )
         delivery.error, delivery.processed_at = error, now
         delivery.save(update_fields=["error", "processed_at"])
     return delivery
@@ -505,5 +514,7 @@ def setup(request: HttpRequest, provider: str) -> HttpResponse:
         "body": HELPDESKS[provider].body,
         "connection_admin": reverse("admin:integrations_helpdeskconnection_changelist"),
         "tolerance_minutes": settings.HELPDESK_WEBHOOK_TOLERANCE // 60,
+        "snippet": embedding.snippet(connection),
+        "embeddable": provider in embedding.EMBEDDABLE,
     }
     return render(request, f"integrations/setup_{provider}.html", context, status=status)

@@ -211,9 +211,9 @@ def writeback_send(*, writeback_id: int, now: datetime | None = None) -> WriteBa
         write.written = answers_written(write.survey)
         write.save(update_fields=["written"])
     if not write.written["scores"] or write.written == previous:
-        _done(write, now, status=None)  # nothing new to say
+        write_done(write, now, status=None)  # nothing new to say
         return write
-    api = _api(write.connection, write.ticket_id)
+    api = api_for(write.connection, write.ticket_id)
     try:
         for name, step in STEPS[write.connection.provider]:
             if name in write.steps_done:
@@ -222,9 +222,9 @@ def writeback_send(*, writeback_id: int, now: datetime | None = None) -> WriteBa
             write.steps_done = [*write.steps_done, name]
             write.save(update_fields=["steps_done"])
     except WriteFailed as failure:
-        _failed(write, failure, now)
+        write_failed(write, failure, now)
     else:
-        _done(write, now, status=api.last_status)
+        write_done(write, now, status=api.last_status)
     return write
 
 
@@ -262,12 +262,15 @@ def _previous(write: WriteBack) -> dict[str, Any] | None:
     return last
 
 
-def _done(write: WriteBack, now: datetime, *, status: int | None) -> None:
+def write_done(write: Any, now: datetime, *, status: int | None) -> None:
+    """A write (or a ticket token write) made."""
     write.state, write.done_at, write.last_status, write.last_error = State.DONE, now, status, ""
     write.save(update_fields=["state", "done_at", "last_status", "last_error"])
 
 
-def _failed(write: WriteBack, failure: WriteFailed, now: datetime) -> None:
+def write_failed(write: Any, failure: WriteFailed, now: datetime) -> None:
+    """A try failed: again after the backoff, or failed for good (a lasting 4xx, or
+    days of trying); a refused token stops the connection's writes."""
     wait = BACKOFF[min(write.attempts - 1, len(BACKOFF) - 1)]
     give_up = failure.lasting or now + wait > write.created_at + GIVE_UP_AFTER
     write.state = State.FAILED if give_up else State.PENDING
@@ -470,7 +473,8 @@ def _account_base(connection: HelpdeskConnection, ticket_id: str) -> str:
     return f"https://{account}"
 
 
-def _api(connection: HelpdeskConnection, ticket_id: str) -> Api:
+def api_for(connection: HelpdeskConnection, ticket_id: str) -> Api:
+    """The helpdesk's API for one of its tickets, with the connection's credentials."""
     provider, token = connection.provider, connection.api_token
     if provider == HelpdeskProvider.ZENDESK:
         auth = _basic(f"{connection.api_user}/token:{token}")

@@ -42,6 +42,7 @@ RESPONSE_HEADER = (
     "sent_at",
     "answered_at",
     "updated_at",
+    "embedded",
 )
 _RESPONSE_FIELDS = (
     "pk",
@@ -60,6 +61,7 @@ _RESPONSE_FIELDS = (
     "invitation__survey__sent_at",
     "answered_at",
     "updated_at",
+    "invitation__survey__embedded",
 )
 
 

@@ -126,6 +126,12 @@ class ResponseSerializer(serializers.ModelSerializer):
     sent_at = serializers.DateTimeField(source="invitation.survey.sent_at")
     survey = serializers.IntegerField(source="invitation.survey_id")
     reasons = ReasonSerializer(many=True, read_only=True)
+    embedded = serializers.CharField(
+        source="invitation.survey.embedded",
+        help_text='Rated from buttons in the helpdesk\'s own email: "signed" (the link '
+        'carried the ticket\'s token), "unsigned" (only its ticket id); "" from '
+        "Kundpuls's own email.",
+    )
 
     class Meta:
         model = Response
@@ -148,6 +154,7 @@ class ResponseSerializer(serializers.ModelSerializer):
             "sent_at",
             "answered_at",
             "updated_at",
+            "embedded",
         ]
 
     @classmethod

@@ -234,6 +234,15 @@ class Survey(models.Model):
     # bot_suspect_at set: a scanner fetched the email's links (its answers still count:
     # an answer is judged on its own, see Response.held).
     first_clicked_at = models.DateTimeField(null=True, blank=True)
+    # Rated from buttons in the helpdesk's own email ("embedded"): Kundpuls sent no
+    # email of its own. "signed": its links carry the ticket's token; "unsigned": only
+    # the helpdesk's ticket id, which a team should know when it reads the answer.
+    embedded = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        choices=[("signed", "signed"), ("unsigned", "unsigned")],
+    )
     # When the customer first sent the page's form (the button). An answer recorded
     # by the rating link's click alone (the page sends it) leaves it empty.
     completed_at = models.DateTimeField(null=True, blank=True)

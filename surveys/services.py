@@ -114,18 +114,22 @@ def agent_upsert(*, email: str, name: str = "", team: Team | None = None) -> Any
     return agent.user
 
 
-def ticket_ingest(*, event: dict[str, Any], now: datetime | None = None) -> IngestResult:
+def ticket_ingest(
+    *, event: dict[str, Any], now: datetime | None = None, embedded: str = ""
+) -> IngestResult:
     """Create or update a ticket from a helpdesk event; safe to repeat.
 
     A solved ticket gets its survey scheduled; a reopened one has a survey that has
     not gone out yet cancelled. Sending is left to the sweep (or queued at once
-    when SURVEY_SEND_DELAY is 0).
+    when SURVEY_SEND_DELAY is 0). With `embedded` ("signed" or "unsigned") the
+    helpdesk's own email carries the rating buttons: the survey waits for their click
+    and Kundpuls sends no email of its own.
     """
     now = now or timezone.now()
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _ticket_ingest(event, now)
+                return _ticket_ingest(event, now, embedded)
         except IntegrityError:
             # Another request created the same customer, agent or ticket first.
             if attempt == 2:
@@ -133,7 +137,7 @@ def ticket_ingest(*, event: dict[str, Any], now: datetime | None = None) -> Inge
     raise AssertionError("unreachable")
 
 
-def _ticket_ingest(event: dict[str, Any], now: datetime) -> IngestResult:
+def _ticket_ingest(event: dict[str, Any], now: datetime, embedded: str = "") -> IngestResult:
     requester = event["requester"]
     customer = customer_upsert(
         email=requester["email"], name=requester.get("name", ""), locale=requester.get("locale", "")
@@ -187,7 +191,9 @@ def _ticket_ingest(event: dict[str, Any], now: datetime) -> IngestResult:
         invitations_cancel(ticket=ticket, reason="ticket reopened before the survey was sent")
     survey, questions = None, []
     if ticket.is_solved and (created or not was_solved or reopened):
-        survey, questions = _survey_schedule(ticket=ticket, now=now, new_ticket=created)
+        survey, questions = _survey_schedule(
+            ticket=ticket, now=now, new_ticket=created, embedded=embedded
+        )
     return IngestResult(
         ticket=ticket, created=created, changed=changed, survey=survey, questions=tuple(questions)
     )
@@ -236,7 +242,7 @@ def _last_nps_at(customer: Customer) -> datetime | None:
 
 
 def _survey_schedule(
-    *, ticket: Ticket, now: datetime, new_ticket: bool = False
+    *, ticket: Ticket, now: datetime, new_ticket: bool = False, embedded: str = ""
 ) -> tuple[Survey | None, list[Invitation]]:
     """Plan the survey for a solved ticket: one Survey and a question (Invitation)
     per kind due. A survey cancelled when the ticket was reopened is planned again;
@@ -275,7 +281,13 @@ def _survey_schedule(
         "locale": customer.locale,
         "send_after": max(now, solved_at + timedelta(seconds=settings.SURVEY_SEND_DELAY)),
         "attempts": 0,
+        "embedded": embedded,
     }
+    if embedded and plan.kinds:
+        # The helpdesk's solved email carries the buttons: "sent" with it, no email here.
+        sent = min(solved_at, now)
+        values |= {"state": State.SENT, "send_after": sent, "sent_at": sent}
+        values["expires_at"] = sent + timedelta(days=policy.answer_days)
     if survey is None:
         survey = Survey.objects.create(ticket=ticket, **values)
     else:
@@ -298,7 +310,7 @@ def _survey_schedule(
             for kind in kinds
         ]
     )
-    if plan.kinds and settings.SURVEY_SEND_DELAY == 0:
+    if plan.kinds and settings.SURVEY_SEND_DELAY == 0 and not embedded:
         enqueue("surveys.tasks.survey_email_send", ticket.pk)
     return survey, questions
 

@@ -31,3 +31,13 @@ def survey_token(*, link_key: str, purpose: str) -> tuple[str, str]:
     digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
     token = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     return token, token_hash(token)
+
+
+def embedded_token(*, source: str, external_id: str) -> str:
+    """The token a helpdesk's own email carries for one of its tickets, when its
+    rating buttons are embedded there (signed): written into a ticket field through
+    the helpdesk's API, the same every time, and nobody can make it without the
+    SECRET_KEY."""
+    message = f"kundpuls.embedded:{source}:{external_id}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()

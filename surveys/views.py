@@ -8,7 +8,9 @@ page's own links).
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -21,7 +23,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import answering, clicks, rules, scoring, services
+from . import answering, clicks, rules, scoring, sending, services
 from .emails import brand_context, unsubscribe_customer
 from .forms import (
     SurveyForm,
@@ -31,9 +33,19 @@ from .forms import (
     form_token_new,
     reason_field_name,
 )
-from .models import Customer, Invitation, LinkClick, OutboxMessage, Survey, SurveyPolicy
+from .models import (
+    Customer,
+    Invitation,
+    LinkClick,
+    OutboxMessage,
+    Survey,
+    SurveyKind,
+    SurveyPolicy,
+    Ticket,
+)
 from .pages import chosen_language, link_unknown, private_headers, public_page, with_lang
 from .reasons import reasons_by_response
+from .tokens import embedded_token
 
 
 def _survey_context(
@@ -207,6 +219,37 @@ def survey_click(request: HttpRequest, token: str) -> HttpResponse:
     except answering.SurveyClosed:
         return JsonResponse({"detail": "This survey has closed."}, status=410)
     return HttpResponse(status=204)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def embedded(request: HttpRequest, source: str, external_id: str) -> HttpResponse:
+    """A rating button in the helpdesk's own email (embedded): the ticket's survey
+    page with the clicked score chosen, as from Kundpuls's own email. Only a ticket
+    Kundpuls knows from that helpdesk, solved and waiting for this click; a signed
+    connection's links must carry the ticket's token. Anything else counts against the
+    address like a guessed link (404, then 429)."""
+    survey = (
+        Survey.objects.filter(
+            ticket__source=source,
+            ticket__external_id=external_id,
+            ticket__status__in=[Ticket.Status.SOLVED, Ticket.Status.CLOSED],
+            state__in=[Survey.State.SENT, Survey.State.ANSWERED],
+        )
+        .exclude(embedded="")
+        .order_by("-pk")
+        .first()
+    )
+    if survey is None:
+        return link_unknown(request, "no ticket waiting for this rating")
+    given = request.GET.get("t", "")
+    expected = embedded_token(source=source, external_id=external_id)
+    if survey.embedded == "signed" and not hmac.compare_digest(given, expected):
+        return link_unknown(request, "the ticket's token does not match")
+    token = sending.survey_link(survey)
+    scores = {k: v for k, v in request.GET.items() if k in SurveyKind.values and v.isdigit()}
+    url = reverse("surveys:survey", args=[token])
+    return redirect(f"{url}?{urlencode(scores)}" if scores else url)
 
 
 def _click_record(request: HttpRequest, found: Survey, clicked: str, now: Any) -> None:

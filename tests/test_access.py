@@ -30,6 +30,7 @@ ROUTES = {
     "surveys:thanks": ("get", "/s/not-a-token/thanks/", [404] * 5),
     "surveys:honeypot": ("get", "/s/not-a-token/h/", [404] * 5),
     "surveys:click": ("post", "/s/not-a-token/click/", [404] * 5),
+    "surveys:embedded": ("get", "/e/zendesk/no-such-ticket/", [404] * 5),
     "surveys:unsubscribe": ("get", "/u/not-a-token/", [404] * 5),
     "followups:recovery": ("get", "/r/not-a-token/", [404] * 5),
     "followups:recovery_thanks": ("get", "/r/not-a-token/thanks/", [404] * 5),
