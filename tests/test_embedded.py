@@ -103,8 +103,8 @@ def test_embedded_tickets_get_no_survey_email_of_kundpuls(
     assert mailoutbox == []
 
 
-def test_signed_a_snippet_link_with_the_token_opens_the_survey_with_the_score(
-    client, zendesk, django_capture_on_commit_callbacks
+def test_signed_a_snippet_link_with_the_token_records_the_answer(
+    client, zendesk, django_capture_on_commit_callbacks, time_machine
 ):
     HelpdeskConnection.objects.update(embedded="signed")
     deliver(client, django_capture_on_commit_callbacks)
@@ -112,10 +112,21 @@ def test_signed_a_snippet_link_with_the_token_opens_the_survey_with_the_score(
 
     opened = client.get(f"/e/zendesk/48213/?csat=2&t={token}")
     page = client.get(opened["Location"])
+    form_token = re.search(r'name="ft" value="([^"]+)"', page.content.decode()).group(1)
+    time_machine.shift(timedelta(seconds=3))
+    click_url = re.search(r'data-kp-click-url="([^"]+)"', page.content.decode()).group(1)
+    clicked = client.post(click_url, {"kind": "csat", "score": "2", "ft": form_token})
 
     assert opened.status_code == 302
     assert re.fullmatch(r"/s/[\w-]+/\?csat=2", opened["Location"])
     assert b'value="2" checked' in page.content
+    assert clicked.status_code == 204
+    answer = Response.objects.get()
+    assert (answer.raw_score, answer.held, answer.invitation.survey.embedded) == (
+        2,
+        False,
+        "signed",
+    )
 
 
 @pytest.mark.parametrize(
