@@ -21,15 +21,22 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys.queue import enqueue, not_queued
+from surveys.queue import enqueue
 from surveys.tokens import embedded_token
 
 from .models import HelpdeskConnection, HelpdeskProvider, TicketTokenWrite
-from .writeback import SENDING_TIMEOUT, Api, WriteFailed, api_for, write_done, write_failed
+from .writeback import (
+    Api,
+    WriteFailed,
+    api_for,
+    write_claim,
+    write_done,
+    write_failed,
+    writes_due,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +51,23 @@ PLACEHOLDERS = {
 }
 
 
-def embedded_mode(provider: str) -> str:
-    """How this helpdesk's tickets are rated: "signed", "unsigned" or "" (Kundpuls's
-    own email)."""
+def embedded_connection(provider: str) -> HelpdeskConnection | None:
+    """The connection whose tickets are rated in the helpdesk's own email, if any."""
     if provider not in EMBEDDABLE:
-        return ""
-    connection = HelpdeskConnection.objects.filter(provider=provider, active=True).first()
-    return connection.embedded if connection is not None else ""
+        return None
+    return (
+        HelpdeskConnection.objects.filter(provider=provider, active=True)
+        .exclude(embedded="")
+        .first()
+    )
 
 
-def ticket_heard_of(*, provider: str, ticket_id: str, created: bool, now: datetime) -> None:
+def ticket_heard_of(
+    *, connection: HelpdeskConnection, ticket_id: str, created: bool, now: datetime
+) -> None:
     """Kundpuls has just heard of a ticket: in signed mode, write its token into it."""
-    if not created or embedded_mode(provider) != "signed":
+    if not created or connection.embedded != "signed":
         return
-    connection = HelpdeskConnection.objects.get(provider=provider, active=True)
     try:
         with transaction.atomic():
             write = TicketTokenWrite.objects.create(
@@ -72,10 +82,7 @@ def token_write_send(*, write_id: int, now: datetime | None = None) -> TicketTok
     """Try one due token write once. None when not due, its connection is stopped by
     a refused API token, or another worker claimed it."""
     now = now or timezone.now()
-    claimed = TicketTokenWrite.objects.filter(
-        pk=write_id, state=State.PENDING, next_attempt_at__lte=now, connection__writeback_error=""
-    ).update(state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
+    if not write_claim(TicketTokenWrite, write_id, now):
         return None
     write = TicketTokenWrite.objects.select_related("connection").get(pk=write_id)
     connection = write.connection
@@ -106,21 +113,7 @@ def _token_put(api: Api, connection: HelpdeskConnection, token: str) -> None:
 
 
 def token_writes_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Token writes due a try, not waiting in the broker; stuck ones put back first."""
-    TicketTokenWrite.objects.filter(
-        state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
-    ).update(state=State.PENDING)
-    return list(
-        TicketTokenWrite.objects.filter(
-            not_queued(now, due_field="next_attempt_at"),
-            state=State.PENDING,
-            next_attempt_at__lte=now,
-            connection__active=True,
-            connection__writeback_error="",
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return writes_due(TicketTokenWrite, now=now, limit=limit)
 
 
 def snippet(connection: HelpdeskConnection) -> dict[str, str]:

@@ -233,11 +233,9 @@ class EmailEvent(models.Model):
         return f"{self.esp_name} {self.event_type} {self.recipient}"
 
 
-class WriteBack(models.Model):
-    """One write of a survey's answers into its helpdesk ticket: an internal note, the
-    tags and the score field. A survey has at most one waiting write: answers recorded
-    or changed while it waits are written by it, read when it is sent. A later change
-    is a new write, whose note says what changed."""
+class HelpdeskWrite(models.Model):
+    """A call Kundpuls owes a helpdesk ticket, kept until it is made: claimed with a
+    conditional UPDATE, tried again with backoff (next_attempt_at) by the sweep."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -245,18 +243,9 @@ class WriteBack(models.Model):
         DONE = "done", _("Written")
         FAILED = "failed", _("Failed")
 
-    connection = models.ForeignKey(
-        HelpdeskConnection, on_delete=models.CASCADE, related_name="writebacks"
-    )
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     # The helpdesk's ticket (or conversation) id.
     ticket_id = models.CharField(max_length=100)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    # The steps already done ("note", "fields"), so a retry never repeats one.
-    steps_done = models.JSONField(default=list, blank=True)
-    # What this write put on the ticket (scores, comment, reasons, tags), read at
-    # sending; the next write's note says what changed against it.
-    written = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -266,6 +255,26 @@ class WriteBack(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class WriteBack(HelpdeskWrite):
+    """One write of a survey's answers into its helpdesk ticket: an internal note, the
+    tags and the score field. A survey has at most one waiting write: answers recorded
+    or changed while it waits are written by it, read when it is sent. A later change
+    is a new write, whose note says what changed."""
+
+    connection = models.ForeignKey(
+        HelpdeskConnection, on_delete=models.CASCADE, related_name="writebacks"
+    )
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    # The steps already done ("note", "fields"), so a retry never repeats one.
+    steps_done = models.JSONField(default=list, blank=True)
+    # What this write put on the ticket (scores, comment, reasons, tags), read at
+    # sending; the next write's note says what changed against it.
+    written = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -284,30 +293,13 @@ class WriteBack(models.Model):
         return f"{self.connection} #{self.ticket_id} ({self.get_state_display()})"
 
 
-class TicketTokenWrite(models.Model):
+class TicketTokenWrite(HelpdeskWrite):
     """The token of one ticket, written into its helpdesk ticket field when Kundpuls
-    first hears of the ticket (signed embedded ratings): claimed once, retried with
-    backoff like a write-back."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        DONE = "done", _("Written")
-        FAILED = "failed", _("Failed")
+    first hears of the ticket (signed embedded ratings)."""
 
     connection = models.ForeignKey(
         HelpdeskConnection, on_delete=models.CASCADE, related_name="token_writes"
     )
-    ticket_id = models.CharField(max_length=100)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -265,16 +265,17 @@ def inbound_delivery_process(
         if delivery is None:
             return None  # another worker finished it meanwhile
         if event is not None:
-            provider = delivery.provider
+            embedded = embedding.embedded_connection(delivery.provider)
             result = services.ticket_ingest(
-                event=event, now=now, embedded=embedding.embedded_mode(provider)
+                event=event, now=now, embedded=embedded.embedded if embedded else ""
             )
-            embedding.ticket_heard_of(
-                provider=provider,
-                ticket_id=result.ticket.external_id,
-                created=result.created,
-                now=now,
-            )
+            if embedded is not None:
+                embedding.ticket_heard_of(
+                    connection=embedded,
+                    ticket_id=result.ticket.external_id,
+                    created=result.created,
+                    now=now,
+                )
         delivery.error, delivery.processed_at = error, now
         delivery.save(update_fields=["error", "processed_at"])
     return delivery

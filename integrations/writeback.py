@@ -32,7 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -46,7 +46,13 @@ from surveys.reasons import reason_labels
 from surveys.scoring import is_low
 from surveys.untrusted import UntrustedJSONError, json_read
 
-from .models import HelpdeskConnection, HelpdeskProvider, InboundDelivery, WriteBack
+from .models import (
+    HelpdeskConnection,
+    HelpdeskProvider,
+    HelpdeskWrite,
+    InboundDelivery,
+    WriteBack,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -143,25 +149,41 @@ def _answer_counted(sender: Any, response: Response, now: datetime, **kwargs: An
         logger.exception("could not queue the write-back of answer %s", response.pk)
 
 
-def writebacks_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Writes due a try and not waiting in the broker, for connections not stopped
-    by a refused token; writes whose worker died are put back first."""
-    WriteBack.objects.filter(state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT).update(
+def writes_due(
+    model: type[HelpdeskWrite], *, now: datetime, limit: int = 500, **connection: Any
+) -> list[int]:
+    """Writes (write-backs, token writes) due a try and not waiting in the broker, for
+    connections not stopped by a refused token (and matching `connection`, e.g.
+    writeback=True); writes whose worker died are put back first."""
+    model.objects.filter(state=State.SENDING, claimed_at__lt=now - SENDING_TIMEOUT).update(
         state=State.PENDING
     )
     pks = (
-        WriteBack.objects.filter(
+        model.objects.filter(
             not_queued(now, due_field="next_attempt_at"),
             state=State.PENDING,
             next_attempt_at__lte=now,
             connection__active=True,
-            connection__writeback=True,
             connection__writeback_error="",
+            **{f"connection__{name}": value for name, value in connection.items()},
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
     return list(pks)
+
+
+def writebacks_due(*, now: datetime, limit: int = 500) -> list[int]:
+    return writes_due(WriteBack, now=now, limit=limit, writeback=True)
+
+
+def write_claim(model: type[HelpdeskWrite], pk: int, now: datetime) -> bool:
+    """Claim a due write for this worker (a conditional UPDATE): False when it is not
+    due, its connection is stopped by a refused token, or another worker has it."""
+    claimed = model.objects.filter(
+        pk=pk, state=State.PENDING, next_attempt_at__lte=now, connection__writeback_error=""
+    ).update(state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    return bool(claimed)
 
 
 def writeback_credentials_saved(*, connection: HelpdeskConnection) -> int:
@@ -191,13 +213,7 @@ def writeback_send(*, writeback_id: int, now: datetime | None = None) -> WriteBa
     """Try one due write once. Returns it, or None when it was not due, its
     connection is stopped, or another worker has claimed it."""
     now = now or timezone.now()
-    claimed = WriteBack.objects.filter(
-        pk=writeback_id,
-        state=State.PENDING,
-        next_attempt_at__lte=now,
-        connection__writeback_error="",
-    ).update(state=State.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
+    if not write_claim(WriteBack, writeback_id, now):
         return None
     write = WriteBack.objects.select_related("connection", "survey__ticket").get(pk=writeback_id)
     wait_until = _wait_until(write, now)
@@ -616,16 +632,23 @@ STEPS: dict[str, list[tuple[str, Step]]] = {
 
 def writeback_status(*, now: datetime) -> dict[str, dict[str, Any]]:
     """Per helpdesk: write-back on or off, the stop (a refused token), and the
-    writes of the last 7 days by state."""
+    writes done in the last 7 days, waiting and failed (one query)."""
     week = now - timedelta(days=7)
-    status: dict[str, dict[str, Any]] = {}
-    for connection in HelpdeskConnection.objects.all():
-        writes = WriteBack.objects.filter(connection=connection)
-        status[connection.provider] = {
-            "on": connection.writeback and connection.active and bool(connection.api_token),
-            "error": connection.writeback_error,
-            "done_week": writes.filter(state=State.DONE, done_at__gte=week).count(),
-            "waiting": writes.filter(state__in=[State.PENDING, State.SENDING]).count(),
-            "failed": writes.filter(state=State.FAILED).count(),
+    waiting = [State.PENDING, State.SENDING]
+    connections = HelpdeskConnection.objects.annotate(
+        done_week=Count(
+            "writebacks", filter=Q(writebacks__state=State.DONE, writebacks__done_at__gte=week)
+        ),
+        waiting=Count("writebacks", filter=Q(writebacks__state__in=waiting)),
+        failed=Count("writebacks", filter=Q(writebacks__state=State.FAILED)),
+    )
+    return {
+        c.provider: {
+            "on": c.writeback and c.active and bool(c.api_token),
+            "error": c.writeback_error,
+            "done_week": c.done_week,
+            "waiting": c.waiting,
+            "failed": c.failed,
         }
-    return status
+        for c in connections
+    }

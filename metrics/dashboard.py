@@ -158,24 +158,28 @@ def complaint_rows(filters: ReportFilters) -> list[ComplaintRow]:
 
 
 def _comments(filters: ReportFilters) -> list[terms.Comment]:
-    rows = (
-        responses_matching(filters=filters, commented=True)
-        .select_related(None)
-        .values_list("comment", "invitation__survey__locale", "kind", "score", "scale_points")[
-            :TERM_COMMENTS
-        ]
-    )
     return [
         terms.Comment(text, locale, scoring.is_low(kind=kind, score=score, scale_points=points))
-        for text, locale, kind, score, points in rows
+        for _pk, text, locale, kind, score, points in _period_comments(filters)
     ]
 
 
 def comments_with_term(filters: ReportFilters, key: str) -> list[int]:
     """The ids of the period's answers whose comment contains the term."""
-    rows = (
+    return [
+        pk
+        for pk, text, locale, *_score in _period_comments(filters)
+        if terms.contains_term(text, locale, key)
+    ]
+
+
+def _period_comments(filters: ReportFilters) -> Any:
+    """The period's newest comments that count (TERM_COMMENTS of them), as the terms
+    and the list behind a term both read them."""
+    return (
         responses_matching(filters=filters, commented=True)
         .select_related(None)
-        .values_list("pk", "comment", "invitation__survey__locale")[:TERM_COMMENTS]
+        .values_list(
+            "pk", "comment", "invitation__survey__locale", "kind", "score", "scale_points"
+        )[:TERM_COMMENTS]
     )
-    return [pk for pk, text, locale in rows if terms.contains_term(text, locale, key)]

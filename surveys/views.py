@@ -122,13 +122,16 @@ def _survey(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
 def _click_to_count(token: str, question: Invitation, clicked: str) -> dict[str, Any] | None:
     """The score the page sends by itself (survey.js): the one a rating link in the
     email was clicked with, while its question has no answer yet."""
-    if hasattr(question, "response") or not clicked.isdigit():
+    score = _on_scale(question, clicked)
+    if hasattr(question, "response") or score is None:
         return None
+    return {"url": reverse("surveys:click", args=[token]), "kind": question.kind, "score": score}
+
+
+def _on_scale(question: Invitation, value: str) -> int | None:
+    """The score a link or the page's script names, if it is one on the question's scale."""
     low, high = scoring.score_range(kind=question.kind, scale_points=question.scale_points)
-    if not low <= int(clicked) <= high:
-        return None
-    url = reverse("surveys:click", args=[token])
-    return {"url": url, "kind": question.kind, "score": int(clicked)}
+    return int(value) if value.isdigit() and low <= int(value) <= high else None
 
 
 def _survey_key(found: Survey) -> str:
@@ -191,12 +194,8 @@ def survey_click(request: HttpRequest, token: str) -> HttpResponse:
     now = timezone.now()
     kind, score = request.POST.get("kind", ""), request.POST.get("score", "")
     question = next((i for i in invitations if i.kind == kind), None)
-    low, high = (
-        (0, -1)
-        if question is None
-        else scoring.score_range(kind=kind, scale_points=question.scale_points)
-    )
-    if question is None or not score.isdigit() or not low <= int(score) <= high:
+    value = None if question is None else _on_scale(question, score)
+    if question is None or value is None:
         return JsonResponse(
             {"detail": "kind and score must name a question and a score on its scale."}, status=400
         )
@@ -211,7 +210,7 @@ def survey_click(request: HttpRequest, token: str) -> HttpResponse:
     try:
         answering.response_record(
             invitations=[question],
-            answers={kind: int(score)},
+            answers={kind: value},
             now=now,
             held_reason=held,
             completed=False,
