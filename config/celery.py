@@ -33,6 +33,7 @@ def connections_tidy(task, **kwargs) -> None:
 
 # Read from the environment, not settings: the schedule is built before Django is set up.
 SWEEP_SECONDS = float(os.environ.get("SURVEY_SWEEP_SECONDS", "30"))
+CLICKS_SWEEP_SECONDS = float(os.environ.get("CLICKS_SWEEP_SECONDS", "5"))
 
 app.conf.beat_schedule = {
     # Send every survey email whose send_after has passed; rescue stuck sends.
@@ -45,6 +46,12 @@ app.conf.beat_schedule = {
     "responses-sweep": {
         "task": "surveys.tasks.responses_sweep",
         "schedule": SWEEP_SECONDS,
+    },
+    # Judge the survey emails' link fetches (person or mail scanner) stored since the
+    # last run: the funnel's clicks and the answers a scanner's fetches hold.
+    "clicks-sweep": {
+        "task": "surveys.tasks.clicks_sweep",
+        "schedule": CLICKS_SWEEP_SECONDS,
     },
     # Email the owners of new follow-up cases whose email has not gone out yet.
     "followups-notify-sweep": {

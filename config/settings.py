@@ -127,6 +127,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The customer's path's hand-written statements (surveys/sql.py) are bound on the
+    # server and prepared from their second run on a connection, so PostgreSQL plans
+    # each once instead of on every request. Django's own statements are bound by the
+    # client, as by default, and never prepared. Set DATABASE_PREPARED_STATEMENTS=0
+    # behind a pooler in transaction mode without prepared statements (PgBouncer
+    # before 1.21).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: the Celery broker and the cache. It carries only work that a database
@@ -189,6 +197,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 FEW_ANSWERS = env.int("FEW_ANSWERS", default=10)
 # How often beat queues the sweeps (config/celery.py reads the same variable).
 SURVEY_SWEEP_SECONDS = env.float("SURVEY_SWEEP_SECONDS", default=30.0)
+# How often beat has the link fetches judged (person or mail scanner): a survey page
+# view only stores its fetch.
+CLICKS_SWEEP_SECONDS = env.float("CLICKS_SWEEP_SECONDS", default=5.0)
 # A sweep queues a due row once; only after this long (its message taken as lost, e.g.
 # a Redis restart emptied the queue) does it queue it again. Below the 15-minute
 # rescue of sends stuck in `sending`, so a rescued send is queued at once.

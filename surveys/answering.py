@@ -3,15 +3,14 @@ answers, processing an answer that counts, and an admin's review of held answers
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Value
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import rules, scoring, signals, sql
@@ -92,9 +91,9 @@ class _LinkQuery:
         )
 
     def run(self, hashed: str) -> list[Invitation]:
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, [hashed, *self.states])
-            rows = cursor.fetchall()
+        with sql.cursor() as db:
+            db.execute(self.sql, [hashed, *self.states])
+            rows = db.fetchall()
         questions, survey = [], None
         for row in rows:
             invitation, row_survey, ticket, response = (c.build(row) for c in self.columns)
@@ -272,21 +271,37 @@ def _survey_answered(
 ) -> None:
     """Mark the survey answered, with its copies of its answers (what
     models.answer_copies() defines), and completed when the page's form was sent (the
-    first time), and keep a language the customer chose."""
-    changes: dict[str, Any] = {}
+    first time), and keep a language the customer chose: one hand-written UPDATE."""
+    quote = connection.ops.quote_name
+    sets: list[str] = []
+    params: list[Any] = []
     if answered:
-        changes = {"state": State.ANSWERED, **_answer_copies_sql()}
+        sets.append(f"{quote('state')} = %s")
+        params.append(str(State.ANSWERED))
+        sets.extend(_answer_copies_sql())
     if completed_at is not None and survey.completed_at is None:
-        changes["completed_at"] = Coalesce(F("completed_at"), Value(completed_at))
+        column = quote("completed_at")
+        sets.append(f"{column} = COALESCE({column}, %s)")
+        field = Survey._meta.get_field("completed_at")
+        params.append(field.get_db_prep_save(completed_at, connection))
     if language and language != survey.locale:
-        changes["locale"] = language
-    Survey.objects.filter(pk=survey.pk).update(**changes)
+        sets.append(f"{quote('locale')} = %s")
+        params.append(language)
+    if not sets:
+        return
+    with sql.cursor() as db:
+        db.execute(
+            f"UPDATE {quote(Survey._meta.db_table)} SET {', '.join(sets)} WHERE id = %s",  # noqa: S608
+            [*params, survey.pk],
+        )
 
 
-def _answer_copies_sql() -> dict[str, RawSQL]:
+@functools.cache
+def _answer_copies_sql() -> tuple[str, str]:
     """models.answer_copies() as plain SQL, cheap to put in the survey's UPDATE on every
     answer (the ORM builds its subqueries anew each time). tests/test_copies.py checks
-    the copies an answer leaves, and rollups_check compares them with the answers."""
+    the copies an answer leaves, and rollups_check compares them with the answers.
+    Names from the models only: no value of anyone's in these statements."""
     quote = connection.ops.quote_name
     response, invitation, survey = (
         quote(model._meta.db_table) for model in (Response, Invitation, Survey)
@@ -295,16 +310,11 @@ def _answer_copies_sql() -> dict[str, RawSQL]:
         f"SELECT 1 FROM {response} r JOIN {invitation} i ON i.id = r.invitation_id "  # noqa: S608
         f"WHERE i.survey_id = {survey}.id AND NOT r.held"
     )
-    boolean = models.BooleanField()
-    # No value of anyone's in these statements: names from the models only.
-    return {
-        "answer_counted": RawSQL(f"EXISTS({counted})", [], output_field=boolean),  # noqa: S611
-        "answer_commented": RawSQL(  # noqa: S611
-            f"EXISTS({counted} AND (r.comment <> '' OR r.comment_erased_at IS NOT NULL))",
-            [],
-            output_field=boolean,
-        ),
-    }
+    commented = f"{counted} AND (r.comment <> '' OR r.comment_erased_at IS NOT NULL)"
+    return (
+        f"{quote('answer_counted')} = EXISTS({counted})",
+        f"{quote('answer_commented')} = EXISTS({commented})",
+    )
 
 
 def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:

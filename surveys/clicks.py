@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import rules, signals
+from . import rules, signals, sql
 from .models import LinkClick, Survey
-from .queue import enqueue
 
 # More fetches than this of one email's links are not kept: nobody clicks that often.
 CLICKS_KEPT = 200
@@ -27,22 +26,22 @@ def link_click_record(
     method: str = "GET",
     user_agent: str = "",
     now: datetime | None = None,
-) -> LinkClick | None:
-    """Keep one fetch of a survey email's link; the worker judges it with the email's
-    other fetches (clicks_judge). Records no answer."""
-    now = now or timezone.now()
-    if LinkClick.objects.filter(survey=survey).count() >= CLICKS_KEPT:
-        return None
-    click = LinkClick.objects.create(
+) -> bool:
+    """Keep one fetch of a survey email's link, in one statement (the customer waits):
+    the worker's sweep judges it with the email's other fetches (clicks_judge). Records
+    no answer. Returns whether it was kept."""
+    click = LinkClick(
         survey=survey,
         link=link,
         score=score,
         method=method.upper()[:8],
         agent_key=_agent_key(user_agent),
-        at=now,
+        at=now or timezone.now(),
     )
-    enqueue("surveys.tasks.clicks_judge", survey.pk)
-    return click
+    return sql.row_insert_capped(LinkClick, click, _CLICK_COLUMNS, per="survey", cap=CLICKS_KEPT)
+
+
+_CLICK_COLUMNS = ["survey", "link", "score", "method", "agent_key", "at", "automated_reason"]
 
 
 def clicks_judge(*, survey_id: int, now: datetime | None = None) -> Survey | None:
@@ -71,10 +70,10 @@ def clicks_judge(*, survey_id: int, now: datetime | None = None) -> Survey | Non
     return survey
 
 
-def clicks_unjudged(*, older_than: timedelta, now: datetime) -> list[int]:
-    """Surveys with fetches the worker has not judged (its task was lost)."""
+def clicks_unjudged() -> list[int]:
+    """Surveys with fetches not judged yet (up to 1,000 per sweep)."""
     return list(
-        LinkClick.objects.filter(judged_at__isnull=True, at__lt=now - older_than)
+        LinkClick.objects.filter(judged_at__isnull=True)
         .order_by()
         .values_list("survey_id", flat=True)
         .distinct()[:1000]
@@ -126,9 +125,12 @@ def _clicks_judge(survey: Survey, before: dict) -> tuple[dict, list[int]]:
 def honeypot_reason(survey: Survey) -> str:
     """Why an answer the page sent by itself is held ("" when it is not): the email's
     invisible link was fetched, as only a machine does, or its clicks were judged
-    automated."""
-    if survey.bot_suspect_at is not None:
-        return f"the survey's links look automated ({survey.bot_suspect_reason})"
+    automated. Fetches the sweep has not judged yet are judged first."""
     if LinkClick.objects.filter(survey=survey, link=LinkClick.Link.HONEYPOT).exists():
         return "the email's invisible link was fetched"
+    if LinkClick.objects.filter(survey=survey, judged_at__isnull=True).exists():
+        clicks_judge(survey_id=survey.pk)
+        survey.refresh_from_db(fields=["bot_suspect_at", "bot_suspect_reason"])
+    if survey.bot_suspect_at is not None:
+        return f"the survey's links look automated ({survey.bot_suspect_reason})"
     return ""

@@ -9,13 +9,14 @@ from typing import Any
 
 from django import forms
 from django.core import signing
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from . import scoring
-from .models import Invitation, QuestionText, Reason, SurveyPolicy
+from .models import Invitation, QuestionText, Reason, SurveyPolicy, setup_cache
 from .reasons import low_raw_scores, scores_in_words
 from .rules import COMMENT_MAX_CHARS
 
@@ -169,33 +170,11 @@ class SurveyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.invitations = invitations
         for inv in invitations:
-            low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
-            field = forms.TypedChoiceField(
-                label=question_text(inv, company),
-                choices=[(n, str(n)) for n in range(low, high + 1)],
-                coerce=int,
-                empty_value=None,
-                required=inv.kind == invitations[0].kind,
-                widget=forms.RadioSelect,
-                error_messages={
-                    "required": _("Please choose a score."),
-                    "invalid_choice": _("Please choose a score from %(low)s to %(high)s.")
-                    % {"low": low, "high": high},
-                },
+            field, reasons = question_fields(
+                inv, first=inv is invitations[0], company=company, style=style
             )
-            field.scale_labels = scale_labels(inv)
-            field.style = style if inv.kind == "csat" else "numbers"
-            # The first question's points carry the comment box's question to ask
-            # after each of them (survey.js shows it).
-            first = inv is invitations[0]
-            field.options = [
-                (point, comment_prompt(inv, point.value) if first else "")
-                for point in scale_points(inv, style)
-            ]
             self.fields[inv.kind] = field
-            reasons = reasons_field(inv)
             if reasons is not None:
-                field.low_values = set(reasons.low_values)
                 self.fields[reason_field_name(inv.kind)] = reasons
         self.order_fields(
             [name for inv in invitations for name in (inv.kind, reason_field_name(inv.kind))]
@@ -227,6 +206,10 @@ class SurveyForm(forms.Form):
             for inv in self.invitations
         ]
 
+    def questions_html(self) -> list[str]:
+        """Each question's markup with its reasons, for the page (question_html)."""
+        return [question_html(self, field, reasons) for field, reasons in self.questions()]
+
     def first_score(self) -> int | None:
         """The score chosen for the first question, as shown (for the comment prompt)."""
         name = self.invitations[0].kind
@@ -239,6 +222,76 @@ class SurveyForm(forms.Form):
 
 def reason_field_name(kind: str) -> str:
     return f"{kind}_reasons"
+
+
+def question_fields(
+    invitation: Invitation, *, first: bool, company: str, style: str
+) -> tuple[forms.TypedChoiceField, forms.TypedMultipleChoiceField | None]:
+    """A question's field, and its reasons' field (None without reasons), in the active
+    language. Every survey page asks for them, and they depend only on the question's
+    shape, the language and the setup, so they are built once into the setup_cache and
+    shared by the forms (which never change a field)."""
+    key = (
+        "survey-fields",
+        translation.get_language(),
+        invitation.kind,
+        invitation.scale_points,
+        invitation.inverted,
+        first,
+        company,
+        style,
+    )
+    return setup_cache.get(
+        key, lambda: _question_fields_build(invitation, key, first, company, style)
+    )
+
+
+def _question_fields_build(
+    inv: Invitation, key: tuple, first: bool, company: str, style: str
+) -> tuple[forms.TypedChoiceField, forms.TypedMultipleChoiceField | None]:
+    low, high = scoring.score_range(kind=inv.kind, scale_points=inv.scale_points)
+    field = forms.TypedChoiceField(
+        label=question_text(inv, company),
+        choices=[(n, str(n)) for n in range(low, high + 1)],
+        coerce=int,
+        empty_value=None,
+        required=first,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Please choose a score."),
+            "invalid_choice": _("Please choose a score from %(low)s to %(high)s.")
+            % {"low": low, "high": high},
+        },
+    )
+    field.cache_key = key
+    field.scale_labels = scale_labels(inv)
+    field.style = style if inv.kind == "csat" else "numbers"
+    # The first question's points carry the comment box's question to ask after each
+    # of them (survey.js shows it).
+    field.options = [
+        (point, comment_prompt(inv, point.value) if first else "")
+        for point in scale_points(inv, style)
+    ]
+    field.low_values = set()
+    reasons = reasons_field(inv)
+    if reasons is not None:
+        field.low_values = set(reasons.low_values)
+    return field, reasons
+
+
+def question_html(form: SurveyForm, field: forms.BoundField, reasons: Any) -> str:
+    """One question of the survey page (surveys/_question.html), with its reasons. The
+    markup of an untouched question depends only on its fields and the score chosen,
+    so it is rendered once into the setup_cache for each; a question with errors or
+    ticked reasons is rendered as it is."""
+    value = field.value()
+    if form.errors or (reasons is not None and reasons.value()):
+        return render_to_string("surveys/_question.html", {"field": field, "reasons": reasons})
+    key = ("survey-question", field.field.cache_key, str(value))
+    return setup_cache.get(
+        key,
+        lambda: render_to_string("surveys/_question.html", {"field": field, "reasons": reasons}),
+    )
 
 
 def reasons_field(invitation: Invitation) -> forms.TypedMultipleChoiceField | None:

@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.conf import settings
@@ -759,9 +759,9 @@ class SetupCache:
     within those seconds."""
 
     def __init__(self) -> None:
-        self._values: dict[str, tuple[float, Any]] = {}
+        self._values: dict[Hashable, tuple[float, Any]] = {}
 
-    def get(self, key: str, load: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         now = time.monotonic()
         kept = self._values.get(key)
         if kept is not None and kept[0] > now:

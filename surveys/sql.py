@@ -6,10 +6,29 @@ SQLite both take this syntax (SQLite before 3.35 without RETURNING)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
+
+
+def cursor() -> Any:
+    """A cursor for the statements here. On PostgreSQL it binds their parameters on the
+    server, so psycopg prepares each (from its second run on a connection, OPTIONS
+    prepare_threshold) and PostgreSQL plans it once instead of on every request: these
+    are the same few statements all day. Elsewhere, or with prepared statements off,
+    Django's own. Either way Django's wrapper logs and counts the statements."""
+    options = connection.settings_dict.get("OPTIONS", {})
+    if connection.vendor != "postgresql" or options.get("prepare_threshold") is None:
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw = ServerBindingCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
 
 
 def rows_insert(
@@ -24,45 +43,92 @@ def rows_insert(
     field), a row that exists has its `update` fields replaced instead. Returns each
     row's (pk, upsert_on value) as stored, in no particular order (nothing for a plain
     INSERT on SQLite before 3.35)."""
+    meta = model._meta
+    sql, returned = _insert_sql(model, tuple(fields), upsert_on, tuple(update), len(rows))
+    chosen = _fields(model, tuple(fields))
+    params = [
+        f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in chosen
+    ]
+    with cursor() as db:
+        if connection.features.can_return_rows_from_bulk_insert:
+            db.execute(f"{sql} RETURNING {returned}", params)
+            return db.fetchall()
+        # SQLite before 3.35 has no RETURNING: the rows are read back by their key.
+        db.execute(sql, params)
+        if not upsert_on:
+            return []
+        quote = connection.ops.quote_name
+        field = meta.get_field(upsert_on)
+        keys = [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
+        db.execute(
+            f"SELECT {returned} FROM {quote(meta.db_table)} "  # noqa: S608
+            f"WHERE {quote(field.column)} IN ({', '.join(['%s'] * len(keys))})",
+            keys,
+        )
+        return db.fetchall()
+
+
+@functools.cache
+def _fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Field]:
+    return [model._meta.get_field(name) for name in names]
+
+
+@functools.cache
+def _insert_sql(
+    model: type[models.Model],
+    fields: tuple[str, ...],
+    upsert_on: str,
+    update: tuple[str, ...],
+    count: int,
+) -> tuple[str, str]:
+    """rows_insert's statement, and its RETURNING list: written once per shape."""
     quote = connection.ops.quote_name
     meta = model._meta
-    columns = [meta.get_field(name).column for name in fields]
+    columns = [f.column for f in _fields(model, fields)]
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     key = meta.get_field(upsert_on).column if upsert_on else meta.pk.column
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-        f"VALUES {', '.join([one] * len(rows))}"
+        f"VALUES {', '.join([one] * count)}"
     )
     if upsert_on:
         changes = ", ".join(
-            f"{quote(meta.get_field(n).column)} = excluded.{quote(meta.get_field(n).column)}"
-            for n in update
+            f"{quote(f.column)} = excluded.{quote(f.column)}" for f in _fields(model, update)
         )
         sql += f" ON CONFLICT ({quote(key)}) DO UPDATE SET {changes}"
-    params = [
-        meta.get_field(name).get_db_prep_save(
-            getattr(row, meta.get_field(name).attname), connection
-        )
-        for row in rows
-        for name in fields
-    ]
-    returned = f"{quote(meta.pk.column)}, {quote(key)}"
-    with connection.cursor() as cursor:
-        if connection.features.can_return_rows_from_bulk_insert:
-            cursor.execute(f"{sql} RETURNING {returned}", params)
-            return cursor.fetchall()
-        # SQLite before 3.35 has no RETURNING: the rows are read back by their key.
-        cursor.execute(sql, params)
-        if not upsert_on:
-            return []
-        field = meta.get_field(upsert_on)
-        keys = [field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
-        cursor.execute(
-            f"SELECT {returned} FROM {quote(meta.db_table)} "  # noqa: S608
-            f"WHERE {quote(key)} IN ({', '.join(['%s'] * len(keys))})",
-            keys,
-        )
-        return cursor.fetchall()
+    return sql, f"{quote(meta.pk.column)}, {quote(key)}"
+
+
+def row_insert_capped(
+    model: type[models.Model], row: models.Model, fields: Sequence[str], *, per: str, cap: int
+) -> bool:
+    """INSERT this instance's `fields` in one statement, unless `cap` rows already share
+    its `per` field's value (the count and the insert in one round trip). Returns
+    whether it was stored."""
+    chosen, key = _fields(model, tuple(fields)), model._meta.get_field(per)
+    sql = _insert_capped_sql(model, tuple(fields), per, cap)
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in chosen]
+    params.append(key.get_db_prep_save(getattr(row, key.attname), connection))
+    with cursor() as db:
+        db.execute(sql, params)
+        return db.rowcount == 1
+
+
+@functools.cache
+def _insert_capped_sql(
+    model: type[models.Model], fields: tuple[str, ...], per: str, cap: int
+) -> str:
+    quote = connection.ops.quote_name
+    chosen, table = _fields(model, fields), quote(model._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    # A bare parameter in a SELECT list has no type on PostgreSQL: each says its own.
+    values = ", ".join(f"CAST(%s AS {f.db_type(connection)})" if postgres else "%s" for f in chosen)
+    return (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in chosen)}) "  # noqa: S608
+        f"SELECT {values} WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM {table} "
+        f"WHERE {quote(model._meta.get_field(per).column)} = %s LIMIT {int(cap)}) kept) "
+        f"< {int(cap)}"
+    )
 
 
 class Columns:

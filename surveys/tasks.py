@@ -109,15 +109,24 @@ def response_process(response_id: int) -> None:
 
 @shared_task
 def responses_sweep() -> int:
-    """Process answers, and judge link fetches, whose task was lost (the broker was
-    down, a worker died)."""
+    """Process answers whose task was lost (the broker was down, a worker died)."""
     now = timezone.now()
     pending = answering.responses_unprocessed(older_than=SWEEP_GRACE, now=now)
     for response_id in pending:
         answering.response_process(response_id=response_id, now=now)
-    for survey_id in clicks.clicks_unjudged(older_than=SWEEP_GRACE, now=now):
-        clicks.clicks_judge(survey_id=survey_id, now=now)
     return len(pending)
+
+
+@shared_task
+def clicks_sweep() -> int:
+    """Judge the link fetches stored since the last sweep (a page view only stores
+    its fetch: the customer does not wait for this), each email's with its others.
+    Beat runs it every CLICKS_SWEEP_SECONDS."""
+    now = timezone.now()
+    surveys = clicks.clicks_unjudged()
+    for survey_id in surveys:
+        clicks.clicks_judge(survey_id=survey_id, now=now)
+    return len(surveys)
 
 
 @shared_task

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from metrics.models import ScoreRollup
-from surveys import sending, services
+from surveys import sending, services, tasks
 from surveys.models import Customer, Invitation, LinkClick, Response, Survey
 from tests.conftest import NOW, _validated, ticket_event
 from tests.test_survey_page import answer
@@ -46,8 +46,9 @@ def test_scanner_fetching_every_link_records_nothing_and_is_filtered(
         scanner = {"REMOTE_ADDR": f"198.51.100.{n}", "HTTP_USER_AGENT": "Scanner/1.0"}
         for link in links_of(message):
             for fetch in (client.get, client.head):
-                with django_capture_on_commit_callbacks(execute=True):  # the worker judges
-                    assert fetch(link, **scanner).status_code == 200, link
+                assert fetch(link, **scanner).status_code == 200, link
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.clicks_sweep()  # the worker judges the fetches
 
     assert Response.objects.count() == 0
     assert Customer.objects.filter(opted_out_at__isnull=False).count() == 0
@@ -72,6 +73,7 @@ def test_person_answering_after_the_scanner_is_counted(
 
     with django_capture_on_commit_callbacks(execute=True):
         answer(client, time_machine, token, {"csat": "4"}, query="?csat=4", seconds=20)
+        tasks.clicks_sweep()  # the worker judges the fetches
 
     response = Response.objects.get()
     assert (response.raw_score, response.held) == (4, False)
@@ -89,30 +91,46 @@ def test_report_funnel_counts_scanned_emails_as_filtered(
 
     time_machine.move_to(SENT + timedelta(seconds=2), tick=False)
     for link in links_of(fifty_emails[0]):
-        with django_capture_on_commit_callbacks(execute=True):  # the worker judges
-            client.get(link, REMOTE_ADDR="198.51.100.1")
+        client.get(link, REMOTE_ADDR="198.51.100.1")
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.clicks_sweep()  # the worker judges the fetches
 
     steps = dict(InvitationRollup.objects.values_list("step", "count"))
     assert (steps["sent"], steps["bot"], steps.get("clicked", 0)) == (EMAILS, 1, 0)
     assert rollups_differences() == []
 
 
-def test_fetches_whose_judging_task_was_lost_are_judged_by_the_sweep(
+def test_a_page_view_only_stores_its_fetch_and_the_sweep_judges_it_once(
     client, fifty_emails, time_machine
 ):
-    from surveys import tasks
-
     time_machine.move_to(SENT + timedelta(minutes=5), tick=False)
     [link] = [link for link in links_of(fifty_emails[0]) if "csat=4" in link]
-    client.get(link, REMOTE_ADDR="203.0.113.9")  # its task never ran: the broker was away
+    client.get(link, REMOTE_ADDR="203.0.113.9")
     survey = Survey.objects.get(ticket__external_id="1000")
     assert survey.first_clicked_at is None
 
-    time_machine.shift(tasks.SWEEP_GRACE + timedelta(seconds=1))
-    tasks.responses_sweep()
-    tasks.responses_sweep()
+    assert tasks.clicks_sweep() == 1
+    assert tasks.clicks_sweep() == 0  # beat running it twice judges nothing twice
 
     survey.refresh_from_db()
     assert survey.first_clicked_at == SENT + timedelta(minutes=5)
     assert LinkClick.objects.filter(judged_at__isnull=True).count() == 0
     assert LinkClick.objects.get().automated_reason == ""
+
+
+def test_a_click_sent_by_the_page_judges_the_fetches_the_sweep_has_not(
+    client, fifty_emails, time_machine
+):
+    """A scanner that runs the page's script: its fetches are judged before its click
+    counts, however long the sweep takes to come by."""
+    from tests.test_click_counts import click
+
+    time_machine.move_to(SENT + timedelta(seconds=2), tick=False)
+    message = fifty_emails[3]
+    for link in [link for link in links_of(message) if "/h/" not in link]:
+        client.get(link, REMOTE_ADDR="198.51.100.3", HTTP_USER_AGENT="Scanner/1.0")
+    token = re.search(r"/s/([\w-]+)/", message.body).group(1)
+
+    click(client, time_machine, token)
+
+    assert Response.objects.get().held is True
