@@ -190,20 +190,22 @@ def response_record(
         if previous is not None:
             replaced.append(inv.pk)
         saved.append(response)
+    language = language if language in rules.SUPPORTED_LANGUAGES else ""
+    completed_at = now if completed and saved else None
+    if saved and not replaced and not any(ticked.values()) and _one_statement():
+        # A first answer without reasons, the usual one: one statement, and so no
+        # transaction to begin and commit (PostgreSQL).
+        _answered_at_once(survey, saved, now, language, completed_at=completed_at)
+        enqueue("surveys.tasks.responses_process", [r.pk for r in saved])
+        return saved
     with transaction.atomic():
         if saved:
             # One upsert for the answers (a change keeps the first answer's time and
             # the copies taken then), one insert for their history.
             _answers_store(saved, now, ticked)
             _reasons_store(saved, ticked, replaced)
-        language = language if language in rules.SUPPORTED_LANGUAGES else ""
         if saved or (language and language != survey.locale):
-            _survey_answered(
-                survey,
-                language,
-                answered=bool(saved),
-                completed_at=now if completed and saved else None,
-            )
+            _survey_answered(survey, language, answered=bool(saved), completed_at=completed_at)
         if saved:
             # What follows from an answer (follow-ups, metrics, webhooks) is the worker's.
             enqueue("surveys.tasks.responses_process", [r.pk for r in saved])
@@ -266,6 +268,88 @@ def _answers_store(
     sql.rows_insert(ResponseRevision, revisions, _REVISION_COLUMNS)
 
 
+def _one_statement() -> bool:
+    """Whether the database runs an INSERT inside a WITH, and so takes a first answer,
+    its history and its survey's UPDATE in one statement (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def _answered_at_once(
+    survey: Survey,
+    responses: list[Response],
+    now: datetime,
+    language: str,
+    *,
+    completed_at: datetime | None,
+) -> None:
+    """_answers_store, and _survey_answered with the answers' copies, in one statement,
+    for answers that replace none and have no reasons. Its parts all see the rows as
+    they were before it: the copies are worked out from the new answers and the
+    survey's other ones."""
+    insert, params = sql.insert_statement(
+        Response,
+        responses,
+        _ANSWER_COLUMNS,
+        upsert_on="invitation",
+        update=Response.ANSWER_FIELDS,
+        returning=("raw_score", "comment"),
+    )
+    counted = not responses[0].held
+    commented = counted and responses[0].comment != ""
+    changes, change_params = _survey_changes(survey, language, completed_at)
+    others = ", ".join(["%s"] * len(responses))
+    statement = _answered_at_once_sql(changes, others).format(insert=insert)
+    with sql.cursor() as db:
+        db.execute(
+            statement,
+            [
+                *params,
+                now,
+                str(State.ANSWERED),
+                counted,
+                *[r.invitation_id for r in responses],
+                commented,
+                *[r.invitation_id for r in responses],
+                *change_params,
+                survey.pk,
+            ],
+        )
+        pks = dict((invitation_id, pk) for pk, invitation_id in db.fetchall())
+    for response in responses:
+        response.pk = pks[response.invitation_id]
+        response._state.adding = False
+
+
+@functools.cache
+def _answered_at_once_sql(changes: tuple[str, ...], others: str) -> str:
+    quote = connection.ops.quote_name
+    revision, survey = (quote(m._meta.db_table) for m in (ResponseRevision, Survey))
+    columns = ", ".join(
+        quote(ResponseRevision._meta.get_field(name).column) for name in _REVISION_COLUMNS
+    )
+    counted, commented = (
+        f"(%s OR EXISTS({condition} AND r.invitation_id NOT IN ({others})))"
+        for condition in _counted_sql()
+    )
+    sets = ", ".join(
+        [
+            f"{quote('state')} = %s",
+            f"{quote('answer_counted')} = {counted}",
+            f"{quote('answer_commented')} = {commented}",
+            *changes,
+        ]
+    )
+    # Names from the models only; every value is a parameter.
+    return (
+        "WITH answers AS ({insert}), "  # noqa: S608
+        f"revisions AS (INSERT INTO {revision} ({columns}) "
+        "SELECT a.id, a.raw_score, a.comment, CAST('[]' AS jsonb), CAST(%s AS timestamptz) "
+        "FROM answers a), "
+        f"survey AS (UPDATE {survey} SET {sets} WHERE id = %s) "
+        "SELECT id, invitation_id FROM answers"
+    )
+
+
 def _survey_answered(
     survey: Survey, language: str, *, answered: bool, completed_at: datetime | None
 ) -> None:
@@ -278,15 +362,12 @@ def _survey_answered(
     if answered:
         sets.append(f"{quote('state')} = %s")
         params.append(str(State.ANSWERED))
-        sets.extend(_answer_copies_sql())
-    if completed_at is not None and survey.completed_at is None:
-        column = quote("completed_at")
-        sets.append(f"{column} = COALESCE({column}, %s)")
-        field = Survey._meta.get_field("completed_at")
-        params.append(field.get_db_prep_save(completed_at, connection))
-    if language and language != survey.locale:
-        sets.append(f"{quote('locale')} = %s")
-        params.append(language)
+        counted, commented = _counted_sql()
+        sets.append(f"{quote('answer_counted')} = EXISTS({counted})")
+        sets.append(f"{quote('answer_commented')} = EXISTS({commented})")
+    changes, change_params = _survey_changes(survey, language, completed_at)
+    sets.extend(changes)
+    params.extend(change_params)
     if not sets:
         return
     with sql.cursor() as db:
@@ -296,12 +377,32 @@ def _survey_answered(
         )
 
 
+def _survey_changes(
+    survey: Survey, language: str, completed_at: datetime | None
+) -> tuple[tuple[str, ...], list[Any]]:
+    """The survey's completed_at (set once) and a language the customer chose, as SET
+    clauses and their parameters."""
+    quote = connection.ops.quote_name
+    sets: list[str] = []
+    params: list[Any] = []
+    if completed_at is not None and survey.completed_at is None:
+        column = quote("completed_at")
+        sets.append(f"{column} = COALESCE({column}, %s)")
+        field = Survey._meta.get_field("completed_at")
+        params.append(field.get_db_prep_save(completed_at, connection))
+    if language and language != survey.locale:
+        sets.append(f"{quote('locale')} = %s")
+        params.append(language)
+    return tuple(sets), params
+
+
 @functools.cache
-def _answer_copies_sql() -> tuple[str, str]:
+def _counted_sql() -> tuple[str, str]:
     """models.answer_copies() as plain SQL, cheap to put in the survey's UPDATE on every
-    answer (the ORM builds its subqueries anew each time). tests/test_copies.py checks
-    the copies an answer leaves, and rollups_check compares them with the answers.
-    Names from the models only: no value of anyone's in these statements."""
+    answer (the ORM builds its subqueries anew each time): a survey's answers that
+    count, and those of them with a comment. tests/test_copies.py checks the copies an
+    answer leaves, and rollups_check compares them with the answers. Names from the
+    models only: no value of anyone's in these statements."""
     quote = connection.ops.quote_name
     response, invitation, survey = (
         quote(model._meta.db_table) for model in (Response, Invitation, Survey)
@@ -310,11 +411,7 @@ def _answer_copies_sql() -> tuple[str, str]:
         f"SELECT 1 FROM {response} r JOIN {invitation} i ON i.id = r.invitation_id "  # noqa: S608
         f"WHERE i.survey_id = {survey}.id AND NOT r.held"
     )
-    commented = f"{counted} AND (r.comment <> '' OR r.comment_erased_at IS NOT NULL)"
-    return (
-        f"{quote('answer_counted')} = EXISTS({counted})",
-        f"{quote('answer_commented')} = EXISTS({commented})",
-    )
+    return counted, f"{counted} AND (r.comment <> '' OR r.comment_erased_at IS NOT NULL)"
 
 
 def response_process(*, response_id: int, now: datetime | None = None) -> Response | None:

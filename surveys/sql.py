@@ -45,10 +45,7 @@ def rows_insert(
     INSERT on SQLite before 3.35)."""
     meta = model._meta
     sql, returned = _insert_sql(model, tuple(fields), upsert_on, tuple(update), len(rows))
-    chosen = _fields(model, tuple(fields))
-    params = [
-        f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in chosen
-    ]
+    params = insert_params(model, rows, fields)
     with cursor() as db:
         if connection.features.can_return_rows_from_bulk_insert:
             db.execute(f"{sql} RETURNING {returned}", params)
@@ -66,6 +63,61 @@ def rows_insert(
             keys,
         )
         return db.fetchall()
+
+
+def insert_statement(
+    model: type[models.Model],
+    rows: Sequence[models.Model],
+    fields: Sequence[str],
+    *,
+    upsert_on: str = "",
+    update: Sequence[str] = (),
+    returning: Sequence[str] = (),
+) -> tuple[str, list[Any]]:
+    """rows_insert's statement (RETURNING pk, the upsert field and the `returning`
+    fields) and its parameters, to run as part of a larger one."""
+    sql, returned = _insert_sql(model, tuple(fields), upsert_on, tuple(update), len(rows))
+    quote = connection.ops.quote_name
+    extra = "".join(f", {quote(f.column)}" for f in _fields(model, tuple(returning)))
+    return f"{sql} RETURNING {returned}{extra}", insert_params(model, rows, fields)
+
+
+def insert_params(
+    model: type[models.Model], rows: Sequence[models.Model], fields: Sequence[str]
+) -> list[Any]:
+    """The rows' values of these fields as the database takes them: through each field's
+    get_db_prep_save, except a plain int, str or bool of a field that stores it as it is
+    (integers, text, booleans, foreign keys), which is the same and costs nothing."""
+    params = []
+    for row in rows:
+        for field, plain in _conversions(model, tuple(fields)):
+            value = getattr(row, field.attname)
+            if type(value) is not plain:
+                value = field.get_db_prep_save(value, connection)
+            params.append(value)
+    return params
+
+
+@functools.cache
+def _conversions(
+    model: type[models.Model], names: tuple[str, ...]
+) -> list[tuple[models.Field, type | None]]:
+    """Each field, with the Python type it stores as it is (None: always converted)."""
+    return [(f, _stored_as_is(f)) for f in _fields(model, names)]
+
+
+def _stored_as_is(field: models.Field) -> type | None:
+    if isinstance(field, models.ForeignKey):
+        return _stored_as_is(field.target_field)
+    if isinstance(field, models.JSONField):
+        return None
+    if isinstance(field, models.BooleanField):
+        return bool
+    if isinstance(field, (models.IntegerField, models.AutoField)):
+        return int
+    if isinstance(field, (models.CharField, models.TextField)):
+        return str
+    return None
 
 
 @functools.cache
