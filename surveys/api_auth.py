@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from . import sql
 from .models import ApiKey
 
 
@@ -46,8 +47,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme != self.keyword:
             return None
         key = key.strip()
-        api_key = ApiKey.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).first()
-        if not key or api_key is None:
+        api_key = sql.first(ApiKey, key_hash=_hash(key)) if key else None
+        if api_key is None or api_key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > timezone.timedelta(

@@ -183,6 +183,42 @@ def _insert_capped_sql(
     )
 
 
+def first(model: type[models.Model], *, lock: bool = False, **equal: Any) -> Any:
+    """The first row whose fields equal these values (plain ones: ints, text), as a
+    model instance, or None; with `lock`, locked for this transaction (FOR UPDATE,
+    where the database has it). The statement is written once per shape."""
+    statement, columns = _first_sql(model, tuple(equal), lock)
+    with cursor() as db:
+        db.execute(statement, list(equal.values()))
+        row = db.fetchone()
+    return columns.build(row) if row is not None else None
+
+
+@functools.cache
+def _first_sql(
+    model: type[models.Model], names: tuple[str, ...], lock: bool
+) -> tuple[str, Columns]:
+    quote = connection.ops.quote_name
+    columns = Columns(model, "m", 0)
+    where = " AND ".join(f"m.{quote(f.column)} = %s" for f in _fields(model, names))
+    statement = (
+        f"SELECT {columns.select} FROM {quote(model._meta.db_table)} m "  # noqa: S608
+        f"WHERE {where} LIMIT 1"
+    )
+    if lock and connection.features.has_select_for_update:
+        statement += " FOR UPDATE"
+    return statement, columns
+
+
+def converted(field: models.Field, value: Any, alias: str = "x") -> Any:
+    """A value a hand-written statement read for this field, converted as the ORM
+    would (SQLite hands back datetimes as text, for one)."""
+    column = field.get_col(alias)
+    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        value = convert(value, column, connection)
+    return value
+
+
 class Columns:
     """One model's columns in a hand-written SELECT, and how a slice of a row becomes
     the model instance (with the database's converters, as the ORM applies them)."""
