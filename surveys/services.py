@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -235,8 +236,8 @@ def _ticket_ingest(event: dict[str, Any], now: datetime, embedded: str = "") -> 
     }
     ticket = sql.first(Ticket, lock=True, source=event["source"], external_id=event["external_id"])
     if ticket is None:
-        ticket = Ticket.objects.create(
-            source=event["source"], external_id=event["external_id"], **fields
+        ticket = sql.row_create(
+            Ticket(source=event["source"], external_id=event["external_id"], **fields)
         )
         created, changed, was_solved, old_reopens = True, True, False, 0
     else:
@@ -358,7 +359,7 @@ def _survey_schedule(
         values |= {"state": State.SENT, "send_after": sent, "sent_at": sent}
         values["expires_at"] = sent + timedelta(days=policy.answer_days)
     if survey is None:
-        survey = Survey.objects.create(ticket=ticket, **values)
+        survey = sql.row_create(Survey(ticket=ticket, link_key=secrets.token_hex(32), **values))
     else:
         Survey.objects.filter(pk=survey.pk).update(**values)
         for name, value in values.items():
@@ -367,7 +368,7 @@ def _survey_schedule(
     # A suppressed survey keeps the question it would have opened with, for the record.
     kinds = plan.kinds or ("csat",)
     scales = {"csat": policy.csat_scale, "ces": policy.ces_scale, "nps": 11}
-    questions = Invitation.objects.bulk_create(
+    questions = sql.rows_create(
         [
             Invitation(
                 survey=survey,
