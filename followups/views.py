@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys import pages, rules
+from surveys import pages
 from surveys.emails import brand_context
 from surveys.models import SurveyPolicy
 from surveys.reasons import reason_labels
@@ -175,15 +174,7 @@ def _recovery_context(request: HttpRequest, followup: FollowUp, token: str) -> d
         "change_url": pages.with_lang(
             reverse("followups:recovery", args=[token]), chosen or current
         ),
-        "language_links": [
-            {
-                "code": code,
-                "name": pages.LANGUAGE_NAMES[code],
-                "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
-                "current": code == current,
-            }
-            for code in rules.SUPPORTED_LANGUAGES
-        ],
+        "language_links": pages.language_links(request, current, keep),
     }
 
 

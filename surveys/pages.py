@@ -15,6 +15,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django_ratelimit.core import get_usage
 
 from . import rules
@@ -93,7 +95,7 @@ def public_page(
     The Content-Security-Policy (with the nonce the page's inline style uses) is set
     for every page by django-csp's middleware (config.settings)."""
     language = translation.get_language()
-    context = {"language_links": [], **context}
+    context = {"language_links": "", **context}
     if switch:
         context["language_links"] = language_links(request, language)
     return private_headers(render(request, template, context, status=status))
@@ -106,18 +108,34 @@ def private_headers(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def language_links(request: HttpRequest, current: str) -> list[dict[str, Any]]:
-    """Links that show this page in another language; they keep a preselected score."""
-    keep = {k: v for k, v in request.GET.items() if k in ("csat",) and v.isdigit()}
-    return [
-        {
-            "code": code,
-            "name": LANGUAGE_NAMES[code],
-            "url": f"{request.path}?{urlencode({**keep, 'lang': code})}",
-            "current": code == current,
-        }
-        for code in rules.SUPPORTED_LANGUAGES
-    ]
+def language_links(request: HttpRequest, current: str, keep: dict[str, str] | None = None) -> str:
+    """The language switch (base.html shows it): links that show this page in another
+    language, keeping a preselected score (or the page's own `keep` parameters). Built
+    here rather than in the template: every customer page shows it."""
+    if keep is None:
+        keep = {k: v for k, v in request.GET.items() if k in ("csat",) and v.isdigit()}
+    links = format_html_join(
+        "",
+        '<li><a href="{}" lang="{}" hreflang="{}"{}>{}</a></li>',
+        (
+            (
+                f"{request.path}?{urlencode({**keep, 'lang': code})}",
+                code,
+                code,
+                _CURRENT if code == current else "",
+                LANGUAGE_NAMES[code],
+            )
+            for code in rules.SUPPORTED_LANGUAGES
+        ),
+    )
+    return format_html(
+        '<nav class="kp-langs" aria-label="{}">\n    <ul>{}</ul>\n  </nav>',
+        translation.gettext("Language"),
+        links,
+    )
+
+
+_CURRENT = mark_safe(' aria-current="true"')
 
 
 def with_lang(url: str, chosen: str) -> str:
