@@ -15,7 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from . import emails, rules, signals
+from . import emails, rules, signals, sql
 from .models import Invitation, Survey, SurveyLink, SurveyPolicy
 from .queue import not_queued
 from .services import customer_suppress, suppressed_reason
@@ -145,23 +145,22 @@ def _surveys_send(
                 connection.close()  # the next email of the batch opens a fresh one
             _send_failed(survey, exc, at)
             continue
-        Survey.objects.filter(pk=survey.pk).update(
-            state=State.SENT,
-            sent_at=at,
-            expires_at=at + timedelta(days=policy.answer_days),
-            attempts=survey.attempts + 1,
-            # The reason NPS was left out, if it was.
-            reason=survey.reason,
-            # The provider's events about this email name it by this id.
-            message_id=emails.message_id(message)[:255],
-        )
         survey.state, survey.sent_at = State.SENT, at
+        survey.expires_at = at + timedelta(days=policy.answer_days)
+        survey.attempts += 1
+        # The provider's events about this email name it by this id; `reason` says
+        # why NPS was left out, if it was.
+        survey.message_id = emails.message_id(message)[:255]
+        sql.row_update(survey, _SENT_FIELDS)
         history.sent(survey, invitations, at)
         sent[survey.ticket_id] = invitations
     mailed = [survey for survey in surveys if sent[survey.ticket_id]]
     if mailed:
         signals.surveys_sent.send(sender=Survey, surveys=mailed)
     return sent
+
+
+_SENT_FIELDS = ("state", "sent_at", "expires_at", "attempts", "reason", "message_id")
 
 
 class _SendHistory:

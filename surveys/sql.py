@@ -103,6 +103,27 @@ def _insertable(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(f.name for f in model._meta.concrete_fields if not f.primary_key)
 
 
+def row_update(instance: models.Model, fields: Sequence[str]) -> None:
+    """UPDATE these fields of a stored instance to its values, in a statement written
+    once per model and fields: save(update_fields=...) without building it each time
+    (and without signals: the models this is used for have none)."""
+    model = type(instance)
+    statement = _update_sql(model, tuple(fields))
+    params = insert_params(model, [instance], fields)
+    with cursor() as db:
+        db.execute(statement, [*params, instance.pk])
+
+
+@functools.cache
+def _update_sql(model: type[models.Model], fields: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in _fields(model, fields))
+    return (
+        f"UPDATE {quote(model._meta.db_table)} SET {sets} "  # noqa: S608
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+
+
 def insert_statement(
     model: type[models.Model],
     rows: Sequence[models.Model],

@@ -36,7 +36,7 @@ def survey_emails_send(self, ticket_ids: list[int]) -> int:
 
 # Survey emails per send task: small enough that every worker process gets a share of
 # a sweep's emails, large enough that the connection and the task cost little each.
-SEND_BATCH = 20
+SEND_BATCH = 50
 
 
 @shared_task
