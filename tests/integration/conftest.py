@@ -567,6 +567,7 @@ def stack(
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SURVEY_SEND_DELAY": "0",
         "SURVEY_SWEEP_SECONDS": str(SWEEP_SECONDS),
+        "CLICKS_SWEEP_SECONDS": str(SWEEP_SECONDS),
         "BEAT_LEASE_SECONDS": "6",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "DEBUG": "1",
