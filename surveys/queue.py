@@ -122,7 +122,10 @@ class _Publisher:
         while True:
             self._wake.wait()
             time.sleep(BATCH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # the thread lives on; the sweeps re-create the work
+                logger.exception("the publisher could not send what it held")
 
     def flush(self) -> None:
         with self._lock:
