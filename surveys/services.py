@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -63,14 +63,14 @@ def customer_upsert(*, email: str, name: str = "", locale: str = "") -> Customer
     email = email.strip().lower()
     customer = _known_customer(email)
     if customer is None:
-        customer, created = Customer.objects.annotate(
-            last_nps_at=_last_nps_of(OuterRef("pk"))
-        ).get_or_create(
+        customer, created = Customer.objects.get_or_create(
             email=email, defaults={"name": name, "locale": rules.locale_normalise(locale)}
         )
         if created:
+            customer.last_nps_at = None
             _erased_address_honoured(customer)
             return customer
+        customer = _known_customer(email) or customer  # another request made it just now
     changes = {}
     if name and name != customer.name:
         changes["name"] = name
@@ -103,7 +103,9 @@ _NOT_ASKED = (str(State.SUPPRESSED), str(State.FAILED), str(State.CANCELLED))
 
 @functools.cache
 def _known_customer_sql() -> tuple[str, sql.Columns]:
-    """_last_nps_of's subquery and the customer's row, written once."""
+    """The customer's row, and when they were last asked NPS: the latest NPS question
+    sent or planned (its survey's sent_at, else send_after) of a survey not
+    suppressed, failed or cancelled. Written once."""
     quote = connection.ops.quote_name
     columns = sql.Columns(Customer, "c", 0)
     invitation, survey, customer = (quote(m._meta.db_table) for m in (Invitation, Survey, Customer))
@@ -289,26 +291,11 @@ def invitations_cancel(*, ticket: Ticket, reason: str) -> int:
     )
 
 
-def _last_nps_of(customer: Any) -> Subquery:
-    """When the customer (a pk, or an OuterRef to one) was last asked NPS, or is
-    about to be: the latest NPS question sent or planned."""
-    asked = (
-        Invitation.objects.filter(survey__customer=customer, kind="nps")
-        .exclude(survey__state__in=[State.SUPPRESSED, State.FAILED, State.CANCELLED])
-        .order_by()
-        .values("survey__customer")
-        .annotate(last=Max(Coalesce("survey__sent_at", "survey__send_after")))
-        .values("last")
-    )
-    return Subquery(asked[:1])
-
-
 def _last_nps_at(customer: Customer) -> datetime | None:
     if hasattr(customer, "last_nps_at"):  # read with the customer (customer_upsert)
         return customer.last_nps_at
-    return Customer.objects.filter(pk=customer.pk).values_list(
-        _last_nps_of(customer.pk), flat=True
-    )[0]
+    known = _known_customer(customer.email)
+    return known.last_nps_at if known is not None else None
 
 
 def _survey_schedule(

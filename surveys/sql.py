@@ -44,12 +44,12 @@ def rows_insert(
     row's (pk, upsert_on value) as stored, in no particular order (nothing for a plain
     INSERT on SQLite before 3.35)."""
     meta = model._meta
-    sql, returned = _insert_sql(model, tuple(fields), upsert_on, tuple(update), len(rows))
-    params = insert_params(model, rows, fields)
     with cursor() as db:
         if connection.features.can_return_rows_from_bulk_insert:
-            db.execute(f"{sql} RETURNING {returned}", params)
+            db.execute(*insert_statement(model, rows, fields, upsert_on=upsert_on, update=update))
             return db.fetchall()
+        sql, returned = _insert_sql(model, tuple(fields), upsert_on, tuple(update), len(rows))
+        params = insert_params(model, rows, fields)
         # SQLite before 3.35 has no RETURNING: the rows are read back by their key.
         db.execute(sql, params)
         if not upsert_on:
